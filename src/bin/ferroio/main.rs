@@ -1,0 +1,2 @@
+//! The `ferroio` command-line tool.
+fn main() {}

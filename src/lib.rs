@@ -1,0 +1,12 @@
+//! ferroio: the Linux Industrial I/O (IIO) subsystem and the GPIO character device, in pure
+//! Rust, talking straight to the kernel ABI (no libiio, no libgpiod, no C toolchain).
+//!
+//! The IIO side follows libiio's vocabulary: a [`Context`] is a snapshot of the devices of one
+//! machine (local sysfs, an XML description, or a remote `iiod`), a [`Device`] has
+//! [`Channel`]s and attributes, channels that can be streamed are *scan elements* with a
+//! [`DataFormat`]. The GPIO side lives in [`gpio`].
+
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod gpio;

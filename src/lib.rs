@@ -9,4 +9,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod backend;
+pub mod context;
+pub mod error;
+pub mod format;
 pub mod gpio;
+pub mod model;
+pub mod sysfs;
+pub mod types;
+mod xml;
+
+pub use context::{Channel, Context, Device, FromAttr, ToAttr};
+pub use error::{Error, Result};
+pub use format::DataFormat;
+pub use types::{ChannelType, EventDirection, EventType, Modifier};

@@ -1,0 +1,156 @@
+//! The error type of the IIO side of the crate: one enum whose variants say what failed and
+//! where (a path, a device, an attribute, an XML position), so a one-line message is enough
+//! for a user to know what to check. GPIO has its own error type in [`crate::gpio`].
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while building or using an IIO context.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call on a file failed (read, write, open, readdir ...).
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        /// The file or directory the call was made on.
+        path: PathBuf,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+    },
+    /// The context URI is not one this crate understands.
+    #[error("invalid context URI '{uri}': {reason}")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No device with that id, name or label exists in the context.
+    #[error("no device '{0}' in the context")]
+    NoDevice(String),
+    /// No channel with that id or name exists on the device.
+    #[error("no {direction} channel '{channel}' on device {device}")]
+    NoChannel {
+        /// The device searched.
+        device: String,
+        /// The id or name asked for.
+        channel: String,
+        /// `input` or `output`.
+        direction: &'static str,
+    },
+    /// The attribute does not exist on the device, channel, buffer or debug directory named.
+    #[error("no attribute '{attr}' on {owner}")]
+    NoAttribute {
+        /// Which object was asked (e.g. `device iio:device0`, `channel voltage0 of iio:device0`).
+        owner: String,
+        /// The attribute name asked for.
+        attr: String,
+    },
+    /// A scan element's `_type` string is not of the kernel's form.
+    #[error("invalid data format '{format}': {reason} (at '{part}')")]
+    DataFormat {
+        /// The whole string.
+        format: String,
+        /// The offending part of it.
+        part: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The XML description of a context is malformed or does not follow libiio's DTD.
+    #[error("{source_name}:{line}:{column}: {message}")]
+    Xml {
+        /// The file (or `<string>`) the XML came from.
+        source_name: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value read from an attribute (or given by the user) does not parse as the type asked.
+    #[error("cannot parse '{value}' from {what} as {ty}")]
+    Parse {
+        /// The text that did not parse.
+        value: String,
+        /// Where it came from (attribute, file).
+        what: String,
+        /// The type it was parsed as.
+        ty: &'static str,
+    },
+    /// A sysfs item was found during the scan but is unusable (junk in `_index`, a vanished
+    /// file, a name that is not UTF-8 ...). The scan goes on; the error surfaces on use.
+    #[error("{what}: {reason}")]
+    Malformed {
+        /// The item (usually a path).
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The operation exists in libiio but not for this backend (for example reading an
+    /// attribute value from an XML context, which only describes structure).
+    #[error("{what}: not supported by the {backend} backend")]
+    Unsupported {
+        /// The backend name (`xml`, `local`, `network`).
+        backend: &'static str,
+        /// The operation attempted.
+        what: String,
+    },
+    /// A value to be written is refused before anything is written (e.g. it contains a NUL).
+    #[error("invalid value for {what}: {reason}")]
+    InvalidValue {
+        /// The attribute or argument.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The POSIX errno that libiio would report for this error, used to print messages the way
+    /// libiio's tools do (`ERROR: Permission denied (13)`).
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::Io { source, .. } => source.raw_os_error().unwrap_or(5),
+            Error::InvalidUri { .. } | Error::InvalidValue { .. } | Error::Xml { .. } => 22,
+            Error::NoDevice(_) | Error::NoChannel { .. } | Error::NoAttribute { .. } => 2,
+            Error::DataFormat { .. } | Error::Parse { .. } | Error::Malformed { .. } => 22,
+            Error::Unsupported { .. } => 38,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The text libiio's tools print for an errno: the C library's message followed by the number
+/// in parentheses, e.g. `Function not implemented (38)`.
+pub fn strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    // std formats "<message> (os error N)"; keep only the message.
+    let message = match text.rfind(" (os error ") {
+        Some(at) => &text[..at],
+        None => text.as_str(),
+    };
+    format!("{message} ({errno})")
+}
+
+/// Shorthand for results of this crate's IIO side.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_matches_libiio_style() {
+        assert_eq!(strerror(38), "Function not implemented (38)");
+        assert_eq!(strerror(13), "Permission denied (13)");
+        assert_eq!(strerror(5), "Input/output error (5)");
+    }
+}

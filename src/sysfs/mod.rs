@@ -1,0 +1,13 @@
+//! The local backend: scanning `/sys/bus/iio/devices` (or any directory laid out like
+//! `/sys`) into a context snapshot, and reading/writing attribute files.
+//!
+//! [`names`] holds the pure naming rules (which file belongs to which channel, shared
+//! attributes, extended names); [`scan`] walks directories and applies them; [`local`] is the
+//! backend that reads and writes the files afterwards.
+
+pub(crate) mod local;
+pub mod names;
+pub(crate) mod scan;
+
+pub use local::LocalPaths;
+pub(crate) use scan::create_context;

@@ -1,0 +1,449 @@
+//! Walking `/sys/bus/iio/devices` (and debugfs) into a [`ContextData`] snapshot with the
+//! rules of [`super::names`]. A scan always completes: an unreadable or malformed item is
+//! recorded on the item (and reported when the item is used); a device that vanishes while
+//! it is being scanned is left out.
+
+use super::local::{read_attr_file, LocalBackend, LocalPaths};
+use super::names::{self, SharedMatch};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::format::DataFormat;
+use crate::model::{AttrData, ChannelData, ContextData, DeviceData, ScanData};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Most entries read from one directory; a real IIO device has a few hundred.
+const MAX_DIR_ENTRIES: usize = 65_536;
+
+/// Builds a local context from the files under `paths`.
+pub(crate) fn create_context(paths: LocalPaths) -> Result<Context> {
+    let (data, buffer_dirs) = scan(&paths)?;
+    let backend = LocalBackend {
+        paths,
+        buffer_dirs: Arc::new(buffer_dirs),
+    };
+    Ok(Context::from_parts(data, Arc::new(backend)))
+}
+
+/// What readdir gave for one entry.
+struct Entry {
+    name: OsString,
+    is_dir: bool,
+    is_file: bool,
+}
+
+/// Lists a directory in kernfs order, following symlinks for the entry type (the bus
+/// directory holds symlinks to device directories). `Ok(None)` when it does not exist.
+fn list_dir(path: &Path) -> Result<Option<Vec<Entry>>> {
+    let rd = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| Error::io(path, e))?;
+        if out.len() == MAX_DIR_ENTRIES {
+            return Err(Error::Malformed {
+                what: path.display().to_string(),
+                reason: format!("more than {MAX_DIR_ENTRIES} entries"),
+            });
+        }
+        let name = entry.file_name();
+        if name.as_bytes().starts_with(b".") {
+            continue;
+        }
+        // stat() follows links; a dangling or vanished entry is neither file nor dir.
+        let (is_dir, is_file) = match std::fs::metadata(entry.path()) {
+            Ok(m) => (m.is_dir(), m.is_file()),
+            Err(_) => (false, false),
+        };
+        out.push(Entry {
+            name,
+            is_dir,
+            is_file,
+        });
+    }
+    out.sort_by(|a, b| {
+        let (a, b) = (a.name.as_bytes(), b.name.as_bytes());
+        names::kernfs_name_hash(a)
+            .cmp(&names::kernfs_name_hash(b))
+            .then_with(|| a.cmp(b))
+    });
+    Ok(Some(out))
+}
+
+/// A file name as UTF-8, or the lossy form plus the problem to record.
+fn utf8_name(name: &OsString) -> (String, Option<String>) {
+    match name.to_str() {
+        Some(s) => (s.to_string(), None),
+        None => (
+            name.to_string_lossy().into_owned(),
+            Some("file name is not UTF-8".to_string()),
+        ),
+    }
+}
+
+fn scan(paths: &LocalPaths) -> Result<(ContextData, HashMap<String, String>)> {
+    let bus = paths.devices_dir();
+    let entries = list_dir(&bus)?.ok_or_else(|| {
+        Error::io(
+            &bus,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no IIO devices directory (is the IIO subsystem enabled?)",
+            ),
+        )
+    })?;
+    let mut devices = Vec::new();
+    let mut buffer_dirs = HashMap::new();
+    for entry in entries.iter().filter(|e| e.is_dir) {
+        let Some(id) = entry.name.to_str() else {
+            // A device id that is not UTF-8 cannot be addressed by any API; leave it out.
+            continue;
+        };
+        match scan_device(paths, id) {
+            Ok(Some((dev, buffer_dir))) => {
+                if let Some(dir) = buffer_dir {
+                    buffer_dirs.insert(dev.id.clone(), dir);
+                }
+                devices.push(dev);
+            }
+            // Vanished while being scanned.
+            Ok(None) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    devices.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+
+    let mut attrs = Vec::new();
+    let (description, release) = uname_description();
+    if paths.uri == "local:" {
+        attrs.extend(ini_context_attrs(Path::new("/etc/libiio.ini")));
+    }
+    attrs.push(("local,kernel".to_string(), release));
+    attrs.push(("uri".to_string(), paths.uri.clone()));
+    let data = ContextData {
+        name: "local".into(),
+        description,
+        version: Some((0, 24, "v0.24".into())),
+        attrs,
+        devices,
+    };
+    Ok((data, buffer_dirs))
+}
+
+/// `uname` fields joined by spaces (libiio's local description) and the release.
+fn uname_description() -> (String, String) {
+    let u = rustix::system::uname();
+    let f = |s: &std::ffi::CStr| s.to_string_lossy().into_owned();
+    let release = f(u.release());
+    (
+        format!(
+            "{} {} {} {} {}",
+            f(u.sysname()),
+            f(u.nodename()),
+            release,
+            f(u.version()),
+            f(u.machine())
+        ),
+        release,
+    )
+}
+
+/// The `[Context Attributes]` section of libiio's `/etc/libiio.ini`, when present.
+fn ini_context_attrs(path: &Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut in_section = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_section = line == "[Context Attributes]";
+        } else if in_section && !line.starts_with(';') && !line.starts_with('#') {
+            if let Some((k, v)) = line.split_once('=') {
+                out.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Channel under construction: its data and the scan-element files met for it.
+struct ChannelBuild {
+    data: ChannelData,
+    /// `(short name, path relative to the device dir)` of `_en`, `_index`, `_type` files.
+    scan_files: Vec<(String, String)>,
+}
+
+fn find_or_add<'a>(chans: &'a mut Vec<ChannelBuild>, id: &str, output: bool) -> &'a mut ChannelBuild {
+    let pos = chans
+        .iter()
+        .position(|c| c.data.id == id && c.data.output == output);
+    let i = match pos {
+        Some(i) => i,
+        None => {
+            chans.push(ChannelBuild {
+                data: ChannelData {
+                    id: id.to_string(),
+                    output,
+                    ..Default::default()
+                },
+                scan_files: Vec::new(),
+            });
+            chans.len() - 1
+        }
+    };
+    &mut chans[i]
+}
+
+fn add_channel_attr(chans: &mut Vec<ChannelBuild>, file: &str, problem: Option<String>) {
+    let Some(id) = names::channel_id(file) else {
+        return;
+    };
+    let output = file.starts_with("out_");
+    let chan = find_or_add(chans, id, output);
+    chan.data.attrs.push(AttrData {
+        name: names::short_attr_name(file).to_string(),
+        filename: file.to_string(),
+        problem,
+    });
+}
+
+/// Scans one device directory. `Ok(None)` when the directory disappeared.
+fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Option<String>)>> {
+    let dir = paths.device_dir(id);
+    let Some(entries) = list_dir(&dir)? else {
+        return Ok(None);
+    };
+    let mut dev = DeviceData {
+        id: id.to_string(),
+        ..Default::default()
+    };
+    let mut chans: Vec<ChannelBuild> = Vec::new();
+    // Device-directory files that are not channel attributes on the first pass.
+    let mut plain: Vec<AttrData> = Vec::new();
+    let mut buffer_numbers = Vec::new();
+
+    for e in &entries {
+        let (name, problem) = utf8_name(&e.name);
+        if e.is_dir {
+            if let Some(n) = name.strip_prefix("buffer").and_then(|n| n.parse::<u32>().ok()) {
+                buffer_numbers.push(n);
+            }
+            if name == "trigger" {
+                dev.has_trigger_dir = true;
+            }
+            continue;
+        }
+        if !e.is_file {
+            continue;
+        }
+        match name.as_str() {
+            "dev" | "uevent" => {}
+            "name" => dev.name = read_attr_file(&dir.join("name")).ok(),
+            "label" => dev.label = read_attr_file(&dir.join("label")).ok(),
+            _ if names::is_channel(&name, true) => add_channel_attr(&mut chans, &name, problem),
+            _ => plain.push(AttrData {
+                filename: name.clone(),
+                name,
+                problem,
+            }),
+        }
+    }
+
+    // Buffer 0: the legacy `buffer/` + `scan_elements/` layout, or `buffer0/` alone.
+    let has_legacy_buffer = entries.iter().any(|e| e.is_dir && e.name == "buffer");
+    let buffer_dir = if has_legacy_buffer {
+        Some("buffer".to_string())
+    } else if buffer_numbers.contains(&0) {
+        Some("buffer0".to_string())
+    } else {
+        None
+    };
+    dev.buffer_count = buffer_numbers.len().max(usize::from(has_legacy_buffer)) as u32;
+    if let Some(bdir) = &buffer_dir {
+        if let Some(files) = list_dir(&dir.join(bdir))? {
+            for f in files.iter().filter(|f| f.is_file) {
+                let (name, problem) = utf8_name(&f.name);
+                let is_scan_file = names::is_channel(&name, false)
+                    && (name.ends_with("_en") || name.ends_with("_index") || name.ends_with("_type"));
+                if matches!(name.as_str(), "length" | "enable" | "watermark") || is_scan_file {
+                    continue;
+                }
+                dev.buffer_attrs.push(AttrData {
+                    filename: name.clone(),
+                    name,
+                    problem,
+                });
+            }
+        }
+    }
+
+    // Scan elements: `scan_elements/`, or buffer0's own copies on kernels without it.
+    let scan_dir = if entries.iter().any(|e| e.is_dir && e.name == "scan_elements") {
+        Some("scan_elements")
+    } else if buffer_dir.as_deref() == Some("buffer0") {
+        Some("buffer0")
+    } else {
+        None
+    };
+    if let Some(sdir) = scan_dir {
+        if let Some(files) = list_dir(&dir.join(sdir))? {
+            for f in files.iter().filter(|f| f.is_file) {
+                let Some(name) = f.name.to_str() else { continue };
+                let Some(cid) = names::channel_id(name) else {
+                    continue;
+                };
+                let short = names::short_attr_name(name);
+                if !(short.ends_with("en") || short.ends_with("index") || short.ends_with("type")) {
+                    continue;
+                }
+                let chan = find_or_add(&mut chans, cid, name.starts_with("out_"));
+                chan.scan_files
+                    .push((short.to_string(), format!("{sdir}/{name}")));
+            }
+        }
+    }
+
+    // Extended names, then the scan-element files.
+    for c in &mut chans {
+        let shorts: Vec<&str> = c
+            .data
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(c.scan_files.iter().map(|(s, _)| s.as_str()))
+            .collect();
+        let ext = names::extended_name(&shorts).map(str::to_string);
+        if let Some(ext) = &ext {
+            for a in &mut c.data.attrs {
+                a.name = names::strip_extended_name(&a.name, Some(ext)).to_string();
+            }
+            for (s, _) in &mut c.scan_files {
+                *s = names::strip_extended_name(s, Some(ext)).to_string();
+            }
+        }
+        c.data.name = ext;
+        if !c.scan_files.is_empty() {
+            c.data.scan = Some(scan_element(&dir, &c.scan_files));
+        }
+    }
+
+    // Shared attributes: named matches first, then plain shared ones; the rest stay
+    // device attributes unless they are index-less channels.
+    let mut datas: Vec<ChannelBuild> = chans;
+    let mut device_attrs = Vec::new();
+    for attr in plain {
+        let mut matched = false;
+        for level in [SharedMatch::Named, SharedMatch::Shared] {
+            for c in datas.iter_mut() {
+                if names::shared_match(&c.data, &attr.name) == level {
+                    matched = true;
+                    let short = names::short_attr_name(&attr.name);
+                    let short = names::strip_extended_name(short, c.data.name.as_deref());
+                    c.data.attrs.push(AttrData {
+                        name: short.to_string(),
+                        filename: attr.filename.clone(),
+                        problem: attr.problem.clone(),
+                    });
+                }
+            }
+            if matched {
+                break;
+            }
+        }
+        if !matched {
+            device_attrs.push(attr);
+        }
+    }
+    let mut remaining = Vec::new();
+    for attr in device_attrs {
+        if names::leftover_is_channel(&attr.name) {
+            add_channel_attr(&mut datas, &attr.name, attr.problem);
+        } else {
+            remaining.push(attr);
+        }
+    }
+    dev.attrs = remaining;
+
+    let mut channels: Vec<ChannelData> = datas.into_iter().map(|c| c.data).collect();
+    for c in &mut channels {
+        names::sort_attrs(&mut c.attrs);
+        if c.attrs.iter().any(|a| a.name == "label") {
+            if let Some(f) = c.attrs.iter().find(|a| a.name == "label") {
+                c.label = read_attr_file(&dir.join(&f.filename)).ok();
+            }
+        }
+        // libiio records the scale of scan elements when the context is created.
+        if let Some(scan) = &mut c.scan {
+            if let Some(f) = c.attrs.iter().find(|a| a.name == "scale") {
+                scan.scale = read_attr_file(&dir.join(&f.filename))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<f64>().ok());
+            }
+        }
+    }
+    names::order_channels(&mut channels);
+    dev.channels = channels;
+    names::sort_attrs(&mut dev.attrs);
+    names::sort_attrs(&mut dev.buffer_attrs);
+
+    // Debug attributes.
+    let debug_dir = paths.debugfs.join("iio").join(id);
+    if let Ok(Some(files)) = list_dir(&debug_dir) {
+        for f in files.iter().filter(|f| f.is_file) {
+            let (name, problem) = utf8_name(&f.name);
+            dev.debug_attrs.push(AttrData {
+                filename: name.clone(),
+                name,
+                problem,
+            });
+        }
+        names::sort_attrs(&mut dev.debug_attrs);
+    }
+
+    Ok(Some((dev, buffer_dir)))
+}
+
+/// Reads a channel's `_index`, `_type` and notes its `_en` file.
+fn scan_element(dir: &Path, files: &[(String, String)]) -> ScanData {
+    let mut scan = ScanData {
+        index: Err("no _index file".into()),
+        format_text: String::new(),
+        format: None,
+        scale: None,
+        enable_file: String::new(),
+    };
+    for (short, rel) in files {
+        match short.as_str() {
+            "index" => {
+                scan.index = match read_attr_file(&dir.join(rel)) {
+                    Ok(t) => t
+                        .trim()
+                        .parse::<u32>()
+                        .map_err(|_| format!("{rel}: '{}' is not a scan index", t.trim())),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            "type" => match read_attr_file(&dir.join(rel)) {
+                Ok(t) => {
+                    scan.format = DataFormat::parse(&t).ok();
+                    scan.format_text = t.trim().to_string();
+                }
+                Err(e) => scan.format_text = format!("<unreadable: {e}>"),
+            },
+            "en" => scan.enable_file = rel.clone(),
+            _ => {}
+        }
+    }
+    if scan.format_text.is_empty() {
+        scan.format_text = "<no _type file>".into();
+    }
+    scan
+}

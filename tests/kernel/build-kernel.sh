@@ -1,0 +1,96 @@
+#!/bin/bash
+# build-kernel.sh: make sure the VM tier's kernel exists in the cache and print
+# the directory holding it (bzImage, config, build.log).
+#
+# The kernel is Debian's linux-source package (fetched with `apt-get download`,
+# unpacked with dpkg -x), configured as `make tinyconfig` + kernel.config. The
+# result is stored under $FERROIO_KERNEL_CACHE/kernel/<key>, where <key> hashes
+# kernel.config and the source package version, so it is built once and later
+# runs only look it up. One object tree per source version is kept, so a changed
+# fragment rebuilds incrementally.
+#
+# Env: FERROIO_KERNEL_CACHE (default ~/.cache/ferroio-kernel),
+#      FERROIO_KERNEL_JOBS (make -j, default 2), FERROIO_KERNEL_SRC_PKG
+#      (default linux-source-6.1).
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+JOBS=${FERROIO_KERNEL_JOBS:-2}
+KEY=$(fk_kernel_key)
+OUT=$FK_CACHE/kernel/$KEY
+if [ -f "$OUT/bzImage" ]; then
+    printf '%s\n' "$OUT"
+    exit 0
+fi
+
+fk_lock
+if [ -f "$OUT/bzImage" ]; then   # built by whoever held the lock before us
+    printf '%s\n' "$OUT"
+    exit 0
+fi
+
+fk_need_pkgs gcc make bc bison flex libelf-dev libssl-dev xz-utils
+
+VER=$(fk_pkg_version "$FK_KSRC_PKG")
+SHORT=${FK_KSRC_PKG#linux-source-}          # 6.1: name of the tarball inside the package
+SRC=$FK_CACHE/src/${FK_KSRC_PKG}_$VER
+OBJ=$FK_CACHE/obj/${FK_KSRC_PKG}_$VER
+fk_log "kernel $FK_KSRC_PKG $VER, key $KEY: not cached, building"
+
+if [ ! -f "$SRC/.unpacked" ]; then
+    deb=$(fk_fetch_deb "$FK_KSRC_PKG")
+    tmp=$FK_CACHE/src/.unpack.$$
+    rm -rf "$tmp" "$SRC"
+    mkdir -p "$tmp"
+    dpkg -x "$deb" "$tmp/pkg"
+    tarball=$(ls "$tmp"/pkg/usr/src/linux-source-"$SHORT".tar.* | head -n1)
+    fk_log "unpacking $(basename "$tarball")"
+    tar -xf "$tarball" -C "$tmp"
+    mv "$tmp/linux-source-$SHORT" "$SRC"
+    rm -rf "$tmp"
+    touch "$SRC/.unpacked"
+fi
+
+kmake() { nice -n 10 make -C "$SRC" O="$OBJ" ARCH="$FK_ARCH" "$@"; }
+
+mkdir -p "$OBJ"
+fk_log "configuring: tinyconfig + kernel.config"
+kmake -s tinyconfig >/dev/null
+"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FK_DIR/kernel.config" >/dev/null
+kmake -s olddefconfig >/dev/null
+
+# Kconfig silently drops options whose dependencies are off: insist on every line.
+lost=0
+while IFS= read -r line; do
+    case $line in
+        CONFIG_*=*)
+            grep -qxF -- "$line" "$OBJ/.config" || { fk_log "option did not survive olddefconfig: $line"; lost=1; } ;;
+        "# CONFIG_"*" is not set")
+            opt=${line#\# }; opt=${opt%% *}
+            if grep -q "^$opt=" "$OBJ/.config"; then fk_log "option should be off: $opt"; lost=1; fi ;;
+    esac
+done < "$FK_DIR/kernel.config"
+[ $lost = 0 ] || fk_die "kernel.config does not apply cleanly to $FK_KSRC_PKG $VER"
+
+mkdir -p "$FK_CACHE/kernel"
+LOG=$FK_CACHE/kernel/build-$KEY.log
+fk_log "make -j$JOBS bzImage (cold build: about 12 min on 2 cores), log: $LOG"
+t0=$(date +%s)
+if ! kmake -j"$JOBS" bzImage >"$LOG" 2>&1; then
+    tail -n 40 "$LOG" >&2
+    fk_die "kernel build failed, see $LOG"
+fi
+t1=$(date +%s)
+
+tmp=$FK_CACHE/kernel/.$KEY.$$
+rm -rf "$tmp" && mkdir -p "$tmp"
+cp "$OBJ/arch/x86/boot/bzImage" "$tmp/bzImage"
+cp "$OBJ/.config" "$tmp/config"
+cp "$FK_DIR/kernel.config" "$tmp/kernel.config"
+mv "$LOG" "$tmp/build.log"
+printf '%s %s\nbuild_seconds=%s jobs=%s\n' "$FK_KSRC_PKG" "$VER" $((t1 - t0)) "$JOBS" > "$tmp/info"
+rm -rf "$OUT"
+mv "$tmp" "$OUT"
+fk_log "kernel ready in $((t1 - t0)) s: $OUT/bzImage"
+printf '%s\n' "$OUT"

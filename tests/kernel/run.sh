@@ -1,0 +1,224 @@
+#!/bin/bash
+# tests/kernel/run.sh: the real-kernel test tier of ferroio.
+#
+# Builds (once, cached outside the repo) a tiny x86_64 kernel with iio_dummy,
+# IIO triggers and gpio-sim, builds every tests/vm_*.rs for
+# x86_64-unknown-linux-musl, boots the kernel in qemu with the test binaries in
+# the initramfs, creates the standard fixtures and runs each test binary as
+# root with `--ignored --test-threads=1`. See tests/kernel/README.md.
+#
+# usage: tests/kernel/run.sh [--test NAME]... [--timeout SECS] [--shell] [-- TEST_ARGS...]
+#        tests/kernel/run.sh capture OUT.tar.gz
+#
+#   --test NAME     only tests/NAME.rs (repeatable; default: every tests/vm_*.rs)
+#   --timeout SECS  kill the VM after SECS seconds (default 600), counted as failure
+#   --shell         interactive shell on the VM console after the tests
+#   TEST_ARGS       extra arguments for every test binary, e.g. a test name filter
+#   capture OUT     no tests: snapshot the guest's sysfs trees into OUT.tar.gz
+#
+# Exit status: 0 all tests passed; 1 a test failed or the fixtures could not be
+# created; 124 the VM hung and was killed; 125 the VM stopped without reporting
+# (kernel panic, crash); 2 the harness itself failed (build, download, usage).
+#
+# Env: FERROIO_KERNEL_CACHE  cache dir (default ~/.cache/ferroio-kernel)
+#      FERROIO_VM_ACCEL      auto | kvm | tcg (default auto: probe KVM once, cache verdict)
+#      FERROIO_VM_TIMEOUT    like --timeout
+#      FERROIO_VM_TEST_TIMEOUT  seconds one test binary may run in the guest (default 300)
+#      FERROIO_VM_MEM, FERROIO_VM_SMP  guest memory (512M) and CPUs (2)
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TARGET=x86_64-unknown-linux-musl
+MODE=test
+CAPTURE_OUT=
+TESTS=()
+TEST_ARGS=(--ignored --test-threads=1)
+TIMEOUT=${FERROIO_VM_TIMEOUT:-600}
+TEST_TIMEOUT=${FERROIO_VM_TEST_TIMEOUT:-300}
+
+usage() { sed -n '/^# usage:/,/^# Exit status/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+
+if [ "${1:-}" = capture ]; then
+    MODE=capture
+    CAPTURE_OUT=${2:-}
+    [ -n "$CAPTURE_OUT" ] || usage
+    shift 2
+fi
+while [ $# -gt 0 ]; do
+    case $1 in
+        --test) [ $# -ge 2 ] || usage; TESTS+=("$2"); shift 2 ;;
+        --timeout) [ $# -ge 2 ] || usage; TIMEOUT=$2; shift 2 ;;
+        --shell) MODE=shell; shift ;;
+        --) shift; TEST_ARGS+=("$@"); break ;;
+        -h|--help) usage ;;
+        *) fk_log "unknown argument: $1"; usage ;;
+    esac
+done
+case $TIMEOUT in ''|*[!0-9]*) fk_die "--timeout wants whole seconds, got '$TIMEOUT'" ;; esac
+
+T_START=$(date +%s)
+fk_need_pkgs qemu-system-x86 cpio gzip coreutils util-linux
+
+# 1. kernel and base initramfs (cached; seconds when warm)
+KDIR=$("$FK_DIR/build-kernel.sh")
+BASE=$("$FK_DIR/build-rootfs.sh")
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferroio-vm.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+R=$WORK/root
+mkdir -p "$R/fvm/tests"
+
+# 2. test binaries: static musl builds of tests/vm_*.rs
+if [ "$MODE" != capture ]; then
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
+        fk_log "rustup target add $TARGET"
+        rustup target add "$TARGET" >&2 || fk_die "cannot install the Rust target $TARGET"
+    fi
+    sel=()
+    if [ ${#TESTS[@]} -eq 0 ]; then
+        sel=(--test 'vm_*')
+    else
+        for t in "${TESTS[@]}"; do sel+=(--test "$t"); done
+    fi
+    fk_log "cargo test --no-run --target $TARGET ${sel[*]}"
+    # diagnostics are rendered on stderr; stdout carries one JSON object per artifact
+    if ! (cd "$FK_REPO" && cargo test --no-run --target "$TARGET" "${sel[@]}" \
+            --message-format=json-render-diagnostics) > "$WORK/cargo.json"; then
+        fk_die "building the VM tests failed"
+    fi
+    n=0
+    while IFS= read -r line; do
+        exe=$(printf '%s' "$line" | grep -o '"executable":"[^"]*"' | cut -d'"' -f4) || continue
+        case $line in
+            *'"kind":["test"]'*)
+                name=$(basename "$exe"); name=${name%-*}      # drop cargo's hash
+                install -m 0755 "$exe" "$R/fvm/tests/$name"
+                n=$((n + 1)) ;;
+            *'"kind":["bin"]'*)
+                # the CLI at its host path too, so env!("CARGO_BIN_EXE_ferroio") works in the guest
+                install -D -m 0755 "$exe" "$R$exe"
+                install -D -m 0755 "$exe" "$R/usr/bin/$(basename "$exe")" ;;
+        esac
+    done < <(grep '"reason":"compiler-artifact"' "$WORK/cargo.json" | grep '"executable":"/')
+    [ $n -gt 0 ] || fk_die "cargo built no VM test executable"
+    fk_log "$n VM test binaries: $(ls "$R/fvm/tests" | tr '\n' ' ')"
+    # tests may read the repo's fixtures through env!("CARGO_MANIFEST_DIR")
+    if [ -d "$FK_REPO/fixtures" ] && [ "$(du -sm "$FK_REPO/fixtures" | cut -f1)" -lt 32 ]; then
+        mkdir -p "$R$FK_REPO"
+        cp -a "$FK_REPO/fixtures" "$R$FK_REPO/fixtures"
+    fi
+fi
+
+# 3. the run's plan, read by guest/init
+quote() { local a out=""; for a in "$@"; do out+="'${a//\'/\'\\\'\'}' "; done; printf '%s' "$out"; }
+{
+    echo "FVM_MODE=$MODE"
+    echo "FVM_FIXTURES=1"
+    # quoted twice: the guest evals the value to get the argument list back
+    echo "FVM_TEST_ARGS=$(quote "$(quote "${TEST_ARGS[@]}")")"
+    echo "FVM_TEST_TIMEOUT=$TEST_TIMEOUT"
+} > "$R/fvm/plan"
+(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$WORK/run.cpio.gz"
+# the kernel unpacks concatenated cpio archives in order, later files win
+cat "$BASE" "$WORK/run.cpio.gz" > "$WORK/initrd.gz"
+
+# 4. accelerator: KVM only if a real boot works (on some hosts /dev/kvm opens
+#    but guests never get going); the verdict is cached per kernel
+KEY=$(basename "$KDIR")
+ACCEL=${FERROIO_VM_ACCEL:-auto}
+if [ "$ACCEL" = auto ]; then
+    VERDICT=$FK_CACHE/kvm-verdict
+    if [ "$(cut -d' ' -f1 "$VERDICT" 2>/dev/null)" != "$KEY" ]; then
+        v=no
+        if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+            fk_log "probing KVM with a test boot (at most 30 s)"
+            # (in a subshell, so bash's "Aborted" notice about qemu goes to the log too)
+            ( timeout -k 5 30 qemu-system-x86_64 -accel kvm -cpu host -m 256M -nodefaults \
+                -no-reboot -display none -monitor none -serial stdio \
+                -kernel "$KDIR/bzImage" -initrd "$BASE" -append "console=ttyS0 panic=-1 loglevel=1" \
+                </dev/null ) > "$WORK/kvm-probe.txt" 2>&1 || true
+            if tr -d '\r' < "$WORK/kvm-probe.txt" | grep -q '^@@FVM booted'; then
+                v=yes
+            else
+                fk_log "KVM boot failed: $(grep -v '^[[:space:]]*$' "$WORK/kvm-probe.txt" | head -n1 | cut -c1-160)"
+            fi
+        else
+            fk_log "no usable /dev/kvm"
+        fi
+        echo "$KEY $v" > "$VERDICT"
+        fk_log "KVM usable: $v (cached in $VERDICT)"
+    fi
+    if [ "$(cut -d' ' -f2 "$VERDICT")" = yes ]; then ACCEL=kvm; else ACCEL=tcg; fi
+fi
+if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
+
+# 5. boot
+QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -m "${FERROIO_VM_MEM:-512M}"
+      -smp "${FERROIO_VM_SMP:-2}" -nodefaults -no-reboot -display none -monitor none
+      -serial stdio -kernel "$KDIR/bzImage" -initrd "$WORK/initrd.gz"
+      -append "console=ttyS0 panic=-1 loglevel=3")
+[ "$MODE" = capture ] && QEMU+=(-serial "file:$WORK/ttyS1.txt")
+LOG=$FK_CACHE/last-console.log
+fk_log "booting ($ACCEL, timeout ${TIMEOUT}s); console log: $LOG"
+T_BOOT=$(date +%s)
+set +e
+if [ "$MODE" = shell ]; then
+    "${QEMU[@]}" | tee "$LOG"
+    QRC=${PIPESTATUS[0]}
+else
+    timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+    QRC=${PIPESTATUS[0]}
+fi
+set -e
+T_END=$(date +%s)
+grep -a '^@@FVM ' "$LOG" > "$WORK/markers.txt" || true
+fk_log "VM ran $((T_END - T_BOOT)) s (qemu exit status $QRC); whole run $((T_END - T_START)) s"
+
+# 6. verdict
+markers() { cat "$WORK/markers.txt"; }
+if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
+    last=$(markers | grep '^@@FVM begin ' | tail -n1 | cut -d' ' -f3)
+    fk_log "FAIL: the VM hung and was killed after ${TIMEOUT}s${last:+ (last test started: $last)}"
+    exit 124
+fi
+if ! grep -q '^@@FVM booted' "$WORK/markers.txt"; then
+    fk_log "FAIL: the guest never reached its init (see $LOG)"
+    exit 125
+fi
+status=0
+if ! grep -qx '@@FVM fixtures ok' "$WORK/markers.txt"; then
+    fk_log "FAIL: the fixtures could not be created"
+    status=1
+fi
+
+if [ "$MODE" = capture ]; then
+    if ! grep -qa '^@@END' "$WORK/ttyS1.txt" 2>/dev/null; then
+        fk_log "FAIL: the capture did not arrive on the second serial port"
+        exit 1
+    fi
+    tr -d '\r' < "$WORK/ttyS1.txt" | sed '/^@@END/,$d' | base64 -d > "$WORK/capture.tgz"
+    tar -tzf "$WORK/capture.tgz" > "$WORK/capture.list"
+    cp "$WORK/capture.tgz" "$CAPTURE_OUT"
+    fk_log "capture written: $CAPTURE_OUT ($(wc -l < "$WORK/capture.list") entries)"
+    exit $status
+fi
+
+done_line=$(markers | grep '^@@FVM done ' | tail -n1)
+if [ -z "$done_line" ]; then
+    fk_log "FAIL: the VM stopped before the tests finished (panic? see $LOG)"
+    exit 125
+fi
+echo "==== ferroio VM tests ($ACCEL, kernel $(head -n1 "$KDIR/info"))"
+while read -r _ _ name rc; do
+    rc=${rc#rc=}
+    if [ "$rc" = 0 ]; then
+        printf 'PASS  %s\n' "$name"
+    else
+        printf 'FAIL  %s (exit status %s%s)\n' "$name" "$rc" "$([ "$rc" = 137 ] && echo ', killed after the per-test timeout')"
+        status=1
+    fi
+done < <(markers | grep '^@@FVM end ')
+echo "==== ${done_line#@@FVM done }"
+case $done_line in *" failed=0 "*) ;; *) status=1 ;; esac
+exit $status

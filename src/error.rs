@@ -112,7 +112,12 @@ impl Error {
     /// libiio's tools do (`ERROR: Permission denied (13)`).
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(5),
+            Error::Io { source, .. } => source.raw_os_error().unwrap_or(match source.kind() {
+                io::ErrorKind::NotFound => 2,
+                io::ErrorKind::PermissionDenied => 13,
+                io::ErrorKind::TimedOut => 110,
+                _ => 5,
+            }),
             Error::InvalidUri { .. } | Error::InvalidValue { .. } | Error::Xml { .. } => 22,
             Error::NoDevice(_) | Error::NoChannel { .. } | Error::NoAttribute { .. } => 2,
             Error::DataFormat { .. } | Error::Parse { .. } | Error::Malformed { .. } => 22,

@@ -63,8 +63,8 @@ impl LocalPaths {
     }
 }
 
-/// Reads a sysfs attribute file: at most [`MAX_ATTR_BYTES`], one trailing newline removed,
-/// UTF-8 required.
+/// Reads a sysfs attribute file: at most [`MAX_ATTR_BYTES`], cut at the first NUL, one
+/// trailing newline removed, UTF-8 required.
 ///
 /// sysfs refuses to read a file that has no read permission bits (the attribute has no
 /// `show` method) even to root. A copied tree would let root read it, so the permission bits
@@ -86,6 +86,11 @@ pub(crate) fn read_attr_file(path: &Path) -> Result<String> {
             what: path.display().to_string(),
             reason: format!("attribute is larger than {MAX_ATTR_BYTES} bytes"),
         });
+    }
+    // A value ends at the first NUL: some kernel attributes return their C string with its
+    // terminator (`current_timestamp_clock` gives `realtime\n\0`).
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        bytes.truncate(nul);
     }
     if bytes.last() == Some(&b'\n') {
         bytes.pop();

@@ -374,7 +374,9 @@ impl Device {
     /// Reads a device attribute and parses it as `T` (see [`FromAttr`]).
     pub fn attr_read<T: FromAttr>(&self, name: &str) -> Result<T> {
         let text = self.attr_read_str(name)?;
-        parse_attr(&text, || format!("attribute '{name}' of device {}", self.id()))
+        parse_attr(&text, || {
+            format!("attribute '{name}' of device {}", self.id())
+        })
     }
 
     /// Reads a device attribute as an integer.

@@ -91,7 +91,10 @@ impl DataFormat {
             None => 0,
         };
         if !matches!(length, 8 | 16 | 24 | 32 | 64) {
-            return Err(err(storage_text, "STORAGE must be 8, 16, 24, 32 or 64 bits"));
+            return Err(err(
+                storage_text,
+                "STORAGE must be 8, 16, 24, 32 or 64 bits",
+            ));
         }
         if bits == 0 || bits > length {
             return Err(err(bits_text, "BITS must be between 1 and STORAGE"));
@@ -281,7 +284,9 @@ mod tests {
             ("le:", ""),
         ] {
             match DataFormat::parse(text) {
-                Err(Error::DataFormat { format, part: p, .. }) => {
+                Err(Error::DataFormat {
+                    format, part: p, ..
+                }) => {
                     assert_eq!(format, text);
                     assert_eq!(p, part, "{text}");
                 }

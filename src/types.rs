@@ -334,13 +334,17 @@ impl ChannelType {
         let mut best: Option<(ChannelType, usize)> = None;
         for (t, _, name) in Self::TABLE {
             if id.starts_with(name)
-                && matches!(id.as_bytes().get(name.len()), None | Some(b'0'..=b'9' | b'_' | b'-'))
+                && matches!(
+                    id.as_bytes().get(name.len()),
+                    None | Some(b'0'..=b'9' | b'_' | b'-')
+                )
                 && best.is_none_or(|(_, l)| name.len() > l)
             {
                 best = Some((*t, name.len()));
             }
         }
-        best.map(|(t, _)| t).unwrap_or(ChannelType::Unknown(u32::MAX))
+        best.map(|(t, _)| t)
+            .unwrap_or(ChannelType::Unknown(u32::MAX))
     }
 }
 
@@ -361,22 +365,46 @@ mod tests {
 
     #[test]
     fn types_from_ids() {
-        assert_eq!(ChannelType::from_channel_id("voltage0"), ChannelType::Voltage);
-        assert_eq!(ChannelType::from_channel_id("altvoltage3"), ChannelType::AltVoltage);
+        assert_eq!(
+            ChannelType::from_channel_id("voltage0"),
+            ChannelType::Voltage
+        );
+        assert_eq!(
+            ChannelType::from_channel_id("altvoltage3"),
+            ChannelType::AltVoltage
+        );
         assert_eq!(ChannelType::from_channel_id("accel_x"), ChannelType::Accel);
-        assert_eq!(ChannelType::from_channel_id("voltage1-voltage2"), ChannelType::Voltage);
+        assert_eq!(
+            ChannelType::from_channel_id("voltage1-voltage2"),
+            ChannelType::Voltage
+        );
         assert_eq!(ChannelType::from_channel_id("temp"), ChannelType::Temp);
-        assert!(matches!(ChannelType::from_channel_id("sampling"), ChannelType::Unknown(_)));
-        assert!(matches!(ChannelType::from_channel_id("voltagex"), ChannelType::Unknown(_)));
+        assert!(matches!(
+            ChannelType::from_channel_id("sampling"),
+            ChannelType::Unknown(_)
+        ));
+        assert!(matches!(
+            ChannelType::from_channel_id("voltagex"),
+            ChannelType::Unknown(_)
+        ));
     }
 
     #[test]
     fn modifier_prefixes() {
         assert_eq!(Modifier::match_prefix("x_raw"), Some((Modifier::X, 1)));
-        assert_eq!(Modifier::match_prefix("x&y&z_raw"), Some((Modifier::XAndYAndZ, 5)));
-        assert_eq!(Modifier::match_prefix("walking_input"), Some((Modifier::Walking, 7)));
+        assert_eq!(
+            Modifier::match_prefix("x&y&z_raw"),
+            Some((Modifier::XAndYAndZ, 5))
+        );
+        assert_eq!(
+            Modifier::match_prefix("walking_input"),
+            Some((Modifier::Walking, 7))
+        );
         assert_eq!(Modifier::match_prefix("raw"), None);
         assert_eq!(Modifier::match_prefix("xyz_raw"), None);
-        assert_eq!(Modifier::match_prefix("linear_x_raw"), Some((Modifier::LinearX, 8)));
+        assert_eq!(
+            Modifier::match_prefix("linear_x_raw"),
+            Some((Modifier::LinearX, 8))
+        );
     }
 }

@@ -19,9 +19,8 @@ fn open(root: &std::path::Path) -> Context {
 
 /// libiio's XML of the same tree, from the saved `iio_genxml` output.
 fn libiio_xml() -> String {
-    let text =
-        std::fs::read_to_string(fixtures_dir().join("iio-dummy-6.1/libiio/iio_genxml.txt"))
-            .unwrap();
+    let text = std::fs::read_to_string(fixtures_dir().join("iio-dummy-6.1/libiio/iio_genxml.txt"))
+        .unwrap();
     text.lines()
         .find(|l| l.starts_with("<?xml"))
         .expect("XML line in iio_genxml output")
@@ -54,7 +53,10 @@ fn structure_matches_libiio_except_documented_divergences() {
         let mut their_attrs: Vec<String> = b.attrs().map(str::to_string).collect();
         if let Some(pos) = their_channels.iter().position(|c| c.id() == "sampling") {
             let bogus = their_channels.remove(pos);
-            assert_eq!(bogus.attr_filename("frequency"), Some("in_sampling_frequency"));
+            assert_eq!(
+                bogus.attr_filename("frequency"),
+                Some("in_sampling_frequency")
+            );
             assert!(matches!(bogus.channel_type(), ChannelType::Unknown(_)));
             their_attrs.push("in_sampling_frequency".into());
             their_attrs.sort();
@@ -118,7 +120,10 @@ fn attribute_values_match_what_libiio_read() {
     let steps = dev.get_channel("steps", false).unwrap();
     assert!(!steps.attr_read_bool("en").unwrap());
     assert_eq!(steps.read_value().unwrap(), 47.0);
-    assert_eq!(dev.attr_read_str("current_timestamp_clock").unwrap(), "realtime");
+    assert_eq!(
+        dev.attr_read_str("current_timestamp_clock").unwrap(),
+        "realtime"
+    );
     assert_eq!(
         dev.attr_read_float("in_sampling_frequency").unwrap(),
         3.000000033
@@ -126,10 +131,16 @@ fn attribute_values_match_what_libiio_read() {
     assert_eq!(dev.buffer_attr_read_str("direction").unwrap(), "in");
     assert_eq!(dev.buffer_attr_read::<u32>("data_available").unwrap(), 0);
     let trig0 = ctx.get_device("trig0").unwrap();
-    assert_eq!(trig0.attr_read_str("sampling_frequency").unwrap(), "100.000000");
+    assert_eq!(
+        trig0.attr_read_str("sampling_frequency").unwrap(),
+        "100.000000"
+    );
     let all = dev.attr_read_all();
     assert_eq!(all.len(), 2);
-    assert_eq!(all["current_timestamp_clock"].as_deref().unwrap(), "realtime");
+    assert_eq!(
+        all["current_timestamp_clock"].as_deref().unwrap(),
+        "realtime"
+    );
 }
 
 #[test]
@@ -143,7 +154,9 @@ fn write_only_attributes_fail_with_eacces_like_the_real_kernel() {
     // Writing is what such a file is for.
     evgen.attr_write("poke_ev0", "1").unwrap();
     let all = evgen.attr_read_all();
-    assert!(all.values().all(|r| r.as_ref().is_err_and(|e| e.errno() == 13)));
+    assert!(all
+        .values()
+        .all(|r| r.as_ref().is_err_and(|e| e.errno() == 13)));
 }
 
 #[test]
@@ -154,12 +167,17 @@ fn writes_reach_the_files_and_bad_values_are_refused_before_writing() {
     let out = dev.get_channel("voltage0", true).unwrap();
     out.attr_write_int("raw", 1234).unwrap();
     assert_eq!(out.attr_read_int("raw").unwrap(), 1234);
-    let file = tmp.path().join("bus/iio/devices/iio:device0/out_voltage0_raw");
+    let file = tmp
+        .path()
+        .join("bus/iio/devices/iio:device0/out_voltage0_raw");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "1234");
 
     dev.attr_write_str("current_timestamp_clock", "monotonic")
         .unwrap();
-    assert_eq!(dev.attr_read_str("current_timestamp_clock").unwrap(), "monotonic");
+    assert_eq!(
+        dev.attr_read_str("current_timestamp_clock").unwrap(),
+        "monotonic"
+    );
     dev.attr_write_float("in_sampling_frequency", 2.5).unwrap();
     assert_eq!(dev.attr_read_float("in_sampling_frequency").unwrap(), 2.5);
     let steps = dev.get_channel("steps", false).unwrap();
@@ -174,7 +192,11 @@ fn writes_reach_the_files_and_bad_values_are_refused_before_writing() {
     // Unknown attributes name the owner.
     let err = out.attr_read_str("nope").unwrap_err();
     assert!(matches!(err, Error::NoAttribute { .. }));
-    assert!(err.to_string().contains("voltage0 (output) of device iio:device0"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("voltage0 (output) of device iio:device0"),
+        "{err}"
+    );
     let err = dev.attr_write_str("nope", "1").unwrap_err();
     assert!(err.to_string().contains("device iio:device0"), "{err}");
     // Parse errors say what did not parse.
@@ -279,7 +301,10 @@ fn context_handles_are_shareable_and_deep_clones_independent() {
     for h in handles {
         assert_eq!(h.join().unwrap(), 73);
     }
-    assert_eq!(ctx.attr("uri").unwrap(), local_uri(&fixtures_dir().join("iio-dummy-6.1")));
+    assert_eq!(
+        ctx.attr("uri").unwrap(),
+        local_uri(&fixtures_dir().join("iio-dummy-6.1"))
+    );
     assert!(ctx.attr("local,kernel").is_some());
 }
 
@@ -314,12 +339,19 @@ fn scan_survives_vanished_devices_and_odd_names() {
     assert!(ctx.find_device("iio:device9").is_none());
     assert_eq!(ctx.num_devices(), 5);
     let trig0 = ctx.get_device("trigger0").unwrap();
-    let odd_name = trig0.attrs().find(|a| a.starts_with("weird")).unwrap().to_string();
+    let odd_name = trig0
+        .attrs()
+        .find(|a| a.starts_with("weird"))
+        .unwrap()
+        .to_string();
     let err = trig0.attr_read_str(&odd_name).unwrap_err();
     assert!(matches!(err, Error::Malformed { .. }), "{err}");
     assert!(err.to_string().contains("not UTF-8"), "{err}");
     // Everything else still works.
-    assert_eq!(trig0.attr_read_str("sampling_frequency").unwrap(), "100.000000");
+    assert_eq!(
+        trig0.attr_read_str("sampling_frequency").unwrap(),
+        "100.000000"
+    );
 }
 
 #[test]

@@ -200,7 +200,9 @@ pub fn kernfs_name_hash(name: &[u8]) -> u32 {
     let mut hash: u64 = 0;
     for &c in name {
         let c = u64::from(c);
-        hash = hash.wrapping_add((c << 4).wrapping_add(c >> 4)).wrapping_mul(11);
+        hash = hash
+            .wrapping_add((c << 4).wrapping_add(c >> 4))
+            .wrapping_mul(11);
     }
     // end_name_hash: hash_long(hash, 32) on 64-bit machines.
     let folded = (hash.wrapping_mul(0x61C8_8646_80B5_83EB) >> 32) as u32;
@@ -274,8 +276,14 @@ mod tests {
     fn ids_and_short_names() {
         assert_eq!(channel_id("in_voltage0_raw"), Some("voltage0"));
         assert_eq!(channel_id("in_accel_x_calibscale"), Some("accel_x"));
-        assert_eq!(channel_id("in_voltage1-voltage2_raw"), Some("voltage1-voltage2"));
-        assert_eq!(channel_id("in_activity_walking_input"), Some("activity_walking"));
+        assert_eq!(
+            channel_id("in_voltage1-voltage2_raw"),
+            Some("voltage1-voltage2")
+        );
+        assert_eq!(
+            channel_id("in_activity_walking_input"),
+            Some("activity_walking")
+        );
         assert_eq!(channel_id("out_voltage0_raw"), Some("voltage0"));
         assert_eq!(channel_id("in_steps_calibheight"), Some("steps"));
         assert_eq!(short_attr_name("in_accel_x_calibscale"), "calibscale");
@@ -293,18 +301,30 @@ mod tests {
         let out = chan("voltage0", true, None);
         assert_eq!(shared_match(&v0, "in_voltage_scale"), SharedMatch::Shared);
         assert_eq!(shared_match(&diff, "in_voltage_scale"), SharedMatch::Shared);
-        assert_eq!(shared_match(&diff, "in_voltage-voltage_scale"), SharedMatch::Shared);
-        assert_eq!(shared_match(&v0, "in_voltage-voltage_scale"), SharedMatch::No);
+        assert_eq!(
+            shared_match(&diff, "in_voltage-voltage_scale"),
+            SharedMatch::Shared
+        );
+        assert_eq!(
+            shared_match(&v0, "in_voltage-voltage_scale"),
+            SharedMatch::No
+        );
         assert_eq!(shared_match(&ax, "in_accel_scale"), SharedMatch::Shared);
         assert_eq!(shared_match(&ax, "in_anglvel_scale"), SharedMatch::No);
-        assert_eq!(shared_match(&named, "in_voltage_vccint_scale"), SharedMatch::Named);
+        assert_eq!(
+            shared_match(&named, "in_voltage_vccint_scale"),
+            SharedMatch::Named
+        );
         assert_eq!(shared_match(&out, "in_voltage_scale"), SharedMatch::No);
         assert_eq!(shared_match(&v0, "in_sampling_frequency"), SharedMatch::No);
     }
 
     #[test]
     fn extended_names() {
-        assert_eq!(extended_name(&["vccint_raw", "vccint_scale"]), Some("vccint"));
+        assert_eq!(
+            extended_name(&["vccint_raw", "vccint_scale"]),
+            Some("vccint")
+        );
         assert_eq!(extended_name(&["raw", "scale"]), None);
         assert_eq!(extended_name(&["a_b_raw", "a_b_scale", "a_c"]), Some("a"));
         assert_eq!(extended_name(&["vccint_raw"]), None);

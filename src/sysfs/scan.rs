@@ -181,7 +181,11 @@ struct ChannelBuild {
     scan_files: Vec<(String, String)>,
 }
 
-fn find_or_add<'a>(chans: &'a mut Vec<ChannelBuild>, id: &str, output: bool) -> &'a mut ChannelBuild {
+fn find_or_add<'a>(
+    chans: &'a mut Vec<ChannelBuild>,
+    id: &str,
+    output: bool,
+) -> &'a mut ChannelBuild {
     let pos = chans
         .iter()
         .position(|c| c.data.id == id && c.data.output == output);
@@ -233,7 +237,10 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
     for e in &entries {
         let (name, problem) = utf8_name(&e.name);
         if e.is_dir {
-            if let Some(n) = name.strip_prefix("buffer").and_then(|n| n.parse::<u32>().ok()) {
+            if let Some(n) = name
+                .strip_prefix("buffer")
+                .and_then(|n| n.parse::<u32>().ok())
+            {
                 buffer_numbers.push(n);
             }
             if name == "trigger" {
@@ -272,7 +279,9 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
             for f in files.iter().filter(|f| f.is_file) {
                 let (name, problem) = utf8_name(&f.name);
                 let is_scan_file = names::is_channel(&name, false)
-                    && (name.ends_with("_en") || name.ends_with("_index") || name.ends_with("_type"));
+                    && (name.ends_with("_en")
+                        || name.ends_with("_index")
+                        || name.ends_with("_type"));
                 if matches!(name.as_str(), "length" | "enable" | "watermark") || is_scan_file {
                     continue;
                 }
@@ -286,7 +295,10 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
     }
 
     // Scan elements: `scan_elements/`, or buffer0's own copies on kernels without it.
-    let scan_dir = if entries.iter().any(|e| e.is_dir && e.name == "scan_elements") {
+    let scan_dir = if entries
+        .iter()
+        .any(|e| e.is_dir && e.name == "scan_elements")
+    {
         Some("scan_elements")
     } else if buffer_dir.as_deref() == Some("buffer0") {
         Some("buffer0")
@@ -296,7 +308,9 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
     if let Some(sdir) = scan_dir {
         if let Some(files) = list_dir(&dir.join(sdir))? {
             for f in files.iter().filter(|f| f.is_file) {
-                let Some(name) = f.name.to_str() else { continue };
+                let Some(name) = f.name.to_str() else {
+                    continue;
+                };
                 let Some(cid) = names::channel_id(name) else {
                     continue;
                 };

@@ -321,10 +321,7 @@ impl Chip {
     /// Reads one info change event, blocking until there is one.
     pub fn read_info_change(&self) -> Result<InfoChangeEvent> {
         let mut buf = [0u8; std::mem::size_of::<uapi::GpioV2LineInfoChanged>()];
-        let size = match self.abi {
-            AbiVersion::V2 => std::mem::size_of::<uapi::GpioV2LineInfoChanged>(),
-            AbiVersion::V1 => std::mem::size_of::<uapi::GpiolineInfoChanged>(),
-        };
+        let size = self.info_change_size();
         let n = super::read_blocking(self.fd.as_fd(), &mut buf[..size])
             .map_err(|e| Error::kernel(&self.path, None, "read", e))?;
         self.decode_info_change(&buf[..n])

@@ -592,6 +592,7 @@ impl LineEventHandle {
         &self.request
     }
 
+    #[cfg_attr(not(feature = "async-tokio"), allow(dead_code))]
     pub(crate) fn into_request(self) -> (Line, Request) {
         (self.line, self.request)
     }

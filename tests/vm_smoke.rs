@@ -51,8 +51,13 @@ fn chip_info(path: &str) -> (String, String, u32) {
     // SAFETY: GPIO_GET_CHIPINFO_IOCTL is an _IOR ioctl whose argument is a
     // `struct gpiochip_info`, which `GpioChipInfo` mirrors field for field
     // (repr(C), two 32-byte arrays and a u32); the kernel fills all of it.
-    let info = unsafe { ioctl(&chip, Getter::<GPIO_GET_CHIPINFO_IOCTL, GpioChipInfo>::new()) }
-        .unwrap_or_else(|e| panic!("GPIO_GET_CHIPINFO_IOCTL on {path}: {e}"));
+    let info = unsafe {
+        ioctl(
+            &chip,
+            Getter::<GPIO_GET_CHIPINFO_IOCTL, GpioChipInfo>::new(),
+        )
+    }
+    .unwrap_or_else(|e| panic!("GPIO_GET_CHIPINFO_IOCTL on {path}: {e}"));
     (c_str(&info.name), c_str(&info.label), info.lines)
 }
 
@@ -80,12 +85,16 @@ fn gpiochip1_chip_info() {
 #[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
 fn debian_gpioinfo_lists_hog5() {
     require_vm();
-    let out = Command::new("gpioinfo")
+    let out = Command::new(debian_tool("gpioinfo"))
         .arg("gpiochip0")
         .output()
-        .expect("gpioinfo (Debian gpiod) should be on PATH in the VM");
+        .expect("run Debian's gpioinfo");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "gpioinfo failed: {:?}\n{text}", out.status);
+    assert!(
+        out.status.success(),
+        "gpioinfo failed: {:?}\n{text}",
+        out.status
+    );
     let hog = text
         .lines()
         .find(|l| l.contains("\"hog5\""))
@@ -93,6 +102,55 @@ fn debian_gpioinfo_lists_hog5() {
     assert!(hog.contains("line   5:"), "hog5 is not line 5: {hog}");
     assert!(hog.contains("output"), "hog5 is not an output: {hog}");
     assert!(text.contains("\"led0\""), "line names missing:\n{text}");
+}
+
+// ---- Debian's libiio, our CLI ----------------------------------------------
+
+/// A program of Debian's libiio-utils or gpiod, from the directory the VM announces.
+fn debian_tool(name: &str) -> PathBuf {
+    let dir = std::env::var("FERROIO_VM_TOOLS").expect("FERROIO_VM_TOOLS is set in the VM");
+    let path = Path::new(&dir).join(name);
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
+#[test]
+#[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
+fn debian_iio_info_sees_the_fixtures() {
+    require_vm();
+    let out = Command::new(debian_tool("iio_info"))
+        .args(["-u", "local:"])
+        .output()
+        .expect("run Debian's iio_info");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "iio_info failed: {:?}\n{text}",
+        out.status
+    );
+    for needle in [
+        "Library version: 0.24",
+        "iio:device0: dummy0",
+        "trigger0: trig0",
+        "trigger1: sysfstrig0",
+    ] {
+        assert!(
+            text.contains(needle),
+            "iio_info output lacks {needle:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
+fn ferroio_cli_runs_in_the_guest() {
+    require_vm();
+    // run.sh puts the static CLI at its host build path, so this works unchanged
+    let out = Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .arg("--help")
+        .output()
+        .expect("run the ferroio CLI");
+    assert!(out.status.success(), "ferroio --help failed: {out:?}");
 }
 
 // ---- IIO buffer ------------------------------------------------------------
@@ -139,7 +197,11 @@ impl RestoreDevice {
         }
         enables.sort();
         let trigger = read_attr(&dev.join("trigger/current_trigger"));
-        RestoreDevice { dev: dev.to_path_buf(), enables, trigger }
+        RestoreDevice {
+            dev: dev.to_path_buf(),
+            enables,
+            trigger,
+        }
     }
 }
 
@@ -148,7 +210,10 @@ impl Drop for RestoreDevice {
         // best effort: a failure here must not hide the test's own panic
         let _ = fs::write(self.dev.join("buffer/enable"), "0");
         // an empty write never reaches sysfs; a lone newline clears the trigger
-        let _ = fs::write(self.dev.join("trigger/current_trigger"), format!("{}\n", self.trigger));
+        let _ = fs::write(
+            self.dev.join("trigger/current_trigger"),
+            format!("{}\n", self.trigger),
+        );
         for (path, old) in &self.enables {
             let _ = fs::write(path, old);
         }
@@ -163,7 +228,11 @@ fn iio_dummy_buffer_through_hrtimer_trigger() {
     let trig = iio_by_name("trig0");
     assert_eq!(dev.file_name().unwrap(), "iio:device0");
     let restore = RestoreDevice::save(&dev);
-    assert_eq!(restore.enables.len(), 5, "dummy0 should have 5 scan elements");
+    assert_eq!(
+        restore.enables.len(),
+        5,
+        "dummy0 should have 5 scan elements"
+    );
 
     for (en, _) in &restore.enables {
         write_attr(en, "1");
@@ -185,9 +254,16 @@ fn iio_dummy_buffer_through_hrtimer_trigger() {
     let mut data = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while data.len() < 4 * SCAN {
-        assert!(Instant::now() < deadline, "only {} bytes after 10 s", data.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} bytes after 10 s",
+            data.len()
+        );
         let mut fds = [PollFd::new(&chardev, PollFlags::IN)];
-        let timeout = Timespec { tv_sec: 1, tv_nsec: 0 };
+        let timeout = Timespec {
+            tv_sec: 1,
+            tv_nsec: 0,
+        };
         poll(&mut fds, Some(&timeout)).expect("poll /dev/iio:device0");
         let mut buf = [0u8; 4096];
         match chardev.read(&mut buf) {
@@ -212,7 +288,10 @@ fn iio_dummy_buffer_through_hrtimer_trigger() {
             "unexpected dummy sample {scan:02x?}"
         );
         let ts = i64::from_le_bytes(scan[8..16].try_into().unwrap());
-        assert!(ts >= last_ts, "timestamps go backwards: {last_ts} then {ts}");
+        assert!(
+            ts >= last_ts,
+            "timestamps go backwards: {last_ts} then {ts}"
+        );
         last_ts = ts;
     }
 }

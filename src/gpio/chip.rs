@@ -121,8 +121,24 @@ impl Chip {
                 reason: "not a character device",
             });
         }
+        // Ask sysfs which subsystem the device belongs to before sending it a GPIO ioctl:
+        // another driver could give the same ioctl number a meaning of its own.
+        let dev = st.st_rdev;
+        let subsystem = format!(
+            "/sys/dev/char/{}:{}/subsystem",
+            rustix::fs::major(dev),
+            rustix::fs::minor(dev)
+        );
+        if let Ok(target) = std::fs::read_link(subsystem) {
+            if target.file_name().is_some_and(|n| n != "gpio") {
+                return Err(Error::NotAGpioChip {
+                    path: path.to_path_buf(),
+                    reason: "sysfs places it outside the gpio subsystem",
+                });
+            }
+        }
         let raw = uapi::get_chip_info(&fd).map_err(|e| match e {
-            Errno::NOTTY | Errno::INVAL => Error::NotAGpioChip {
+            Errno::NOTTY | Errno::INVAL | Errno::NODEV => Error::NotAGpioChip {
                 path: path.to_path_buf(),
                 reason: "GPIO_GET_CHIPINFO_IOCTL not supported",
             },

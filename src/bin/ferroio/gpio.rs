@@ -379,11 +379,18 @@ fn detect(a: DetectArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn pad(s: &str, width: usize) -> String {
-    format!("{s:<width$}")
+/// libgpiod 1.6's column rule: right-align `s` in `width` columns, unless it or an earlier
+/// column overflowed (then it and everything after are printed unpadded).
+fn column(out: &mut String, overflowed: &mut bool, width: usize, s: &str) {
+    if s.len() > width || *overflowed {
+        *overflowed = true;
+        out.push_str(s);
+    } else {
+        out.push_str(&format!("{s:>width$}"));
+    }
 }
 
-/// One line of gpioinfo 1.6's output.
+/// One line of gpioinfo 1.6's output, byte for byte (trailing space included).
 fn info_text(l: &LineInfo) -> String {
     let name = if l.name.is_empty() {
         "unnamed".to_string()
@@ -398,13 +405,13 @@ fn info_text(l: &LineInfo) -> String {
         format!("\"{}\"", l.consumer)
     };
     let dir = match l.direction {
-        Direction::Input => "input",
-        Direction::Output => "output",
+        Direction::Input => "input ",
+        Direction::Output => "output ",
     };
     let active = if l.active_low {
-        "active-low"
+        "active-low "
     } else {
-        "active-high"
+        "active-high "
     };
     let mut flags = Vec::new();
     if l.used {
@@ -421,18 +428,20 @@ fn info_text(l: &LineInfo) -> String {
         Some(Bias::Disabled) => flags.push("bias-disabled"),
         None => {}
     }
-    let mut s = format!(
-        "\tline {:>3}: {} {} {} {}",
-        l.offset,
-        pad(&name, 12),
-        pad(&consumer, 12),
-        pad(dir, 7),
-        pad(active, 11)
-    );
+    let mut s = String::from("\tline ");
+    let mut of = false;
+    column(&mut s, &mut of, 3, &l.offset.to_string());
+    s.push_str(": ");
+    column(&mut s, &mut of, 12, &name);
+    s.push(' ');
+    column(&mut s, &mut of, 12, &consumer);
+    s.push(' ');
+    column(&mut s, &mut of, 8, dir);
+    column(&mut s, &mut of, 13, active);
     if !flags.is_empty() {
-        s.push_str(&format!(" [{}]", flags.join(" ")));
+        s.push_str(&format!("[{}]", flags.join(" ")));
     }
-    s.trim_end().to_string()
+    s
 }
 
 fn info_json(l: &LineInfo) -> String {
@@ -778,7 +787,7 @@ mod tests {
         };
         assert_eq!(
             info_text(&l),
-            "\tline   5: \"hog5\"       \"hog5\"       output  active-high [used]"
+            "\tline   5:       \"hog5\"       \"hog5\"  output  active-high [used]"
         );
         assert!(info_json(&l).contains("\"consumer\":\"hog5\""));
         assert_eq!(json_str("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");

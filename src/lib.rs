@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 pub mod format;
 pub mod gpio;
+pub mod info;
 pub mod model;
 pub mod sysfs;
 pub mod types;

@@ -1,26 +1,21 @@
 //! libiio's XML context description: parsing (0.x DTD and the 1.x one with event attributes)
 //! into a [`ContextData`] snapshot, writing a snapshot back byte-identical to what libiio's
 //! `iio_genxml` writes, and the backend of `xml:` contexts (structure only, no values).
+//!
+//! [`parse`] follows what libiio 0.24's `xml.c` keeps from a document and in which order
+//! (see `parse.rs`); [`write`] follows 0.24's `iio_context_create_xml` (see `write.rs`). Both
+//! are pure functions; the only I/O of an `xml:` context is reading the file, done by
+//! [`crate::Context::from_xml_file`].
 
 use crate::backend::{AttrLoc, Backend};
 use crate::error::{Error, Result};
-use crate::model::ContextData;
 use std::sync::Arc;
 
-/// Parses libiio context XML. `source` names the input in error messages.
-pub(crate) fn parse(_bytes: &[u8], source: &str) -> Result<ContextData> {
-    Err(Error::Xml {
-        source_name: source.to_string(),
-        line: 1,
-        column: 1,
-        message: "XML parsing is being written".into(),
-    })
-}
+mod parse;
+mod write;
 
-/// Writes a snapshot as libiio 0.24's `iio_genxml` does.
-pub(crate) fn write(_data: &ContextData) -> String {
-    String::new()
-}
+pub(crate) use parse::parse;
+pub(crate) use write::{version_of, write};
 
 /// The backend of `xml:` contexts: the description has no values, so attribute access and
 /// triggers fail with ENOSYS as in libiio.

@@ -1,0 +1,433 @@
+//! What `ferroio info` prints: the text of libiio 0.24's `iio_info` for a [`Context`], and a
+//! JSON rendering of the same facts.
+//!
+//! The text is byte-for-byte what `iio_info` 0.24 prints for the same context, so scripts
+//! written against `iio_info` keep working. That includes its first lines:
+//! `Library version: 0.24 (git tag: v0.24)` and `Compiled with backends: local xml ip usb`
+//! name the libiio release (and the backends of Debian's build of it) whose output ferroio
+//! reproduces, not ferroio's own version. `Backend version` is the version recorded in the
+//! snapshot, or 0.24's when the source gives none, as libiio reports it. Lines libiio sends
+//! to stderr (`ERROR: checking for trigger : ...`) go to the `err` writer; interleaved with
+//! `out` in call order they give what `iio_info 2>&1` prints.
+//!
+//! Attribute values are read through the public API at the moment of the call; an error
+//! prints as libiio prints it, `ERROR: <strerror> (<errno>)`. The JSON is written by hand
+//! (no serde) and carries what the text does plus the derived channel type and modifier.
+
+use crate::context::{Channel, Context, Device};
+use crate::error::{strerror, Error, Result};
+use crate::types::ChannelType;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Writes `iio_info`'s description of the context: the text to `out`, the lines libiio
+/// prints on stderr to `err`.
+pub fn write_info(ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    let data = ctx.data();
+    writeln!(out, "Library version: 0.24 (git tag: v0.24)")?;
+    writeln!(out, "Compiled with backends: local xml ip usb")?;
+    writeln!(out, "IIO context created with {} backend.", ctx.name())?;
+    let (major, minor, git) = crate::xml::version_of(data);
+    writeln!(out, "Backend version: {major}.{minor} (git tag: {git})")?;
+    writeln!(out, "Backend description string: {}", ctx.description())?;
+    if !data.attrs.is_empty() {
+        writeln!(out, "IIO context has {} attributes:", data.attrs.len())?;
+        for (key, value) in ctx.attrs() {
+            writeln!(out, "\t{key}: {value}")?;
+        }
+    }
+    writeln!(out, "IIO context has {} devices:", ctx.num_devices())?;
+    for dev in ctx.devices() {
+        write_device(&dev, out, err)?;
+    }
+    Ok(())
+}
+
+fn write_device(dev: &Device, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    write!(out, "\t{}:", dev.id())?;
+    if let Some(name) = dev.name() {
+        write!(out, " {name}")?;
+    }
+    if let Some(label) = dev.label() {
+        write!(out, " (label: {label})")?;
+    }
+    if dev.is_buffer_capable() {
+        write!(out, " (buffer capable)")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "\t\t{} channels found:", dev.num_channels())?;
+    for chn in dev.channels() {
+        write_channel(dev, &chn, out, err)?;
+    }
+    let groups: [(&str, &str, Vec<&str>); 3] = [
+        ("device-specific", "attr", dev.attrs().collect()),
+        ("buffer-specific", "attr", dev.buffer_attrs().collect()),
+        ("debug", "debug attr", dev.debug_attrs().collect()),
+    ];
+    for (kind, prefix, names) in groups {
+        if names.is_empty() {
+            continue;
+        }
+        writeln!(out, "\t\t{} {kind} attributes found:", names.len())?;
+        for (i, name) in names.iter().enumerate() {
+            let value = match kind {
+                "device-specific" => dev.attr_read_str(name),
+                "buffer-specific" => dev.buffer_attr_read_str(name),
+                _ => dev.debug_attr_read_str(name),
+            };
+            writeln!(out, "\t\t\t\t{prefix} {i:2}: {name} {}", value_text(&value))?;
+        }
+    }
+    match dev.trigger() {
+        Ok(None) => writeln!(out, "\t\tNo trigger assigned to device"),
+        Ok(Some(t)) => writeln!(
+            out,
+            "\t\tCurrent trigger: {}({})",
+            t.id(),
+            t.name().unwrap_or("")
+        ),
+        Err(e) if e.errno() == 2 => writeln!(out, "\t\tNo trigger on this device"),
+        Err(e) => writeln!(err, "ERROR: checking for trigger : {}", strerror(e.errno())),
+    }
+}
+
+fn write_channel(
+    dev: &Device,
+    chn: &Channel,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    write!(
+        out,
+        "\t\t\t{}: {} ({}",
+        chn.id(),
+        chn.name().unwrap_or(""),
+        if chn.is_output() { "output" } else { "input" }
+    )?;
+    if libiio_type_unknown(dev.id(), chn.id()) {
+        write!(out, ", WARN:iio_channel_get_type()=UNKNOWN")?;
+    }
+    let mut scan_problem = None;
+    match (chn.scan_index(), chn.data_format()) {
+        (Some(Ok(index)), Some(Ok(format))) => {
+            writeln!(out, ", index: {index}, format: {format})")?;
+        }
+        (Some(Err(e)), _) | (_, Some(Err(e))) => {
+            writeln!(out, ")")?;
+            scan_problem = Some(e);
+        }
+        _ => writeln!(out, ")")?,
+    }
+    if let Some(e) = scan_problem {
+        writeln!(err, "ERROR: scan element of channel {}: {e}", chn.id())?;
+    }
+    let names: Vec<&str> = chn.attrs().collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\t\t\t{} channel-specific attributes found:",
+        names.len()
+    )?;
+    for (i, name) in names.iter().enumerate() {
+        let value = chn.attr_read_str(name);
+        writeln!(out, "\t\t\t\tattr {i:2}: {name} {}", value_text(&value))?;
+    }
+    Ok(())
+}
+
+/// `value: V` or libiio's `ERROR: <strerror> (<errno>)`.
+fn value_text(value: &Result<String>) -> String {
+    match value {
+        Ok(v) => format!("value: {v}"),
+        Err(e) => format!("ERROR: {}", strerror(e.errno())),
+    }
+}
+
+/// Whether libiio 0.24 would give the channel the type `IIO_CHAN_TYPE_UNKNOWN`, for which
+/// `iio_info` prints a warning: no type name of 0.24's table (hwmon's table for `hwmon*`
+/// devices) starts the id followed by a digit, `_` or the end.
+fn libiio_type_unknown(dev_id: &str, chn_id: &str) -> bool {
+    const HWMON: [&str; 9] = [
+        "in",
+        "fan",
+        "pwm",
+        "temp",
+        "curr",
+        "power",
+        "energy",
+        "humidity",
+        "intrusion",
+    ];
+    // 0.24's table ends with IIO_MASSCONCENTRATION (34); later kernel types are unknown to it.
+    let iio = ChannelType::all()
+        .filter(|t| t.to_raw() <= 34)
+        .filter_map(ChannelType::sysfs_name);
+    let matches = |name: &str| {
+        chn_id.starts_with(name)
+            && matches!(
+                chn_id.as_bytes().get(name.len()),
+                None | Some(b'0'..=b'9' | b'_')
+            )
+    };
+    if dev_id.starts_with("hwmon") {
+        !HWMON.iter().any(|n| matches(n))
+    } else {
+        !iio.into_iter().any(matches)
+    }
+}
+
+/// The context as JSON: context name, description, version and attributes; for each
+/// device its id, name, label, whether it is a trigger, whether it can buffer, its current
+/// trigger, its channels (id, name, label, direction, type, modifier, scan index, format,
+/// scale, attributes) and its device, buffer and debug attributes. Every attribute maps its
+/// name to `{"value": "..."}` or to `{"error": "...", "errno": N}`.
+pub fn info_json(ctx: &Context) -> String {
+    let data = ctx.data();
+    let mut j = String::with_capacity(4096);
+    let (major, minor, git) = crate::xml::version_of(data);
+    j.push_str("{\"name\":");
+    string(&mut j, ctx.name());
+    j.push_str(",\"description\":");
+    string(&mut j, ctx.description());
+    let _ = write!(
+        j,
+        ",\"version\":{{\"major\":{major},\"minor\":{minor},\"git_tag\":"
+    );
+    string(&mut j, git);
+    j.push_str("},\"attributes\":{");
+    for (i, (key, value)) in ctx.attrs().enumerate() {
+        if i > 0 {
+            j.push(',');
+        }
+        string(&mut j, key);
+        j.push(':');
+        string(&mut j, value);
+    }
+    j.push_str("},\"devices\":[");
+    for (i, dev) in ctx.devices().enumerate() {
+        if i > 0 {
+            j.push(',');
+        }
+        device_json(&mut j, &dev);
+    }
+    j.push_str("]}");
+    j
+}
+
+fn device_json(j: &mut String, dev: &Device) {
+    j.push_str("{\"id\":");
+    string(j, dev.id());
+    j.push_str(",\"name\":");
+    opt_string(j, dev.name());
+    j.push_str(",\"label\":");
+    opt_string(j, dev.label());
+    let _ = write!(
+        j,
+        ",\"is_trigger\":{},\"buffer_capable\":{},\"trigger\":",
+        dev.is_trigger(),
+        dev.is_buffer_capable()
+    );
+    match dev.trigger() {
+        Ok(None) => j.push_str("null"),
+        Ok(Some(t)) => {
+            j.push_str("{\"id\":");
+            string(j, t.id());
+            j.push_str(",\"name\":");
+            opt_string(j, t.name());
+            j.push('}');
+        }
+        Err(e) => error_json(j, &e),
+    }
+    j.push_str(",\"channels\":[");
+    for (i, chn) in dev.channels().enumerate() {
+        if i > 0 {
+            j.push(',');
+        }
+        channel_json(j, &chn);
+    }
+    j.push(']');
+    let names: Vec<&str> = dev.attrs().collect();
+    attrs_json(j, "attributes", &names, |n| dev.attr_read_str(n));
+    let names: Vec<&str> = dev.buffer_attrs().collect();
+    attrs_json(j, "buffer_attributes", &names, |n| {
+        dev.buffer_attr_read_str(n)
+    });
+    let names: Vec<&str> = dev.debug_attrs().collect();
+    attrs_json(j, "debug_attributes", &names, |n| {
+        dev.debug_attr_read_str(n)
+    });
+    j.push('}');
+}
+
+fn channel_json(j: &mut String, chn: &Channel) {
+    j.push_str("{\"id\":");
+    string(j, chn.id());
+    j.push_str(",\"name\":");
+    opt_string(j, chn.name());
+    j.push_str(",\"label\":");
+    opt_string(j, chn.label());
+    j.push_str(",\"direction\":");
+    string(j, if chn.is_output() { "output" } else { "input" });
+    j.push_str(",\"type\":");
+    opt_string(j, chn.channel_type().sysfs_name());
+    j.push_str(",\"modifier\":");
+    opt_string(j, chn.modifier().sysfs_name().filter(|m| !m.is_empty()));
+    j.push_str(",\"scan_index\":");
+    match chn.scan_index() {
+        None => j.push_str("null"),
+        Some(Ok(i)) => {
+            let _ = write!(j, "{i}");
+        }
+        Some(Err(e)) => error_json(j, &e),
+    }
+    j.push_str(",\"format\":");
+    match chn.data_format() {
+        None => j.push_str("null"),
+        Some(Ok(f)) => string(j, &f.to_string()),
+        Some(Err(e)) => error_json(j, &e),
+    }
+    j.push_str(",\"scale\":");
+    match chn.data().scan.as_ref().and_then(|s| s.scale) {
+        Some(s) if s.is_finite() => {
+            let _ = write!(j, "{s}");
+        }
+        _ => j.push_str("null"),
+    }
+    let names: Vec<&str> = chn.attrs().collect();
+    attrs_json(j, "attributes", &names, |n| chn.attr_read_str(n));
+    j.push('}');
+}
+
+fn attrs_json(j: &mut String, key: &str, names: &[&str], read: impl Fn(&str) -> Result<String>) {
+    let _ = write!(j, ",\"{key}\":{{");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            j.push(',');
+        }
+        string(j, name);
+        j.push(':');
+        match read(name) {
+            Ok(v) => {
+                j.push_str("{\"value\":");
+                string(j, &v);
+                j.push('}');
+            }
+            Err(e) => error_json(j, &e),
+        }
+    }
+    j.push('}');
+}
+
+fn error_json(j: &mut String, e: &Error) {
+    let errno = e.errno();
+    let text = strerror(errno);
+    // strerror() ends with " (<errno>)"; the number has its own field here.
+    let message = text
+        .strip_suffix(&format!(" ({errno})"))
+        .unwrap_or(&text)
+        .to_string();
+    j.push_str("{\"error\":");
+    string(j, &message);
+    let _ = write!(j, ",\"errno\":{errno},\"detail\":");
+    string(j, &e.to_string());
+    j.push('}');
+}
+
+fn opt_string(j: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => string(j, s),
+        None => j.push_str("null"),
+    }
+}
+
+/// A JSON string literal.
+fn string(j: &mut String, s: &str) {
+    j.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => j.push_str("\\\""),
+            '\\' => j.push_str("\\\\"),
+            '\n' => j.push_str("\\n"),
+            '\r' => j.push_str("\\r"),
+            '\t' => j.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(j, "\\u{:04x}", u32::from(c));
+            }
+            c => j.push(c),
+        }
+    }
+    j.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut j = String::new();
+        string(&mut j, "a\"b\\c\nd\u{1}é");
+        assert_eq!(j, r#""a\"b\\c\nd\u0001é""#);
+    }
+
+    #[test]
+    fn unknown_types_as_libiio_024_sees_them() {
+        assert!(!libiio_type_unknown("iio:device0", "voltage0"));
+        assert!(!libiio_type_unknown("iio:device0", "illuminance"));
+        assert!(!libiio_type_unknown("iio:device0", "accel_x"));
+        assert!(libiio_type_unknown("iio:device0", "temperature"));
+        assert!(libiio_type_unknown("iio:device0", "voltagex"));
+        assert!(libiio_type_unknown("iio:device0", "out"));
+        assert!(libiio_type_unknown("iio:device0", "in0"));
+        assert!(libiio_type_unknown("iio:device0", "deltaangl_x"));
+        assert!(!libiio_type_unknown("hwmon0", "in0"));
+        assert!(!libiio_type_unknown("hwmonx", "fan1"));
+        assert!(libiio_type_unknown("hwmon0", "voltage0"));
+    }
+
+    #[test]
+    fn text_of_an_xml_context() {
+        let xml = r#"<context name="x" description="d"><context-attribute name="k" value="v"/>
+            <device id="iio:device0" name="adc" label="L"><channel id="voltage0" name="vccint" type="input">
+            <scan-element index="0" format="le:s12/16&gt;&gt;4" scale="0.5"/><attribute name="raw"/></channel>
+            <attribute name="sampling_frequency"/><debug-attribute name="direct_reg_access"/></device></context>"#;
+        let ctx = Context::from_xml_str(xml).unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_info(&ctx, &mut out, &mut err).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "Library version: 0.24 (git tag: v0.24)\n\
+             Compiled with backends: local xml ip usb\n\
+             IIO context created with xml backend.\n\
+             Backend version: 0.24 (git tag: v0.24)\n\
+             Backend description string: d\n\
+             IIO context has 1 attributes:\n\
+             \tk: v\n\
+             IIO context has 1 devices:\n\
+             \tiio:device0: adc (label: L) (buffer capable)\n\
+             \t\t1 channels found:\n\
+             \t\t\tvoltage0: vccint (input, index: 0, format: le:s12/16>>4)\n\
+             \t\t\t1 channel-specific attributes found:\n\
+             \t\t\t\tattr  0: raw ERROR: Function not implemented (38)\n\
+             \t\t1 device-specific attributes found:\n\
+             \t\t\t\tattr  0: sampling_frequency ERROR: Function not implemented (38)\n\
+             \t\t1 debug attributes found:\n\
+             \t\t\t\tdebug attr  0: direct_reg_access ERROR: Function not implemented (38)\n"
+        );
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "ERROR: checking for trigger : Function not implemented (38)\n"
+        );
+        let json = info_json(&ctx);
+        assert!(json.starts_with(
+            r#"{"name":"xml","description":"d","version":{"major":0,"minor":24,"git_tag":"v0.24"},"attributes":{"k":"v"},"devices":[{"id":"iio:device0","name":"adc","label":"L","is_trigger":false,"buffer_capable":true,"trigger":{"error":"Function not implemented","errno":38,"#
+        ));
+        assert!(json.contains(
+            r#"{"id":"voltage0","name":"vccint","label":null,"direction":"input","type":"voltage","modifier":null,"scan_index":0,"format":"le:s12/16>>4","scale":0.5,"attributes":{"raw":{"error":"Function not implemented","errno":38,"#
+        ));
+        assert!(json.ends_with("}}]}"));
+    }
+}

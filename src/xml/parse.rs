@@ -1,0 +1,912 @@
+//! Parsing libiio context XML into a [`ContextData`] snapshot.
+//!
+//! What is kept, and in which order, follows libiio 0.24's `xml.c` and `context.c`, checked
+//! against the real 0.24 tools on the files of the shared context corpus:
+//! - the context is named `xml` whatever its `name` attribute says; `description` is kept;
+//!   the version is the one libiio reports: `version-major`/`-minor`/`-git` when
+//!   `version-git` is present (the tag cut to 7 bytes, as libiio hands it out through an
+//!   8-byte buffer), otherwise libiio 0.24's own (`0`, `24`, `v0.24`);
+//! - a scan element's format is kept parsed, its text in the form libiio prints
+//!   (`le:S64/64>>0` for `le:s64/64>>0`);
+//! - devices, device attributes, debug and buffer attributes and channel attributes stay in
+//!   document order (0.24 sorts nothing of the XML); a `<context-attribute>` whose name was
+//!   already seen replaces the earlier value in place;
+//! - channels are re-ordered as 0.24's `reorder_channels` does: scan elements by index, equal
+//!   indexes by shift, then the channels without a scan element, otherwise in document order;
+//! - a channel attribute without `filename` gets its name as file name;
+//! - unknown elements are skipped with their whole subtree (`<event-attribute>`, 1.x
+//!   `<buffer>` ...), unknown attributes (`value="..."` of emulator files, 1.x channel
+//!   `label` is the exception: the model holds it) are ignored;
+//! - the `scale` of a scan element is read as a C `float`, as 0.24 does, so it prints the
+//!   same with `%f`.
+//!
+//! Where 0.24 shrugs and we refuse: a channel `type` other than `input`/`output` (0.24 takes
+//! anything for input), a scan-element without `index` or `format` or with a format or scale
+//! that does not parse completely (0.24 keeps whatever `sscanf`/`strtof` made of it), a
+//! `version-major`/`version-minor` that is not a number. Every error is an [`Error::Xml`]
+//! with the 1-based line and column of the offending markup or attribute value.
+//!
+//! Well-formedness is checked like a validating parser's first pass would (libiio hands the
+//! file to libxml2 first): one root element, nothing but white space and markup outside it,
+//! matched tags, quoted attribute values without `<`, known entity and character references
+//! only, no duplicate attributes, XML characters only. The internal DTD subset is not
+//! interpreted (libxml2's validity messages are warnings for libiio too). Memory use is
+//! bounded by a small multiple of the input size; there is no recursion.
+
+use crate::error::{Error, Result};
+use crate::format::DataFormat;
+use crate::model::{AttrData, ChannelData, ContextData, DeviceData, ScanData};
+use quick_xml::errors::{Error as QxError, IllFormedError};
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use std::borrow::Cow;
+
+/// Parses libiio context XML. `source` names the input in error messages.
+pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
+    let text = decode(bytes).map_err(|(line, column, message)| Error::Xml {
+        source_name: source.to_string(),
+        line,
+        column,
+        message,
+    })?;
+    let parser = Parser {
+        text: &text,
+        source,
+        out: ContextData {
+            name: "xml".into(),
+            ..ContextData::default()
+        },
+        open: Vec::new(),
+        device: None,
+        channel: None,
+        root: RootState::NotSeen,
+        doctype_seen: false,
+        semantic: None,
+    };
+    parser.run()
+}
+
+/// Where a decoding problem is: line, column, message.
+type DecodeError = (usize, usize, String);
+
+/// Turns the input into text: UTF-8 (with or without BOM), UTF-16 with a BOM, or ISO-8859-1
+/// when the XML declaration says so.
+fn decode(bytes: &[u8]) -> std::result::Result<Cow<'_, str>, DecodeError> {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return decode_utf8(rest);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return decode_utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return decode_utf16(rest, u16::from_be_bytes);
+    }
+    match declared_encoding(bytes) {
+        None => decode_utf8(bytes),
+        Some(enc) => {
+            let lower = enc.to_ascii_lowercase();
+            match lower.as_str() {
+                "utf-8" | "utf8" | "us-ascii" | "ascii" => decode_utf8(bytes),
+                "iso-8859-1" | "latin1" | "latin-1" | "iso_8859-1" | "iso8859-1" => {
+                    Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()))
+                }
+                _ => {
+                    let at = find(bytes, enc.as_bytes()).unwrap_or(0);
+                    let prefix = String::from_utf8_lossy(&bytes[..at]);
+                    let (line, column) = locate(&prefix, prefix.len());
+                    Err((
+                        line,
+                        column,
+                        format!("unsupported encoding '{enc}' (UTF-8, UTF-16 and ISO-8859-1 are)"),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn decode_utf8(bytes: &[u8]) -> std::result::Result<Cow<'_, str>, DecodeError> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(Cow::Borrowed(s)),
+        Err(e) => {
+            let good = e.valid_up_to();
+            // The prefix is valid UTF-8 by construction.
+            let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+            let (line, column) = locate(prefix, prefix.len());
+            Err((
+                line,
+                column,
+                format!(
+                    "the input is not valid UTF-8 (byte 0x{:02X} at offset {good})",
+                    bytes[good]
+                ),
+            ))
+        }
+    }
+}
+
+fn decode_utf16(
+    bytes: &[u8],
+    unit: fn([u8; 2]) -> u16,
+) -> std::result::Result<Cow<'static, str>, DecodeError> {
+    let units = bytes.chunks(2).map(|c| match c {
+        [a, b] => Ok(unit([*a, *b])),
+        _ => Err(()),
+    });
+    let mut out = String::with_capacity(bytes.len());
+    let mut pending = Vec::new();
+    for u in units {
+        match u {
+            Ok(u) => pending.push(u),
+            Err(()) => {
+                let (line, column) = locate(&out, out.len());
+                return Err((
+                    line,
+                    column,
+                    "UTF-16 input with an odd number of bytes".into(),
+                ));
+            }
+        }
+    }
+    for c in char::decode_utf16(pending) {
+        match c {
+            Ok(c) => out.push(c),
+            Err(e) => {
+                let (line, column) = locate(&out, out.len());
+                return Err((
+                    line,
+                    column,
+                    format!(
+                        "invalid UTF-16: unpaired surrogate 0x{:04X}",
+                        e.unpaired_surrogate()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The `encoding` of an XML declaration at the very start of the input, if any.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(256)];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = find(head, b"?>")?;
+    let decl = &head[..end];
+    let at = find(decl, b"encoding")? + "encoding".len();
+    let rest = &decl[at..];
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
+    let rest = rest.strip_prefix(b"=")?;
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
+    let quote = *rest.first()?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let value = &rest[1..];
+    let close = value.iter().position(|&b| b == quote)?;
+    Some(String::from_utf8_lossy(&value[..close]).into_owned())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`. A line ends at LF,
+/// CR LF or a lone CR, as XML's end-of-line handling has it.
+fn locate(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let bytes = text.as_bytes();
+    let mut line = 1;
+    let mut line_start = 0;
+    for (i, &b) in bytes[..offset].iter().enumerate() {
+        let newline = match b {
+            b'\n' => true,
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        };
+        if newline {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    (line, text[line_start..offset].chars().count() + 1)
+}
+
+/// The chars XML 1.0 allows in a document (production `Char`).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        || c >= '\u{10000}'
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || c == '_'
+        || c == ':'
+        || (c >= '\u{C0}'
+            && c != '\u{D7}'
+            && c != '\u{F7}'
+            && !matches!(c, '\u{2000}'..='\u{206F}'))
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || c == '\u{B7}'
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// What an open element means to the context being built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    Context,
+    Device,
+    Channel,
+    /// Anything else: kept only to match the end tag.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RootState {
+    NotSeen,
+    Open,
+    Closed,
+}
+
+/// One attribute of a start tag: name, decoded value, offset of the value's first char.
+struct XmlAttr<'a> {
+    name: &'a str,
+    value: String,
+    at: usize,
+}
+
+/// The attributes of one start tag, looked up by name.
+struct Attrs<'a>(Vec<XmlAttr<'a>>);
+
+impl<'a> Attrs<'a> {
+    fn get(&self, name: &str) -> Option<&XmlAttr<'a>> {
+        self.0.iter().find(|a| a.name == name)
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        self.get(name).map(|a| a.value.clone())
+    }
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    source: &'a str,
+    out: ContextData,
+    /// Open elements: role, offset of `<`, name.
+    open: Vec<(Role, usize, &'a str)>,
+    device: Option<DeviceData>,
+    channel: Option<ChannelData>,
+    root: RootState,
+    doctype_seen: bool,
+    /// The first error about the meaning of the document. Reported only if the document
+    /// turns out well-formed, as libiio (libxml2 first, then its own checks) would.
+    semantic: Option<Error>,
+}
+
+impl<'a> Parser<'a> {
+    fn error(&self, offset: usize, message: impl Into<String>) -> Error {
+        let (line, column) = locate(self.text, offset);
+        Error::Xml {
+            source_name: self.source.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn semantic_error(&mut self, offset: usize, message: impl Into<String>) {
+        if self.semantic.is_none() {
+            self.semantic = Some(self.error(offset, message));
+        }
+    }
+
+    fn run(mut self) -> Result<ContextData> {
+        if let Some((at, c)) = self.text.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+            return Err(self.error(
+                at,
+                format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+            ));
+        }
+        let text = self.text;
+        let mut reader = Reader::from_str(text);
+        {
+            let config = reader.config_mut();
+            config.check_comments = true;
+            config.check_end_names = true;
+            config.expand_empty_elements = false;
+            config.trim_text(false);
+        }
+        loop {
+            let at = reader.buffer_position() as usize;
+            let event = match reader.read_event() {
+                Ok(e) => e,
+                Err(e) => {
+                    let pos = reader.error_position() as usize;
+                    return Err(self.error(pos, quick_xml_message(&e)));
+                }
+            };
+            match event {
+                Event::Decl(_) => {
+                    if at != 0 {
+                        return Err(
+                            self.error(at, "the XML declaration is only allowed at the very start")
+                        );
+                    }
+                    let content = &text[at + 2..];
+                    let end = content.find("?>").unwrap_or(content.len());
+                    let attrs = self.attributes(&content[..end], at + 2 + 3, 3)?;
+                    if attrs.get("version").is_none() {
+                        return Err(self.error(at, "the XML declaration has no version"));
+                    }
+                }
+                Event::PI(pi) => {
+                    let target = std::str::from_utf8(pi.target()).unwrap_or("");
+                    if target.eq_ignore_ascii_case("xml") || !is_name(target) {
+                        return Err(self.error(
+                            at,
+                            format!("invalid processing instruction target '{target}'"),
+                        ));
+                    }
+                }
+                Event::DocType(_) => {
+                    if !text[at..].starts_with("<!DOCTYPE")
+                        || !text.as_bytes().get(at + 9).copied().is_some_and(is_space)
+                    {
+                        return Err(self.error(at, "malformed <!DOCTYPE declaration"));
+                    }
+                    if self.doctype_seen || self.root != RootState::NotSeen {
+                        return Err(self.error(at, "misplaced <!DOCTYPE declaration"));
+                    }
+                    self.doctype_seen = true;
+                }
+                Event::Comment(_) => {}
+                Event::CData(_) => {
+                    if self.open.is_empty() {
+                        return Err(self.error(at, "CDATA section outside the root element"));
+                    }
+                }
+                Event::Text(t) => {
+                    let raw: &[u8] = &t;
+                    if self.open.is_empty() {
+                        if let Some(i) = raw.iter().position(|&b| !is_space(b)) {
+                            let what = if self.root == RootState::NotSeen {
+                                "text before the root element (a start tag '<' was expected)"
+                            } else {
+                                "text after the root element"
+                            };
+                            return Err(self.error(at + i, what));
+                        }
+                    } else if let Some(i) = find(raw, b"]]>") {
+                        return Err(self.error(at + i, "']]>' is not allowed in text"));
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    if self.open.is_empty() {
+                        return Err(self.error(at, "reference outside the root element"));
+                    }
+                    let name = std::str::from_utf8(&r).unwrap_or("");
+                    if let Err(message) = resolve_reference(name) {
+                        return Err(self.error(at, message));
+                    }
+                }
+                Event::Start(e) => {
+                    let content = &text[at + 1..at + 1 + e.len()];
+                    self.start(at, content, false)?;
+                }
+                Event::Empty(e) => {
+                    let content = &text[at + 1..at + 1 + e.len()];
+                    self.start(at, content, true)?;
+                }
+                Event::End(_) => {
+                    if let Some((role, _, _)) = self.open.pop() {
+                        self.end(role);
+                    }
+                    if self.open.is_empty() {
+                        self.root = RootState::Closed;
+                    }
+                }
+                Event::Eof => break,
+            }
+        }
+        if let Some(&(_, at, name)) = self.open.last() {
+            let (line, column) = locate(self.text, at);
+            return Err(self.error(
+                self.text.len(),
+                format!(
+                    "unexpected end of input: <{name}> opened at line {line}, column {column} \
+                     is not closed"
+                ),
+            ));
+        }
+        if self.root == RootState::NotSeen {
+            return Err(self.error(
+                self.text.len(),
+                "no root element (libiio context XML has a <context> element)",
+            ));
+        }
+        match self.semantic {
+            Some(e) => Err(e),
+            None => Ok(self.out),
+        }
+    }
+
+    /// A start tag (or an empty-element tag): `content` is the text between `<` and `>`
+    /// (without the `/` of an empty-element tag), found at offset `at`.
+    fn start(&mut self, at: usize, content: &'a str, empty: bool) -> Result<()> {
+        let name_len = content.bytes().position(is_space).unwrap_or(content.len());
+        let name = &content[..name_len];
+        if !is_name(name) {
+            return Err(self.error(at + 1, format!("invalid element name '{name}'")));
+        }
+        if self.root == RootState::Closed && self.open.is_empty() {
+            return Err(self.error(at, "a second root element (only one is allowed)"));
+        }
+        let attrs = self.attributes(&content[name_len..], at + 1 + name_len, 0)?;
+        self.root = RootState::Open;
+        let role = if self.semantic.is_some() {
+            Role::Other
+        } else {
+            self.interpret(at, name, &attrs)
+        };
+        if empty {
+            self.end(role);
+            if self.open.is_empty() {
+                self.root = RootState::Closed;
+            }
+        } else {
+            self.open.push((role, at, name));
+        }
+        Ok(())
+    }
+
+    /// Parses the attributes of a tag. `raw` is the part after the element name, found at
+    /// offset `at`; `skip` bytes of it are ignored (the `xml` of a declaration's content).
+    fn attributes(&self, raw: &'a str, at: usize, skip: usize) -> Result<Attrs<'a>> {
+        let raw = raw.get(skip..).unwrap_or("");
+        let bytes = raw.as_bytes();
+        let mut out: Vec<XmlAttr<'a>> = Vec::new();
+        let mut i = 0;
+        loop {
+            let ws = i;
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+            if i == ws {
+                return Err(self.error(at + i, "white space is required between attributes"));
+            }
+            let name_start = i;
+            while i < bytes.len() && !is_space(bytes[i]) && bytes[i] != b'=' {
+                i += 1;
+            }
+            let name = &raw[name_start..i];
+            if !is_name(name) {
+                return Err(self.error(at + name_start, format!("invalid attribute name '{name}'")));
+            }
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            if bytes.get(i) != Some(&b'=') {
+                return Err(self.error(at + i, format!("'=' expected after attribute '{name}'")));
+            }
+            i += 1;
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            let quote = match bytes.get(i) {
+                Some(&q @ (b'"' | b'\'')) => q,
+                _ => {
+                    return Err(self.error(
+                        at + i,
+                        format!("the value of attribute '{name}' must be quoted"),
+                    ))
+                }
+            };
+            let value_start = i + 1;
+            let len = bytes[value_start..]
+                .iter()
+                .position(|&b| b == quote)
+                .ok_or_else(|| {
+                    self.error(at + i, format!("unterminated value of attribute '{name}'"))
+                })?;
+            let value_raw = &raw[value_start..value_start + len];
+            let value = self.attribute_value(value_raw, at + value_start)?;
+            if out.iter().any(|a| a.name == name) {
+                return Err(self.error(at + name_start, format!("attribute '{name}' given twice")));
+            }
+            out.push(XmlAttr {
+                name,
+                value,
+                at: at + value_start,
+            });
+            i = value_start + len + 1;
+        }
+        Ok(Attrs(out))
+    }
+
+    /// Decodes an attribute value as XML says: references resolved, each white-space
+    /// character (a CR LF pair counting as one) turned into a space.
+    fn attribute_value(&self, raw: &str, at: usize) -> Result<String> {
+        let bytes = raw.as_bytes();
+        let mut out = String::with_capacity(raw.len());
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'<' => {
+                    return Err(self.error(at + i, "'<' is not allowed in an attribute value"));
+                }
+                b'\t' | b'\n' | b'\r' => {
+                    out.push_str(&raw[copied..i]);
+                    out.push(' ');
+                    if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    i += 1;
+                    copied = i;
+                }
+                b'&' => {
+                    out.push_str(&raw[copied..i]);
+                    let end = raw[i..].find(';').ok_or_else(|| {
+                        self.error(at + i, "'&' must start a reference such as &amp;")
+                    })?;
+                    let name = &raw[i + 1..i + end];
+                    let c = resolve_reference(name).map_err(|m| self.error(at + i, m))?;
+                    out.push(c);
+                    i += end + 1;
+                    copied = i;
+                }
+                _ => i += 1,
+            }
+        }
+        out.push_str(&raw[copied..]);
+        Ok(out)
+    }
+
+    /// Builds the context from a start tag whose parent has role `parent`; returns the role
+    /// of the new element.
+    fn interpret(&mut self, at: usize, name: &str, attrs: &Attrs<'_>) -> Role {
+        let parent = self.open.last().map(|(role, _, _)| *role);
+        match (parent, name) {
+            (None, "context") => {
+                self.start_context(attrs);
+                Role::Context
+            }
+            (None, _) => {
+                self.semantic_error(
+                    at,
+                    format!(
+                        "the root element is <{name}>; libiio context XML starts with <context>"
+                    ),
+                );
+                Role::Other
+            }
+            (Some(Role::Context), "device") => match self.require(at, name, attrs, "id") {
+                Some(id) => {
+                    self.device = Some(DeviceData {
+                        id,
+                        name: attrs.value("name"),
+                        label: attrs.value("label"),
+                        ..DeviceData::default()
+                    });
+                    Role::Device
+                }
+                None => Role::Other,
+            },
+            (Some(Role::Context), "context-attribute") => {
+                let key = self.require(at, name, attrs, "name");
+                let value = self.require(at, name, attrs, "value");
+                if let (Some(key), Some(value)) = (key, value) {
+                    match self.out.attrs.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => slot.1 = value,
+                        None => self.out.attrs.push((key, value)),
+                    }
+                }
+                Role::Other
+            }
+            (Some(Role::Device), "channel") => {
+                let id = self.require(at, name, attrs, "id");
+                let output = match attrs.get("type") {
+                    None => {
+                        self.semantic_error(at, "<channel> has no 'type' attribute");
+                        false
+                    }
+                    Some(t) if t.value == "input" => false,
+                    Some(t) if t.value == "output" => true,
+                    Some(t) => {
+                        let message = format!(
+                            "channel type must be 'input' or 'output', not '{}'",
+                            t.value
+                        );
+                        self.semantic_error(t.at, message);
+                        false
+                    }
+                };
+                match id {
+                    Some(id) if self.semantic.is_none() => {
+                        self.channel = Some(ChannelData {
+                            id,
+                            name: attrs.value("name"),
+                            label: attrs.value("label"),
+                            output,
+                            ..ChannelData::default()
+                        });
+                        Role::Channel
+                    }
+                    _ => Role::Other,
+                }
+            }
+            (Some(Role::Device), "attribute" | "debug-attribute" | "buffer-attribute") => {
+                if let Some(attr_name) = self.require(at, name, attrs, "name") {
+                    let attr = AttrData {
+                        name: attr_name,
+                        filename: String::new(),
+                        problem: None,
+                    };
+                    if let Some(dev) = self.device.as_mut() {
+                        match name {
+                            "attribute" => dev.attrs.push(attr),
+                            "debug-attribute" => dev.debug_attrs.push(attr),
+                            _ => dev.buffer_attrs.push(attr),
+                        }
+                    }
+                }
+                Role::Other
+            }
+            (Some(Role::Channel), "attribute") => {
+                if let Some(attr_name) = self.require(at, name, attrs, "name") {
+                    let filename = attrs.value("filename").unwrap_or_else(|| attr_name.clone());
+                    if let Some(chn) = self.channel.as_mut() {
+                        chn.attrs.push(AttrData {
+                            name: attr_name,
+                            filename,
+                            problem: None,
+                        });
+                    }
+                }
+                Role::Other
+            }
+            (Some(Role::Channel), "scan-element") => {
+                if let Some(scan) = self.scan_element(at, attrs) {
+                    if let Some(chn) = self.channel.as_mut() {
+                        chn.scan = Some(scan);
+                    }
+                }
+                Role::Other
+            }
+            _ => Role::Other,
+        }
+    }
+
+    fn start_context(&mut self, attrs: &Attrs<'_>) {
+        self.out.description = attrs.value("description").unwrap_or_default();
+        let mut number = |key: &str| -> u32 {
+            match attrs.get(key) {
+                None => 0,
+                Some(a) => match a.value.trim().parse::<u32>() {
+                    Ok(v) if a.value.trim().bytes().all(|b| b.is_ascii_digit()) => v,
+                    _ => {
+                        let message = format!("{key} '{}' is not a non-negative integer", a.value);
+                        self.semantic_error(a.at, message);
+                        0
+                    }
+                },
+            }
+        };
+        let major = number("version-major");
+        let minor = number("version-minor");
+        self.out.version = Some(match attrs.value("version-git") {
+            Some(mut git) => {
+                // libiio hands the tag out through an 8-byte buffer.
+                let mut end = git.len().min(7);
+                while !git.is_char_boundary(end) {
+                    end -= 1;
+                }
+                git.truncate(end);
+                (major, minor, git)
+            }
+            None => {
+                let (major, minor, git) = super::write::LIBIIO_VERSION;
+                (major, minor, git.to_string())
+            }
+        });
+    }
+
+    fn scan_element(&mut self, at: usize, attrs: &Attrs<'_>) -> Option<ScanData> {
+        let index_attr = attrs.get("index");
+        let format_attr = attrs.get("format");
+        let (index_attr, format_attr) = match (index_attr, format_attr) {
+            (Some(i), Some(f)) => (i, f),
+            (None, _) => {
+                self.semantic_error(at, "<scan-element> has no 'index' attribute");
+                return None;
+            }
+            (_, None) => {
+                self.semantic_error(at, "<scan-element> has no 'format' attribute");
+                return None;
+            }
+        };
+        let index = match parse_c_unsigned(&index_attr.value) {
+            Some(i) => i,
+            None => {
+                let message = format!(
+                    "scan index '{}' is not a non-negative 32-bit integer",
+                    index_attr.value
+                );
+                self.semantic_error(index_attr.at, message);
+                return None;
+            }
+        };
+        let format = match DataFormat::parse(&format_attr.value) {
+            Ok(f) => f,
+            Err(e) => {
+                self.semantic_error(format_attr.at, e.to_string());
+                return None;
+            }
+        };
+        let scale = match attrs.get("scale") {
+            None => None,
+            Some(a) => match parse_c_float(&a.value) {
+                Some(v) => Some(f64::from(v)),
+                None => {
+                    let message = format!("scale '{}' is not a number", a.value);
+                    self.semantic_error(a.at, message);
+                    return None;
+                }
+            },
+        };
+        Some(ScanData {
+            index: Ok(index),
+            format_text: format.to_string(),
+            format: Some(format),
+            scale,
+            enable_file: String::new(),
+        })
+    }
+
+    /// The value of a required attribute; records an error when it is missing.
+    fn require(
+        &mut self,
+        at: usize,
+        element: &str,
+        attrs: &Attrs<'_>,
+        key: &str,
+    ) -> Option<String> {
+        let value = attrs.value(key);
+        if value.is_none() {
+            self.semantic_error(at, format!("<{element}> has no '{key}' attribute"));
+        }
+        value
+    }
+
+    /// An element closes: a finished channel goes to its device, a finished device to the
+    /// context.
+    fn end(&mut self, role: Role) {
+        if self.semantic.is_some() {
+            return;
+        }
+        match role {
+            Role::Channel => {
+                if let (Some(chn), Some(dev)) = (self.channel.take(), self.device.as_mut()) {
+                    dev.channels.push(chn);
+                }
+            }
+            Role::Device => {
+                if let Some(mut dev) = self.device.take() {
+                    reorder_channels(&mut dev.channels);
+                    if dev.channels.iter().any(|c| c.scan.is_some()) {
+                        dev.buffer_count = 1;
+                    }
+                    self.out.devices.push(dev);
+                }
+            }
+            Role::Context | Role::Other => {}
+        }
+    }
+}
+
+/// libiio 0.24's channel order: scan elements by index (equal indexes by shift), then the
+/// others; a stable sort, as 0.24's bubble sort is.
+fn reorder_channels(channels: &mut [ChannelData]) {
+    channels.sort_by_key(|c| match &c.scan {
+        Some(ScanData {
+            index: Ok(index),
+            format,
+            ..
+        }) => (false, *index, format.map_or(0, |f| f.shift)),
+        _ => (true, 0, 0),
+    });
+}
+
+/// What a reference (`name` between `&` and `;`) stands for.
+fn resolve_reference(name: &str) -> std::result::Result<char, String> {
+    let code = if let Some(hex) = name.strip_prefix("#x") {
+        u32::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| !hex.is_empty() && !hex.starts_with('+'))
+    } else if let Some(dec) = name.strip_prefix('#') {
+        dec.parse::<u32>()
+            .ok()
+            .filter(|_| !dec.is_empty() && !dec.starts_with('+'))
+    } else {
+        return match name {
+            "lt" => Ok('<'),
+            "gt" => Ok('>'),
+            "amp" => Ok('&'),
+            "apos" => Ok('\''),
+            "quot" => Ok('"'),
+            _ if is_name(name) => Err(format!("undefined entity '&{name};'")),
+            _ => Err(format!("malformed reference '&{name};'")),
+        };
+    };
+    code.and_then(char::from_u32)
+        .filter(|&c| is_xml_char(c))
+        .ok_or_else(|| format!("character reference '&{name};' is not an XML character"))
+}
+
+/// An unsigned integer the way `strtoll(s, NULL, 0)` reads a whole string: decimal, `0x`
+/// hex or leading-`0` octal, optional `+`, surrounding white space. Nothing else may follow.
+fn parse_c_unsigned(s: &str) -> Option<u32> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (h, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], 8)
+    } else {
+        (t, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(digits, radix).ok()
+}
+
+/// A float the way `strtof` reads a whole string (surrounding white space allowed), as a C
+/// `float`. Values that overflow the type are refused, as `strtof`'s ERANGE is by libiio.
+fn parse_c_float(s: &str) -> Option<f32> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let v: f32 = t.parse().ok()?;
+    if v.is_infinite() && !t.to_ascii_lowercase().contains("inf") {
+        return None;
+    }
+    Some(v)
+}
+
+fn quick_xml_message(e: &QxError) -> String {
+    match e {
+        QxError::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+            format!("end tag </{found}> does not match the open element <{expected}>")
+        }
+        QxError::IllFormed(IllFormedError::UnmatchedEndTag(name)) => {
+            format!("end tag </{name}> without a matching start tag")
+        }
+        QxError::IllFormed(IllFormedError::DoubleHyphenInComment) => {
+            "'--' is not allowed inside a comment".into()
+        }
+        QxError::IllFormed(IllFormedError::UnclosedReference) => {
+            "'&' must start a reference such as &amp; (no ';' found)".into()
+        }
+        QxError::IllFormed(IllFormedError::MissingDoctypeName) => {
+            "the <!DOCTYPE declaration has no name".into()
+        }
+        other => other.to_string(),
+    }
+}

@@ -60,8 +60,6 @@ impl AttrLoc<'_> {
 /// What a backend does for the shared API. Implementations must be thread-safe: one
 /// [`crate::Context`] may be used from several threads at once.
 pub(crate) trait Backend: Send + Sync + fmt::Debug {
-    /// `local`, `xml` or `network`.
-    fn name(&self) -> &'static str;
     /// Reads an attribute's value (one trailing newline removed).
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String>;
     /// Writes an attribute's value.

@@ -43,10 +43,14 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
-    /// The default context, as libiio's `iio_create_default_context`: the local one. (When
-    /// the network backend lands, `IIOD_REMOTE` will select a remote one.)
+    /// The default context, as libiio's `iio_create_default_context`: when the environment
+    /// variable `IIOD_REMOTE` is set, the remote context at that host (`ip:<host>`),
+    /// otherwise the local one.
     pub fn new() -> Result<Context> {
-        Context::from_uri("local:")
+        match std::env::var("IIOD_REMOTE") {
+            Ok(host) if !host.is_empty() => Context::from_uri(&format!("ip:{host}")),
+            _ => Context::from_uri("local:"),
+        }
     }
 
     /// Creates a context from a libiio URI: `local:` (this machine's sysfs), `local:PATH`

@@ -24,3 +24,8 @@ pub use context::{Channel, Context, Device, FromAttr, ToAttr};
 pub use error::{Error, Result};
 pub use format::DataFormat;
 pub use types::{ChannelType, EventDirection, EventType, Modifier};
+
+/// The README's code blocks, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

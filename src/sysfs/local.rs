@@ -156,9 +156,6 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
-    fn name(&self) -> &'static str {
-        "local"
-    }
 
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         read_attr_file(&self.path_of(loc))

@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use std::sync::Arc;
 
 mod parse;
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub(crate) use parse::parse;
@@ -31,9 +33,6 @@ impl XmlBackend {
 }
 
 impl Backend for XmlBackend {
-    fn name(&self) -> &'static str {
-        "xml"
-    }
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         Err(Error::Unsupported {
             backend: "xml",

@@ -1,2 +1,123 @@
-//! The `ferroio` command-line tool.
-fn main() {}
+//! The `ferroio` command-line tool: libiio's `iio_info`, `iio_attr` and `iio_genxml` (and
+//! libgpiod's tools under `ferroio gpio`) in one static binary.
+
+mod attr;
+mod gpio;
+
+use clap::{Args, Parser, Subcommand};
+use ferroio::Context;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ferroio",
+    version,
+    about = "Linux IIO and GPIO from the command line, without libiio or libgpiod"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a context and read every attribute (like libiio's iio_info).
+    Info(InfoArgs),
+    /// Read or write context, device, channel, buffer or debug attributes (like iio_attr).
+    Attr(attr::AttrArgs),
+    /// Print a context as libiio XML (like iio_genxml).
+    Xml(ContextArgs),
+    /// GPIO character device tools (like libgpiod's gpiodetect, gpioinfo, gpioget ...).
+    #[command(subcommand)]
+    Gpio(gpio::GpioCommand),
+}
+
+/// How to reach the context: shared by the IIO subcommands.
+#[derive(Args, Clone)]
+pub struct ContextArgs {
+    /// Context URI: `local:` (default), `local:PATH` (a directory laid out like /sys),
+    /// `xml:FILE`.
+    #[arg(short = 'u', long = "uri")]
+    uri: Option<String>,
+    /// Use the XML backend with this file (same as `-u xml:FILE`).
+    #[arg(short = 'x', long = "xml", conflicts_with = "uri")]
+    xml: Option<String>,
+}
+
+impl ContextArgs {
+    /// The URI to open.
+    fn uri(&self) -> String {
+        match (&self.uri, &self.xml) {
+            (Some(u), _) => u.clone(),
+            (None, Some(x)) => format!("xml:{x}"),
+            (None, None) => "local:".to_string(),
+        }
+    }
+
+    /// Opens the context, or prints libiio's one-line error.
+    pub fn open(&self) -> Result<Context, ExitCode> {
+        let uri = self.uri();
+        Context::from_uri(&uri).map_err(|e| {
+            eprintln!("ferroio: unable to create IIO context {uri}: {e}");
+            ExitCode::FAILURE
+        })
+    }
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    context: ContextArgs,
+    /// Print JSON instead of iio_info's text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Info(args) => info(args),
+        Command::Attr(args) => attr::run(args),
+        Command::Xml(args) => xml(args),
+        Command::Gpio(cmd) => gpio::run(cmd),
+    }
+}
+
+fn info(args: InfoArgs) -> ExitCode {
+    let ctx = match args.context.open() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = if args.json {
+        writeln!(out, "{}", ferroio::info::info_json(&ctx))
+    } else {
+        let mut err = std::io::stderr();
+        ferroio::info::write_info(&ctx, &mut out, &mut err)
+    };
+    finish_output(result.and_then(|_| out.flush()))
+}
+
+fn xml(args: ContextArgs) -> ExitCode {
+    let ctx = match args.open() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    finish_output(writeln!(out, "{}", ctx.to_xml()).and_then(|_| out.flush()))
+}
+
+/// A closed pipe (`ferroio info | head`) is not an error worth a message.
+pub fn finish_output(result: std::io::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferroio: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

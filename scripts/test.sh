@@ -1,0 +1,39 @@
+#!/bin/bash
+# scripts/test.sh: every test of ferroio, as CI runs them.
+#
+#   1. host tests: unit, integration (fixtures, XML conformance against ../shared when it
+#      exists, real libiio 0.24 comparisons when its tools are installed), doc tests, and
+#      every example and bench compiled;
+#   2. the real-kernel tier: tests/vm_*.rs inside qemu (tests/kernel/run.sh);
+#   3. static cross builds for armv7 / aarch64 / x86_64 with the unit tests run under
+#      qemu-user (scripts/cross-build.sh).
+#
+# Installs what it needs (Debian packages, rustup targets) itself. Set FERROIO_SKIP_VM=1
+# or FERROIO_SKIP_CROSS=1 to leave a tier out on a machine that cannot run it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_pkgs=()
+command -v iio_info >/dev/null 2>&1 || need_pkgs+=(libiio-utils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "== installing ${need_pkgs[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+echo "== host tests"
+cargo test --all-features --all-targets
+cargo test --all-features --doc
+
+if [ -z "${FERROIO_SKIP_VM:-}" ]; then
+    echo "== real-kernel tier (qemu)"
+    tests/kernel/run.sh
+fi
+
+if [ -z "${FERROIO_SKIP_CROSS:-}" ]; then
+    echo "== static cross builds"
+    scripts/cross-build.sh
+fi
+echo "== all tests passed"

@@ -293,6 +293,13 @@ impl Config {
             .map(|(_, s)| s)
     }
 
+    /// Makes `self` a copy of `other`, reusing `self`'s allocations.
+    pub(crate) fn assign_from(&mut self, other: &Config) {
+        self.base.clone_from(&other.base);
+        self.lines.clone_from(&other.lines);
+        self.selected.clone_from(&other.selected);
+    }
+
     /// The offsets, in request order.
     pub fn offsets(&self) -> Vec<u32> {
         self.lines.iter().map(|(o, _)| *o).collect()
@@ -312,6 +319,7 @@ pub(crate) enum EncodeError {
 ///
 /// The most common flag set becomes the default `flags`; every other distinct flag set, the
 /// output values and each distinct debounce period take one attribute each (at most 10).
+/// Allocation-free: it runs on every reconfigure.
 pub(crate) fn encode_v2(
     lines: &[(u32, LineSettings)],
 ) -> Result<uapi::GpioV2LineConfig, EncodeError> {
@@ -328,32 +336,39 @@ pub(crate) fn encode_v2(
     }
 
     // Distinct flag sets with the lines (as a mask of request indices) using each.
-    let mut groups: Vec<(u64, u64)> = Vec::new();
+    let mut groups = [(0u64, 0u64); uapi::LINES_MAX];
+    let mut ngroups = 0;
     for (i, (_, s)) in lines.iter().enumerate() {
         let f = s.v2_flags();
-        match groups.iter_mut().find(|(g, _)| *g == f) {
+        match groups[..ngroups].iter_mut().find(|(g, _)| *g == f) {
             Some((_, m)) => *m |= 1 << i,
-            None => groups.push((f, 1 << i)),
+            None => {
+                groups[ngroups] = (f, 1 << i);
+                ngroups += 1;
+            }
         }
     }
-    let default_idx = groups
+    let default_idx = groups[..ngroups]
         .iter()
         .enumerate()
         .max_by_key(|(i, (_, m))| (m.count_ones(), std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
-    let mut attrs: Vec<uapi::GpioV2LineConfigAttribute> = Vec::new();
-    for (i, (flags, mask)) in groups.iter().enumerate() {
-        if Some(i) == default_idx {
-            cfg.flags = *flags;
-        } else {
-            attrs.push(uapi::GpioV2LineConfigAttribute {
-                attr: uapi::GpioV2LineAttribute {
-                    id: uapi::V2_ATTR_ID_FLAGS,
-                    padding: 0,
-                    value: *flags,
-                },
-                mask: *mask,
-            });
+
+    let mut needed = 0usize;
+    let mut push = |attr: uapi::GpioV2LineAttribute, mask: u64| {
+        if needed < uapi::NUM_ATTRS_MAX {
+            cfg.attrs[needed] = uapi::GpioV2LineConfigAttribute { attr, mask };
+        }
+        needed += 1;
+    };
+    for (i, &(flags, mask)) in groups[..ngroups].iter().enumerate() {
+        if Some(i) != default_idx {
+            let attr = uapi::GpioV2LineAttribute {
+                id: uapi::V2_ATTR_ID_FLAGS,
+                padding: 0,
+                value: flags,
+            };
+            push(attr, mask);
         }
     }
 
@@ -367,44 +382,42 @@ pub(crate) fn encode_v2(
         }
     }
     if out_mask != 0 {
-        attrs.push(uapi::GpioV2LineConfigAttribute {
-            attr: uapi::GpioV2LineAttribute {
-                id: uapi::V2_ATTR_ID_OUTPUT_VALUES,
-                padding: 0,
-                value: out_bits,
-            },
-            mask: out_mask,
-        });
+        let attr = uapi::GpioV2LineAttribute {
+            id: uapi::V2_ATTR_ID_OUTPUT_VALUES,
+            padding: 0,
+            value: out_bits,
+        };
+        push(attr, out_mask);
     }
 
-    let mut debounces: Vec<(u32, u64)> = Vec::new();
+    let mut debounces = [(0u32, 0u64); uapi::LINES_MAX];
+    let mut ndebounces = 0;
     for (i, (_, s)) in lines.iter().enumerate() {
         if let Some(d) = s.debounce_period {
             // validate() bounded it to u32 microseconds.
             let us = d.as_micros() as u32;
-            match debounces.iter_mut().find(|(p, _)| *p == us) {
+            match debounces[..ndebounces].iter_mut().find(|(p, _)| *p == us) {
                 Some((_, m)) => *m |= 1 << i,
-                None => debounces.push((us, 1 << i)),
+                None => {
+                    debounces[ndebounces] = (us, 1 << i);
+                    ndebounces += 1;
+                }
             }
         }
     }
-    for (us, mask) in debounces {
-        attrs.push(uapi::GpioV2LineConfigAttribute {
-            attr: uapi::GpioV2LineAttribute::debounce(us),
-            mask,
-        });
+    for &(us, mask) in &debounces[..ndebounces] {
+        push(uapi::GpioV2LineAttribute::debounce(us), mask);
     }
 
-    if attrs.len() > uapi::NUM_ATTRS_MAX {
+    if needed > uapi::NUM_ATTRS_MAX {
         return Err(EncodeError::Config(format!(
-            "the lines need {} kernel attributes (distinct flag sets, output values and \
+            "the lines need {needed} kernel attributes (distinct flag sets, output values and \
              debounce periods), at most {} fit",
-            attrs.len() + 1,
             uapi::NUM_ATTRS_MAX
         )));
     }
-    cfg.num_attrs = attrs.len() as u32;
-    cfg.attrs[..attrs.len()].copy_from_slice(&attrs);
+    cfg.flags = default_idx.map(|i| groups[i].0).unwrap_or(0);
+    cfg.num_attrs = needed as u32;
     Ok(cfg)
 }
 

@@ -512,17 +512,6 @@ impl Request {
     /// Changes the configuration of the requested lines without releasing them. `config` must
     /// cover exactly the requested lines (in any order).
     pub fn reconfigure(&self, config: &Config) -> Result<()> {
-        let mut lines = Vec::with_capacity(self.offsets.len());
-        for &o in self.offsets.iter() {
-            let s = config.line(o).ok_or_else(|| {
-                Error::invalid(
-                    &self.chip,
-                    Some(o),
-                    "the new configuration leaves out this requested line".into(),
-                )
-            })?;
-            lines.push((o, s.clone()));
-        }
         if let Some((o, _)) = config
             .lines()
             .iter()
@@ -533,10 +522,35 @@ impl Request {
                 offset: *o,
             });
         }
+        let in_order = config.lines().len() == self.offsets.len()
+            && config
+                .lines()
+                .iter()
+                .zip(self.offsets.iter())
+                .all(|((a, _), b)| a == b);
+        // The kernel takes lines by request index: reorder unless already in request order.
+        let reordered;
+        let lines: &[(u32, _)] = if in_order {
+            config.lines()
+        } else {
+            let mut v = Vec::with_capacity(self.offsets.len());
+            for &o in self.offsets.iter() {
+                let s = config.line(o).ok_or_else(|| {
+                    Error::invalid(
+                        &self.chip,
+                        Some(o),
+                        "the new configuration leaves out this requested line".into(),
+                    )
+                })?;
+                v.push((o, s.clone()));
+            }
+            reordered = v;
+            &reordered
+        };
         let mut st = self.lock();
         match self.abi {
             AbiVersion::V2 => {
-                let mut k = encode_v2(&lines).map_err(|e| config_error(&self.chip, e))?;
+                let mut k = encode_v2(lines).map_err(|e| config_error(&self.chip, e))?;
                 uapi::set_line_config_v2(&self.fd, &mut k)
                     .map_err(|e| self.err(None, "GPIO_V2_LINE_SET_CONFIG_IOCTL", e))?;
             }
@@ -549,7 +563,7 @@ impl Request {
                 if self.v1_events {
                     return Err(unsupported("reconfiguring a request with edge detection"));
                 }
-                let enc = encode_v1(&lines).map_err(|e| match e {
+                let enc = encode_v1(lines).map_err(|e| match e {
                     V1Limit::Invalid(e) => config_error(&self.chip, e),
                     V1Limit::Needs(f) => unsupported(f),
                 })?;
@@ -564,11 +578,15 @@ impl Request {
                 st.v1_values = enc.values;
             }
         }
-        let mut stored = Config::new();
-        for (o, s) in lines {
-            stored = stored.with_line(o).with_settings(&s);
+        if in_order {
+            st.config.assign_from(config);
+        } else {
+            let mut stored = Config::new();
+            for (o, s) in lines {
+                stored = stored.with_line(*o).with_settings(s);
+            }
+            st.config = stored;
         }
-        st.config = stored;
         Ok(())
     }
 

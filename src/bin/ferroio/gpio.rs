@@ -651,11 +651,10 @@ fn mon(a: MonArgs) -> CmdResult {
         });
     }
     let req = b.request().map_err(|e| e.to_string())?;
-    let mut seen = 0u64;
     if a.num_events == Some(0) {
         return Ok(ExitCode::SUCCESS);
     }
-    for ev in req.edge_events() {
+    for (i, ev) in (1u64..).zip(req.edge_events()) {
         let ev = ev.map_err(|e| e.to_string())?;
         if !a.silent {
             let mut out = std::io::stdout().lock();
@@ -687,8 +686,7 @@ fn mon(a: MonArgs) -> CmdResult {
             }
             let _ = out.flush();
         }
-        seen += 1;
-        if a.num_events.is_some_and(|n| seen >= n) {
+        if a.num_events.is_some_and(|n| i >= n) {
             break;
         }
     }
@@ -703,8 +701,7 @@ fn notify(a: NotifyArgs) -> CmdResult {
     if a.num_events == Some(0) {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut seen = 0u64;
-    for ev in chip.info_changes() {
+    for (i, ev) in (1u64..).zip(chip.info_changes()) {
         let ev = ev.map_err(|e| e.to_string())?;
         let kind = match ev.kind {
             InfoChangeKind::Requested => "requested",
@@ -738,8 +735,7 @@ fn notify(a: NotifyArgs) -> CmdResult {
             );
         }
         let _ = out.flush();
-        seen += 1;
-        if a.num_events.is_some_and(|n| seen >= n) {
+        if a.num_events.is_some_and(|n| i >= n) {
             break;
         }
     }

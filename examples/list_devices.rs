@@ -8,7 +8,11 @@ fn main() -> Result<(), ferroio::Error> {
     let ctx = ferroio::Context::from_uri(&uri)?;
     println!("{} devices in {}", ctx.num_devices(), ctx.name());
     for dev in ctx.devices() {
-        let kind = if dev.is_trigger() { "trigger" } else { "device" };
+        let kind = if dev.is_trigger() {
+            "trigger"
+        } else {
+            "device"
+        };
         println!("{kind} {} ({})", dev.id(), dev.name().unwrap_or("no name"));
         for ch in dev.channels() {
             let dir = if ch.is_output() { "output" } else { "input" };

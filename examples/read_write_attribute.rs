@@ -13,7 +13,10 @@ fn main() -> Result<(), ferroio::Error> {
     println!("{attr} = {}", dev.attr_read_str(&attr)?);
     if let Some(value) = args.next() {
         dev.attr_write(&attr, value.as_str())?;
-        println!("{attr} = {} (after writing {value})", dev.attr_read_str(&attr)?);
+        println!(
+            "{attr} = {} (after writing {value})",
+            dev.attr_read_str(&attr)?
+        );
     }
     Ok(())
 }

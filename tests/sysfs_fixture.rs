@@ -392,8 +392,8 @@ fn info_text_matches_libiio_except_documented_divergences() {
     let ours = String::from_utf8(out).unwrap();
     assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
 
-    let libiio = std::fs::read_to_string(fixtures_dir().join("iio-dummy-6.1/libiio/iio_info.txt"))
-        .unwrap();
+    let libiio =
+        std::fs::read_to_string(fixtures_dir().join("iio-dummy-6.1/libiio/iio_info.txt")).unwrap();
     let (release, uri) = (ctx.attr("local,kernel").unwrap(), ctx.attr("uri").unwrap());
     let expected = libiio
         // Machine-dependent lines.

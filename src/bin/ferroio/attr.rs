@@ -95,56 +95,65 @@ fn error_text(e: &Error) -> String {
     format!("ERROR: {}", strerror(e.errno()))
 }
 
-/// Tracks whether everything asked for was found and worked.
+/// Tracks whether everything asked for worked. As in iio_attr, a failed read counts only when
+/// an attribute was named; listing all attributes of something shows errors inline.
 struct Outcome {
     failed: bool,
+    /// An attribute name (or pattern) was given: read errors then fail the command.
+    attr_given: bool,
 }
 
 impl Outcome {
-    /// Prints a read result as iio_attr does: `<head><ok_word>'<value>'` or
-    /// `<head><err_word>ERROR: ...`.
+    /// Prints a read result. With a named attribute only the value (or the error) is printed;
+    /// otherwise iio_attr's full line: `<head><ok_word>'<value>'` or `<head><err_word>ERROR…`.
+    /// A read-back after a successful write (of a write-only attribute, say) that fails is
+    /// shown but does not make the command fail: the write happened.
     fn read(
         &mut self,
         head: &str,
         (ok_word, err_word): (&str, &str),
-        quiet: bool,
+        named: bool,
+        after_write: bool,
         r: ferroio::Result<String>,
     ) {
         match r {
-            Ok(v) if quiet => println!("{v}"),
+            Ok(v) if named => println!("{v}"),
             Ok(v) => println!("{head}{ok_word}'{v}'"),
+            Err(e) if named => {
+                self.failed |= !after_write;
+                println!("{}", error_text(&e));
+            }
             Err(e) => {
-                self.failed = true;
-                if quiet {
-                    println!("{}", error_text(&e));
-                } else {
-                    println!("{head}{err_word}{}", error_text(&e));
-                }
-                eprintln!("ferroio attr: {e}");
+                self.failed |= self.attr_given && !after_write;
+                println!("{head}{err_word}{}", error_text(&e));
             }
         }
     }
 
-    fn write(&mut self, attr: &str, value: &str, quiet: bool, r: ferroio::Result<()>) {
+    /// Reports a write; `Ok` when the value should be read back and shown.
+    fn write(&mut self, attr: &str, value: &str, channel: bool, r: ferroio::Result<()>) -> bool {
         match r {
-            Ok(()) if !quiet => println!("wrote {} bytes to {attr}", value.len()),
-            Ok(()) => {}
+            Ok(()) => true,
             Err(e) => {
                 self.failed = true;
-                println!("{} while writing '{attr}' with '{value}'", error_text(&e));
-                eprintln!("ferroio attr: {e}");
+                let word = if channel { "error" } else { "ERROR:" };
+                println!(
+                    "{word} {} while writing '{attr}' with '{value}'",
+                    strerror(e.errno())
+                );
+                false
             }
         }
     }
 }
 
+fn not_found(what: &str, name: &str) -> ExitCode {
+    eprintln!("ferroio attr: Error : could not find {what} ({name})");
+    ExitCode::FAILURE
+}
+
 /// Runs `ferroio attr`.
 pub fn run(a: AttrArgs) -> ExitCode {
-    let kinds = [a.device, a.channel, a.buffer, a.debug, a.context_attrs];
-    if kinds.iter().filter(|k| **k).count() > 1 {
-        eprintln!("ferroio attr: the options -d, -c, -C, -B and -D are exclusive (use only one)");
-        return ExitCode::FAILURE;
-    }
     let max_args = if a.context_attrs {
         1
     } else if a.channel {
@@ -158,7 +167,7 @@ pub fn run(a: AttrArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let names_len = if a.context_attrs { 1 } else { max_args - 1 };
+    let names_len = max_args - usize::from(!a.context_attrs);
     let value = a.args.get(names_len).map(String::as_str);
     if value.is_some() && a.args[..names_len].iter().any(|s| is_wildcard(s)) {
         eprintln!("ferroio attr: can't write a value with a wildcard match");
@@ -168,16 +177,16 @@ pub fn run(a: AttrArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut outcome = Outcome { failed: false };
-    let found = if a.context_attrs {
-        context_attrs(&ctx, &a)
-    } else {
-        devices(&ctx, &a, value, &mut outcome)
+    let mut outcome = Outcome {
+        failed: false,
+        attr_given: a.args.len() >= names_len,
     };
-    if !found {
-        let what = a.args[..a.args.len().min(names_len)].join(" ");
-        eprintln!("ferroio attr: nothing matches '{what}'");
-        return ExitCode::FAILURE;
+    if a.context_attrs {
+        if !context_attrs(&ctx, &a) {
+            return not_found("attribute", &a.args[0]);
+        }
+    } else if let Err(code) = devices(&ctx, &a, value, &mut outcome) {
+        return code;
     }
     if outcome.failed {
         ExitCode::FAILURE
@@ -196,36 +205,26 @@ fn context_attrs(ctx: &Context, a: &AttrArgs) -> bool {
     for (k, v) in attrs {
         if pattern.is_none_or(|p| matches(k, p, a.ignore_case)) {
             found = true;
-            if a.quiet && pattern.is_some() {
-                println!("{v}");
-            } else {
-                println!("{k}: {v}");
-            }
+            println!("{k}: {v}");
         }
     }
     found
 }
 
-fn devices(ctx: &Context, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) -> bool {
-    let dev_pat = a.args.first().map(String::as_str);
+fn devices(
+    ctx: &Context,
+    a: &AttrArgs,
+    value: Option<&str>,
+    out: &mut Outcome,
+) -> Result<(), ExitCode> {
     let ic = a.ignore_case;
-    if dev_pat.is_none() {
+    let Some(dev_pat) = a.args.first().map(String::as_str) else {
         println!("IIO context has {} devices:", ctx.num_devices());
-    }
-    let mut found = dev_pat.is_none();
-    for dev in ctx.devices() {
-        if let Some(p) = dev_pat {
-            if !dev_matches(&dev, p, ic) {
-                continue;
+        for dev in ctx.devices() {
+            match dev.name() {
+                Some(n) => print!("\t{}, {n}: ", dev.id()),
+                None => print!("\t{}: ", dev.id()),
             }
-        }
-        let Some(_) = dev_pat else {
-            // Listing devices only.
-            print!("\t{}:", dev.id());
-            if let Some(n) = dev.name() {
-                print!(" {n}");
-            }
-            print!(", ");
             if a.channel {
                 println!("found {} channels", dev.num_channels());
             } else if a.device {
@@ -235,14 +234,40 @@ fn devices(ctx: &Context, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) 
             } else {
                 println!("found {} debug attributes", dev.debug_attrs().count());
             }
+        }
+        return Ok(());
+    };
+    let devs: Vec<Device> = ctx
+        .devices()
+        .filter(|d| dev_matches(d, dev_pat, ic))
+        .collect();
+    if devs.is_empty() {
+        return Err(not_found("device", dev_pat));
+    }
+    let mut chan_found = false;
+    let mut attr_found = false;
+    if a.debug && devs.iter().all(|d| d.debug_attrs().next().is_none()) {
+        eprintln!("ferroio attr: Error : device ({dev_pat}) had 0 debug attributes");
+        return Err(ExitCode::FAILURE);
+    }
+    for dev in &devs {
+        if a.channel && dev.num_channels() == 0 {
+            eprintln!(
+                "ferroio attr: Found {} device, but it has 0 channels",
+                dev.id()
+            );
+            out.failed |= !is_wildcard(dev_pat);
+            chan_found |= a.args.len() < 2;
             continue;
-        };
+        }
         if a.channel {
-            found |= channels(&dev, a, value, out);
+            let (c, at) = channels(dev, a, value, out);
+            chan_found |= c;
+            attr_found |= at;
             continue;
         }
         let attr_pat = a.args.get(1).map(String::as_str);
-        let quiet = a.quiet && attr_pat.is_some();
+        let named = attr_pat.is_some() && !a.args.iter().any(|p| is_wildcard(p));
         let (names, kind): (Vec<&str>, &str) = if a.device {
             (dev.attrs().collect(), "attr")
         } else if a.buffer {
@@ -250,24 +275,27 @@ fn devices(ctx: &Context, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) 
         } else {
             (dev.debug_attrs().collect(), "debug attr")
         };
-        if attr_pat.is_none() {
-            found = true;
+        if names.is_empty() && !a.debug && attr_pat.is_none() {
+            // iio_attr's wording; an error unless a wildcard selected several devices.
+            let what = if a.device { "device" } else { "buffer" };
+            eprintln!(
+                "ferroio attr: Found {} device, but it has 0 {what} attributes",
+                dev_label(dev)
+            );
+            out.failed |= !is_wildcard(dev_pat);
+            continue;
         }
+        // iio_attr calls a trigger's device attributes "trig '<name>'".
+        let owner = if a.device && dev.is_trigger() {
+            "trig"
+        } else {
+            "dev"
+        };
         for name in names {
             if attr_pat.is_some_and(|p| !matches(name, p, ic)) {
                 continue;
             }
-            found = true;
-            let read = |n: &str| {
-                if a.device {
-                    dev.attr_read_str(n)
-                } else if a.buffer {
-                    dev.buffer_attr_read_str(n)
-                } else {
-                    dev.debug_attr_read_str(n)
-                }
-            };
-            let prefix = format!("dev '{}', {kind} '{name}', ", dev_label(&dev));
+            attr_found = true;
             if let Some(v) = value {
                 let r = if a.device {
                     dev.attr_write(name, v)
@@ -276,23 +304,43 @@ fn devices(ctx: &Context, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) 
                 } else {
                     dev.debug_attr_write(name, v)
                 };
-                out.write(name, v, quiet, r);
-                if quiet {
+                if !out.write(name, v, false, r) || a.quiet {
                     continue;
                 }
             }
-            out.read(&prefix, ("value :", "value :"), quiet, read(name));
+            let r = if a.device {
+                dev.attr_read_str(name)
+            } else if a.buffer {
+                dev.buffer_attr_read_str(name)
+            } else {
+                dev.debug_attr_read_str(name)
+            };
+            let head = format!("{owner} '{}', {kind} '{name}', ", dev_label(dev));
+            out.read(&head, ("value :", "value :"), named, value.is_some(), r);
         }
     }
-    found
+    if a.channel && a.args.len() > 1 && !chan_found {
+        return Err(not_found("channel", &a.args[1]));
+    }
+    let attr_arg = if a.channel {
+        a.args.get(2)
+    } else {
+        a.args.get(1)
+    };
+    match attr_arg {
+        Some(name) if !attr_found => Err(not_found("attribute", name)),
+        _ => Ok(()),
+    }
 }
 
-fn channels(dev: &Device, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) -> bool {
+/// Channel attributes of one device: `(a channel matched, an attribute matched)`.
+fn channels(dev: &Device, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) -> (bool, bool) {
     let ic = a.ignore_case;
     let chan_pat = a.args.get(1).map(String::as_str);
     let attr_pat = a.args.get(2).map(String::as_str);
-    let quiet = a.quiet && attr_pat.is_some();
-    let mut found = chan_pat.is_none();
+    // Only the value is printed when one attribute is named without wildcards anywhere.
+    let named = attr_pat.is_some() && !a.args.iter().any(|p| is_wildcard(p));
+    let (mut chan_found, mut attr_found) = (false, false);
     for ch in dev.channels() {
         if (a.input_only && ch.is_output())
             || (a.output_only && ch.is_input())
@@ -300,53 +348,56 @@ fn channels(dev: &Device, a: &AttrArgs, value: Option<&str>, out: &mut Outcome) 
         {
             continue;
         }
-        if let Some(p) = chan_pat {
-            if !chan_matches(&ch, p, ic) {
-                continue;
-            }
+        if chan_pat.is_some_and(|p| !chan_matches(&ch, p, ic)) {
+            continue;
         }
+        chan_found = true;
         let dir = if ch.is_output() { "output" } else { "input" };
-        let Some(_) = chan_pat else {
+        if chan_pat.is_none() || a.scan_only && attr_pat.is_none() {
             print!("dev '{}', channel '{}'", dev_label(dev), ch.id());
             if let Some(n) = ch.name() {
                 print!(", id '{n}'");
             }
             print!(" ({dir}");
-            if let Some(fmt) = ch.data_format() {
-                let index = ch.scan_index().and_then(|r| r.ok()).unwrap_or(0);
-                match fmt {
-                    Ok(f) => print!(", index: {index}, format: {f})"),
-                    Err(e) => print!(", index: {index}, format: <{e}>)"),
+            match ch.data_format() {
+                Some(fmt) => {
+                    let index = ch.scan_index().and_then(|r| r.ok()).unwrap_or(0);
+                    match fmt {
+                        Ok(f) => print!(", index: {index}, format: {f})"),
+                        Err(e) => print!(", index: {index}, format: <{e}>)"),
+                    }
+                    print!("{}", if a.scan_only { "\n" } else { ", " });
                 }
-            } else {
-                print!(")");
+                None => print!("), "),
             }
-            println!(", found {} channel-specific attributes", ch.attrs().count());
+            println!("found {} channel-specific attributes", ch.attrs().count());
             continue;
-        };
-        if attr_pat.is_none() {
-            found = true;
         }
         for name in ch.attrs() {
             if attr_pat.is_some_and(|p| !matches(name, p, ic)) {
                 continue;
             }
-            found = true;
-            let mut prefix = format!("dev '{}', channel '{}' ({dir}), ", dev_label(dev), ch.id());
-            if let Some(n) = ch.name() {
-                prefix.push_str(&format!("id '{n}', "));
-            }
-            prefix.push_str(&format!("attr '{name}', "));
+            attr_found = true;
             if let Some(v) = value {
-                out.write(name, v, quiet, ch.attr_write(name, v));
-                if quiet {
+                if !out.write(name, v, true, ch.attr_write(name, v)) || a.quiet {
                     continue;
                 }
             }
-            out.read(&prefix, ("value ", ""), quiet, ch.attr_read_str(name));
+            let mut head = format!("dev '{}', channel '{}' ({dir}), ", dev_label(dev), ch.id());
+            if let Some(n) = ch.name() {
+                head.push_str(&format!("id '{n}', "));
+            }
+            head.push_str(&format!("attr '{name}', "));
+            out.read(
+                &head,
+                ("value ", ""),
+                named,
+                value.is_some(),
+                ch.attr_read_str(name),
+            );
         }
     }
-    found
+    (chan_found, attr_found)
 }
 
 #[cfg(test)]

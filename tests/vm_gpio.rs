@@ -525,7 +525,7 @@ fn reconfigure_keeps_the_lines_both_abis() {
         assert_eq!(req.value(4).unwrap(), Value::Inactive);
         assert!(matches!(
             req.reconfigure(&Config::new().with_line(5).as_input()),
-            Err(Error::InvalidConfig { .. })
+            Err(Error::NotRequested { offset: 5, .. })
         ));
     }
 }

@@ -336,12 +336,22 @@ pub(crate) fn encode_v2(
     }
 
     // Distinct flag sets with the lines (as a mask of request indices) using each.
-    let mut groups = [(0u64, 0u64); uapi::LINES_MAX];
+    // More than NUM_ATTRS_MAX + 1 of them cannot be encoded, so that bounds the table (kept
+    // small: it is zeroed on every call).
+    let too_many = || {
+        EncodeError::Config(format!(
+            "the lines need more than {} kernel attributes (distinct flag sets, output values \
+             and debounce periods)",
+            uapi::NUM_ATTRS_MAX
+        ))
+    };
+    let mut groups = [(0u64, 0u64); uapi::NUM_ATTRS_MAX + 1];
     let mut ngroups = 0;
     for (i, (_, s)) in lines.iter().enumerate() {
         let f = s.v2_flags();
         match groups[..ngroups].iter_mut().find(|(g, _)| *g == f) {
             Some((_, m)) => *m |= 1 << i,
+            None if ngroups == uapi::NUM_ATTRS_MAX + 1 => return Err(too_many()),
             None => {
                 groups[ngroups] = (f, 1 << i);
                 ngroups += 1;
@@ -390,7 +400,7 @@ pub(crate) fn encode_v2(
         push(attr, out_mask);
     }
 
-    let mut debounces = [(0u32, 0u64); uapi::LINES_MAX];
+    let mut debounces = [(0u32, 0u64); uapi::NUM_ATTRS_MAX];
     let mut ndebounces = 0;
     for (i, (_, s)) in lines.iter().enumerate() {
         if let Some(d) = s.debounce_period {
@@ -398,6 +408,7 @@ pub(crate) fn encode_v2(
             let us = d.as_micros() as u32;
             match debounces[..ndebounces].iter_mut().find(|(p, _)| *p == us) {
                 Some((_, m)) => *m |= 1 << i,
+                None if ndebounces == uapi::NUM_ATTRS_MAX => return Err(too_many()),
                 None => {
                     debounces[ndebounces] = (us, 1 << i);
                     ndebounces += 1;

@@ -653,7 +653,8 @@ impl Request {
         };
         let (ts, id, offset, seqno, line_seqno) = match self.abi {
             AbiVersion::V2 => {
-                let e = uapi::GpioV2LineEvent::from_bytes(bytes)
+                // Only the first 24 of the 48 bytes carry data; skip decoding the padding.
+                let e = uapi::GpioV2LineEvent::head_from_bytes(bytes)
                     .ok_or_else(|| bad(format!("short edge event ({} bytes)", bytes.len())))?;
                 (e.timestamp_ns, e.id, e.offset, e.seqno, e.line_seqno)
             }

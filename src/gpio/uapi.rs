@@ -381,6 +381,25 @@ pub struct GpioV2LineEvent {
 }
 
 impl GpioV2LineEvent {
+    /// Like [`Self::from_bytes`] (same length check) but leaves `padding` zero.
+    pub fn head_from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() < std::mem::size_of::<Self>() {
+            return None;
+        }
+        let u32_at =
+            |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&bytes[..8]);
+        Some(Self {
+            timestamp_ns: u64::from_ne_bytes(ts),
+            id: u32_at(8),
+            offset: u32_at(12),
+            seqno: u32_at(16),
+            line_seqno: u32_at(20),
+            padding: [0; 6],
+        })
+    }
+
     /// Decodes the kernel's bytes; `None` if `bytes` is too short.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let mut r = Reader::new(bytes, std::mem::size_of::<Self>())?;
@@ -995,6 +1014,8 @@ mod tests {
         assert_eq!(ev.offset, 7);
         assert_eq!((ev.seqno, ev.line_seqno), (3, 2));
         assert!(GpioV2LineEvent::from_bytes(&b[..47]).is_none());
+        assert_eq!(GpioV2LineEvent::head_from_bytes(&b), Some(ev));
+        assert!(GpioV2LineEvent::head_from_bytes(&b[..47]).is_none());
     }
 
     #[test]

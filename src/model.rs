@@ -39,7 +39,7 @@ pub struct DeviceData {
     pub attrs: Vec<AttrData>,
     /// Buffer attributes (of buffer 0), sorted by name.
     pub buffer_attrs: Vec<AttrData>,
-    /// Debug attributes (debugfs), sorted by name.
+    /// Debug attributes (debugfs), in the directory's order as libiio lists them (not sorted).
     pub debug_attrs: Vec<AttrData>,
     /// Number of buffers the device has (`bufferN/` directories; 1 for the legacy layout
     /// alone; 0 when the device cannot buffer).

@@ -104,16 +104,17 @@ pub(crate) fn read_attr_file(path: &Path) -> Result<String> {
 /// Writes a sysfs attribute file in one `write()`, as sysfs wants. Files without write
 /// permission bits are refused with `EACCES`, as sysfs does even for root.
 pub(crate) fn write_attr_file(path: &Path, value: &str) -> Result<()> {
+    // Checked before the open: truncating would empty a read-only file of a copied tree.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_file() && meta.mode() & 0o222 == 0 {
+        return Err(Error::io(path, std::io::Error::from_raw_os_error(13)));
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
         .custom_flags(rustix::fs::OFlags::CLOEXEC.bits() as i32)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_file() && meta.mode() & 0o222 == 0 {
-        return Err(Error::io(path, std::io::Error::from_raw_os_error(13)));
-    }
     let n = file
         .write(value.as_bytes())
         .map_err(|e| Error::io(path, e))?;
@@ -156,7 +157,6 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
-
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         read_attr_file(&self.path_of(loc))
     }
@@ -179,5 +179,34 @@ impl Backend for LocalBackend {
 
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {
         Ok(Arc::new(self.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writing_a_read_only_file_fails_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sampling_frequency_available");
+        std::fs::write(&path, "100 200\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_attr_file(&path, "1").unwrap_err();
+        assert_eq!(err.errno(), 13, "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "100 200\n");
+        assert_eq!(read_attr_file(&path).unwrap(), "100 200");
+    }
+
+    #[test]
+    fn write_only_files_are_written_but_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reset");
+        std::fs::write(&path, "0\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o200)).unwrap();
+        write_attr_file(&path, "1").unwrap();
+        assert_eq!(read_attr_file(&path).unwrap_err().errno(), 13);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1");
     }
 }

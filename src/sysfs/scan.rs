@@ -38,6 +38,21 @@ struct Entry {
 /// Lists a directory in kernfs order, following symlinks for the entry type (the bus
 /// directory holds symlinks to device directories). `Ok(None)` when it does not exist.
 fn list_dir(path: &Path) -> Result<Option<Vec<Entry>>> {
+    let mut out = list_dir_as_is(path)?;
+    if let Some(out) = &mut out {
+        out.sort_by(|a, b| {
+            let (a, b) = (a.name.as_bytes(), b.name.as_bytes());
+            names::kernfs_name_hash(a)
+                .cmp(&names::kernfs_name_hash(b))
+                .then_with(|| a.cmp(b))
+        });
+    }
+    Ok(out)
+}
+
+/// Lists a directory in the order readdir() gives, as [`list_dir`] otherwise does. For
+/// debugfs, which is not kernfs: it lists the newest file first, and libiio keeps that order.
+fn list_dir_as_is(path: &Path) -> Result<Option<Vec<Entry>>> {
     let rd = match std::fs::read_dir(path) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -67,12 +82,6 @@ fn list_dir(path: &Path) -> Result<Option<Vec<Entry>>> {
             is_file,
         });
     }
-    out.sort_by(|a, b| {
-        let (a, b) = (a.name.as_bytes(), b.name.as_bytes());
-        names::kernfs_name_hash(a)
-            .cmp(&names::kernfs_name_hash(b))
-            .then_with(|| a.cmp(b))
-    });
     Ok(Some(out))
 }
 
@@ -408,9 +417,10 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
     names::sort_attrs(&mut dev.attrs);
     names::sort_attrs(&mut dev.buffer_attrs);
 
-    // Debug attributes.
+    // Debug attributes, in directory order: libiio does not sort them (real iiod XML lists
+    // `direct_reg_access`, created first, after the driver's own debugfs files).
     let debug_dir = paths.debugfs.join("iio").join(id);
-    if let Ok(Some(files)) = list_dir(&debug_dir) {
+    if let Ok(Some(files)) = list_dir_as_is(&debug_dir) {
         for f in files.iter().filter(|f| f.is_file) {
             let (name, problem) = utf8_name(&f.name);
             dev.debug_attrs.push(AttrData {
@@ -419,7 +429,6 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
                 problem,
             });
         }
-        names::sort_attrs(&mut dev.debug_attrs);
     }
 
     Ok(Some((dev, buffer_dir)))
@@ -446,6 +455,7 @@ fn scan_element(dir: &Path, files: &[(String, String)]) -> ScanData {
                 }
             }
             "type" => match read_attr_file(&dir.join(rel)) {
+                Ok(t) if t.trim().is_empty() => scan.format_text = format!("<empty file {rel}>"),
                 Ok(t) => {
                     scan.format = DataFormat::parse(&t).ok();
                     scan.format_text = t.trim().to_string();
@@ -460,4 +470,73 @@ fn scan_element(dir: &Path, files: &[(String, String)]) -> ScanData {
         scan.format_text = "<no _type file>".into();
     }
     scan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A sysfs root with one device `iio:device0` whose files are `(path, content)`.
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let p = root.path().join("bus/iio/devices/iio:device0").join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, content).unwrap();
+        }
+        root
+    }
+
+    fn scan_tree(root: &Path) -> ContextData {
+        scan(&LocalPaths::under(root)).unwrap().0
+    }
+
+    #[test]
+    fn an_empty_type_file_is_reported_as_such() {
+        let root = tree(&[
+            ("name", "adc\n"),
+            ("scan_elements/in_voltage0_index", "0\n"),
+            ("scan_elements/in_voltage0_type", ""),
+            ("scan_elements/in_voltage1_index", "1\n"),
+        ]);
+        let data = scan_tree(root.path());
+        let chans = &data.devices[0].channels;
+        let v0 = chans.iter().find(|c| c.id == "voltage0").unwrap();
+        let v0 = v0.scan.as_ref().unwrap();
+        assert_eq!(v0.format, None);
+        assert_eq!(
+            v0.format_text,
+            "<empty file scan_elements/in_voltage0_type>"
+        );
+        let v1 = chans.iter().find(|c| c.id == "voltage1").unwrap();
+        assert_eq!(v1.scan.as_ref().unwrap().format_text, "<no _type file>");
+    }
+
+    #[test]
+    fn debug_attributes_keep_the_directory_order() {
+        let root = tree(&[("name", "adc\n")]);
+        let dbg = root.path().join("kernel/debug/iio/iio:device0");
+        fs::create_dir_all(&dbg).unwrap();
+        for name in [
+            "direct_reg_access",
+            "pseudorandom_err_check",
+            "b",
+            "a",
+            "zz",
+        ] {
+            fs::write(dbg.join(name), "0\n").unwrap();
+        }
+        let listed: Vec<String> = fs::read_dir(&dbg)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        let data = scan_tree(root.path());
+        let got: Vec<String> = data.devices[0]
+            .debug_attrs
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
+        assert_eq!(got, listed);
+    }
 }

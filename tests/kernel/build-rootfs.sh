@@ -29,6 +29,10 @@ if [ -f "$OUT" ]; then
     exit 0
 fi
 fk_lock
+if [ -f "$OUT" ]; then   # built by whoever held the lock before us
+    printf '%s\n' "$OUT"
+    exit 0
+fi
 fk_need_pkgs cpio gzip binutils
 
 fk_log "building the guest base initramfs ($KEY)"

@@ -159,8 +159,11 @@ QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -m "${FERROIO_VM_MEM:-512M}
       -serial stdio -kernel "$KDIR/bzImage" -initrd "$WORK/initrd.gz"
       -append "console=ttyS0 panic=-1 loglevel=3")
 [ "$MODE" = capture ] && QEMU+=(-serial "file:$WORK/ttyS1.txt")
-LOG=$FK_CACHE/last-console.log
-fk_log "booting ($ACCEL, timeout ${TIMEOUT}s); console log: $LOG"
+# runs may overlap (other checkouts, other users of the cache): parse this run's
+# own log, publish it as last-console.log only at the end
+LOG=$WORK/console.log
+LAST_LOG=$FK_CACHE/last-console.log
+fk_log "booting ($ACCEL, timeout ${TIMEOUT}s); console log: $LAST_LOG"
 T_BOOT=$(date +%s)
 set +e
 if [ "$MODE" = shell ]; then
@@ -172,7 +175,8 @@ else
 fi
 set -e
 T_END=$(date +%s)
-grep -a '^@@FVM ' "$LOG" > "$WORK/markers.txt" || true
+tr -d '\r' < "$LOG" | grep -a '^@@FVM ' > "$WORK/markers.txt" || true
+cp "$LOG" "$LAST_LOG.$$" && mv -f "$LAST_LOG.$$" "$LAST_LOG"
 fk_log "VM ran $((T_END - T_BOOT)) s (qemu exit status $QRC); whole run $((T_END - T_START)) s"
 
 # 6. verdict
@@ -183,7 +187,7 @@ if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
     exit 124
 fi
 if ! grep -q '^@@FVM booted' "$WORK/markers.txt"; then
-    fk_log "FAIL: the guest never reached its init (see $LOG)"
+    fk_log "FAIL: the guest never reached its init (see $LAST_LOG)"
     exit 125
 fi
 status=0
@@ -206,7 +210,7 @@ fi
 
 done_line=$(markers | grep '^@@FVM done ' | tail -n1)
 if [ -z "$done_line" ]; then
-    fk_log "FAIL: the VM stopped before the tests finished (panic? see $LOG)"
+    fk_log "FAIL: the VM stopped before the tests finished (panic? see $LAST_LOG)"
     exit 125
 fi
 echo "==== ferroio VM tests ($ACCEL, kernel $(head -n1 "$KDIR/info"))"

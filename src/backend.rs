@@ -1,8 +1,11 @@
 //! The one interface local sysfs, XML and network contexts share: reading and writing
-//! attributes and the current trigger. The context/device/channel API in
-//! [`crate::context`] is written once on top of it.
+//! attributes and the current trigger, and opening buffer streams. The context/device/channel
+//! API in [`crate::context`] and the [`crate::buffer::Buffer`] type are written once on top
+//! of it.
 
-use crate::error::Result;
+use crate::buffer::{CancelHandle, ChannelMask, Transfer, TransferRequest};
+use crate::error::{Error, Result};
+use crate::model::DeviceData;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,4 +77,83 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     }
     /// An independent backend for the same source (a new connection for the network).
     fn try_clone(&self) -> Result<Arc<dyn Backend>>;
+
+    /// Opens a buffer stream: configures the device for streaming `spec.mask` (scan elements,
+    /// buffer length, kernel buffer count), enables it and returns the stream that moves whole
+    /// blocks. On any failure the backend undoes what it changed before returning the error.
+    ///
+    /// The default refuses with ENOSYS: the XML backend describes structure only.
+    #[allow(dead_code)] // the Buffer type using it lands next
+    fn open_buffer(&self, spec: &BufferSpec<'_>) -> Result<Box<dyn BufferStream>> {
+        Err(Error::Unsupported {
+            backend: "xml",
+            what: format!("opening a buffer of device {}", spec.dev.id),
+        })
+    }
+
+    /// The local paths behind a local context (for configfs triggers, event fds and other
+    /// local-only features); `None` for other backends.
+    #[allow(dead_code)] // the Buffer type using it lands next
+    fn local_paths(&self) -> Option<&crate::sysfs::LocalPaths> {
+        None
+    }
+}
+
+/// What [`Backend::open_buffer`] is asked for. The generic layer ([`crate::buffer`]) has
+/// already checked the mask and computed the scan layout with the kernel's rules.
+#[allow(dead_code)] // the Buffer type using it lands next
+#[derive(Debug, Clone)]
+pub(crate) struct BufferSpec<'a> {
+    /// The device's snapshot: channel ids and directions, scan elements and their `_en` files.
+    pub dev: &'a DeviceData,
+    /// Which buffer of the device (`bufferY`); 0 is also the legacy `buffer/` layout.
+    pub index: u32,
+    /// The channels to enable, by position in `dev.channels` (libiio's mask; iiod's `OPEN`
+    /// mask). Every other scan element of the buffer's direction is disabled.
+    pub mask: &'a ChannelMask,
+    /// Bytes of one scan with this mask.
+    pub scan_bytes: usize,
+    /// Scans per block (the `samples_count` of libiio and iiod).
+    pub samples: usize,
+    /// Blocks the kernel-side buffer holds (the buffer `length` is `samples × this`).
+    pub kernel_buffers: usize,
+    /// An output (DAC) buffer: blocks are written, not read.
+    pub output: bool,
+    /// Cyclic output: the first block pushed repeats until the buffer is closed.
+    pub cyclic: bool,
+    /// Which transfer method the user wants.
+    pub transfer: TransferRequest,
+}
+
+/// An open buffer: moves whole blocks between the caller and the device, and undoes the
+/// device setup when closed or dropped. Local streams read the `/dev` node (or use mmap /
+/// DMABUF blocks), network streams talk to iiod (`OPEN`/`READBUF`/`WRITEBUF`/`CLOSE`).
+///
+/// Blocking mode (the default) waits for a whole block, at most the timeout (none: forever);
+/// non-blocking mode moves what the device has now. Either way only whole scans are
+/// returned; a partial scan (possible on FIFOs and sockets) is kept for the next call.
+/// After [`CancelHandle::cancel`] every call fails with [`Error::Cancelled`] promptly, also a
+/// call blocked in another thread.
+#[allow(dead_code)] // the Buffer type using it lands next
+pub(crate) trait BufferStream: Send + std::fmt::Debug {
+    /// Reads scans into `buf` (a whole number of scans long). Returns the bytes stored, a
+    /// multiple of the scan size: `buf.len()` in blocking mode unless the timeout expired
+    /// after some scans arrived (then fewer; with none, [`Error::Timeout`]); in non-blocking
+    /// mode whatever was there, possibly 0. End of stream (a FIFO's writer went away) returns
+    /// what is left, then 0.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize>;
+    /// Writes scans from `buf`; returns the bytes taken, with the same blocking rules as
+    /// [`BufferStream::read`].
+    fn write(&mut self, buf: &[u8]) -> Result<usize>;
+    /// Switches between blocking and non-blocking mode.
+    fn set_blocking(&mut self, blocking: bool) -> Result<()>;
+    /// Sets the timeout of blocking calls (`None`: wait forever).
+    fn set_timeout(&mut self, timeout: Option<Duration>);
+    /// A handle that cancels this stream from any thread.
+    fn cancel_handle(&self) -> CancelHandle;
+    /// The transfer method in use.
+    fn transfer(&self) -> Transfer;
+    /// Disables the buffer and restores what opening it changed. Idempotent; dropping the
+    /// stream does the same and ignores errors.
+    fn close(&mut self) -> Result<()>;
 }

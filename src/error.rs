@@ -105,6 +105,30 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A remote `iiod` could not be reached, answered with an error code, or the connection
+    /// failed or timed out during a call. `source` carries the errno (the server's own for
+    /// its `-errno` replies).
+    #[error("{peer}: {what}: {source}")]
+    Network {
+        /// The server (`ip:HOST:PORT`).
+        peer: String,
+        /// The operation (`READ iio:device0 sampling_frequency`, `connect` ...).
+        what: String,
+        /// The error: the server's errno, or the local socket's.
+        #[source]
+        source: io::Error,
+    },
+    /// A remote `iiod` sent something the protocol does not allow (a reply that is not a
+    /// number, a length beyond the limits, a truncated or malformed payload).
+    #[error("{peer}: {what}: protocol error: {reason}")]
+    Protocol {
+        /// The server (`ip:HOST:PORT`).
+        peer: String,
+        /// The operation whose reply was bad.
+        what: String,
+        /// What was wrong with it.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -122,6 +146,14 @@ impl Error {
             Error::NoDevice(_) | Error::NoChannel { .. } | Error::NoAttribute { .. } => 2,
             Error::DataFormat { .. } | Error::Parse { .. } | Error::Malformed { .. } => 22,
             Error::Unsupported { .. } => 38,
+            Error::Network { source, .. } => source.raw_os_error().unwrap_or(match source.kind() {
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => 110,
+                io::ErrorKind::ConnectionRefused => 111,
+                io::ErrorKind::ConnectionReset => 104,
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => 32,
+                _ => 5,
+            }),
+            Error::Protocol { .. } => 71,
         }
     }
 

@@ -10,6 +10,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod backend;
+pub mod buffer;
 pub mod context;
 pub mod error;
 pub mod format;

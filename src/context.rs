@@ -54,7 +54,8 @@ impl Context {
     }
 
     /// Creates a context from a libiio URI: `local:` (this machine's sysfs), `local:PATH`
-    /// (a directory laid out like `/sys`, e.g. a captured fixture), or `xml:FILE`.
+    /// (a directory laid out like `/sys`, e.g. a captured fixture), `xml:FILE`, or
+    /// `ip:HOST[:PORT]` (a remote `iiod`, see [`crate::network`]).
     pub fn from_uri(uri: &str) -> Result<Context> {
         let bad = |reason: &str| Error::InvalidUri {
             uri: uri.to_string(),
@@ -78,7 +79,8 @@ impl Context {
                 }
                 Context::from_xml_file(Path::new(rest))
             }
-            "ip" | "usb" | "serial" => Err(bad(&format!(
+            "ip" => crate::network::create_context(rest, &crate::network::Options::default()),
+            "usb" | "serial" => Err(bad(&format!(
                 "the {scheme} backend is not available in this build"
             ))),
             _ => Err(bad(&format!("unknown backend '{scheme}'"))),

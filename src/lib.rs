@@ -17,6 +17,7 @@ pub mod format;
 pub mod gpio;
 pub mod info;
 pub mod model;
+pub mod network;
 pub mod sysfs;
 pub mod types;
 mod xml;

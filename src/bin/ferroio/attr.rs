@@ -73,9 +73,10 @@ fn is_wildcard(s: &str) -> bool {
     s == "." || s.contains('*')
 }
 
-/// The name iio_attr shows for a device: its name, or its id when it has none.
+/// The name iio_attr shows for a device: its label, else its name, else its id (0.24 shows
+/// `adc-label` for a device with both, locally and over the network).
 fn dev_label(dev: &Device) -> &str {
-    dev.name().unwrap_or(dev.id())
+    dev.label().or(dev.name()).unwrap_or(dev.id())
 }
 
 fn dev_matches(dev: &Device, pattern: &str, ic: bool) -> bool {
@@ -221,7 +222,7 @@ fn devices(
     let Some(dev_pat) = a.args.first().map(String::as_str) else {
         println!("IIO context has {} devices:", ctx.num_devices());
         for dev in ctx.devices() {
-            match dev.name() {
+            match dev.label().or(dev.name()) {
                 Some(n) => print!("\t{}, {n}: ", dev.id()),
                 None => print!("\t{}: ", dev.id()),
             }

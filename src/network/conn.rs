@@ -1,0 +1,338 @@
+//! One TCP connection to an `iiod`: connecting with a timeout, sending bytes, and reading
+//! replies through a small buffer with a deadline on every call. Nothing here knows a command;
+//! the text and binary codecs sit on top.
+//!
+//! Every read is bounded twice: in time (the deadline of the call, checked before each
+//! `recv`) and in size (callers pass the most they accept, and payloads are read in pieces,
+//! never allocated at the size a server claims).
+
+use crate::error::{Error, Result};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Size of the receive buffer; bulk payloads larger than this are read straight into the
+/// caller's memory.
+const RECV_BUF: usize = 64 * 1024;
+
+/// When a call must be over: `None` waits for ever (a timeout of zero, as in libiio).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// The deadline `timeout` from now; `None` or zero means none.
+    pub(crate) fn after(timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.filter(|t| !t.is_zero()).map(|t| Instant::now() + t))
+    }
+
+    /// Time left, `Ok(None)` for no deadline, `Err` when it has passed.
+    fn remaining(&self) -> io::Result<Option<Duration>> {
+        match self.0 {
+            None => Ok(None),
+            Some(at) => {
+                let now = Instant::now();
+                if now >= at {
+                    Err(io::Error::from_raw_os_error(110))
+                } else {
+                    Ok(Some(at - now))
+                }
+            }
+        }
+    }
+}
+
+/// Where a server is: the host as the user wrote it and the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    /// Host name or address, without IPv6 brackets.
+    pub(crate) host: String,
+    /// TCP port.
+    pub(crate) port: u16,
+}
+
+impl Endpoint {
+    /// `ip:HOST:PORT` for messages (`ip:[::1]:30431` for IPv6).
+    pub(crate) fn display(&self) -> String {
+        if self.host.contains(':') {
+            format!("ip:[{}]:{}", self.host, self.port)
+        } else {
+            format!("ip:{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A connected socket with its receive buffer.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    stream: TcpStream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// The read timeout currently set on the socket, to skip redundant `setsockopt`s.
+    sock_read_timeout: Option<Duration>,
+    sock_write_timeout: Option<Duration>,
+    /// `ip:HOST:PORT`, for error messages.
+    pub(crate) peer: String,
+    /// The numeric address connected to.
+    pub(crate) addr: SocketAddr,
+}
+
+impl Conn {
+    /// Resolves the endpoint and connects to the first address that answers within the
+    /// timeout (each address gets the whole timeout, as libiio's connect does).
+    pub(crate) fn connect(ep: &Endpoint, timeout: Option<Duration>) -> Result<Conn> {
+        let peer = ep.display();
+        let net_err = |what: &str, source: io::Error| Error::Network {
+            peer: peer.clone(),
+            what: what.to_string(),
+            source,
+        };
+        let addrs: Vec<SocketAddr> = (ep.host.as_str(), ep.port)
+            .to_socket_addrs()
+            .map_err(|e| net_err("resolving the host", e))?
+            .collect();
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+        for addr in addrs {
+            let attempt = match timeout.filter(|t| !t.is_zero()) {
+                Some(t) => TcpStream::connect_timeout(&addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    // Commands are small and written whole; Nagle would hold pipelined ones.
+                    stream
+                        .set_nodelay(true)
+                        .map_err(|e| net_err("setting TCP_NODELAY", e))?;
+                    return Ok(Conn {
+                        stream,
+                        buf: vec![0; RECV_BUF].into_boxed_slice(),
+                        start: 0,
+                        end: 0,
+                        sock_read_timeout: None,
+                        sock_write_timeout: None,
+                        peer,
+                        addr,
+                    });
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(net_err("connect", last))
+    }
+
+    /// A second handle on the socket, so another thread can shut it down (cancellation).
+    pub(crate) fn clone_stream(&self) -> Result<TcpStream> {
+        self.stream.try_clone().map_err(|e| self.io_err("dup", e))
+    }
+
+    /// Shuts the socket down both ways: any blocked call on it returns at once.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    pub(crate) fn io_err(&self, what: &str, source: io::Error) -> Error {
+        Error::Network {
+            peer: self.peer.clone(),
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn proto_err(&self, what: &str, reason: impl Into<String>) -> Error {
+        Error::Protocol {
+            peer: self.peer.clone(),
+            what: what.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Sends all of `bytes` before the deadline.
+    pub(crate) fn send(&mut self, bytes: &[u8], what: &str, deadline: Deadline) -> Result<()> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let left = deadline.remaining().map_err(|e| self.io_err(what, e))?;
+            if left != self.sock_write_timeout {
+                self.stream
+                    .set_write_timeout(left)
+                    .map_err(|e| self.io_err(what, e))?;
+                self.sock_write_timeout = left;
+            }
+            match self.stream.write(rest) {
+                Ok(0) => {
+                    return Err(self.io_err(what, io::Error::from(io::ErrorKind::WriteZero)));
+                }
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for more bytes into the buffer; end of stream is an error.
+    fn fill(&mut self, what: &str, deadline: Deadline) -> Result<()> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        loop {
+            self.arm_read(what, deadline)?;
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(self.closed(what)),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+            }
+        }
+    }
+
+    fn arm_read(&mut self, what: &str, deadline: Deadline) -> Result<()> {
+        let left = deadline.remaining().map_err(|e| self.io_err(what, e))?;
+        if left != self.sock_read_timeout {
+            self.stream
+                .set_read_timeout(left)
+                .map_err(|e| self.io_err(what, e))?;
+            self.sock_read_timeout = left;
+        }
+        Ok(())
+    }
+
+    fn closed(&self, what: &str) -> Error {
+        self.io_err(
+            what,
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ),
+        )
+    }
+
+    /// Reads one reply line (without its `\n`) of at most `max` bytes. Empty lines before it
+    /// are skipped, as libiio's client does.
+    pub(crate) fn read_line(
+        &mut self,
+        max: usize,
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<u8>> {
+        loop {
+            while self.start < self.end && self.buf[self.start] == b'\n' {
+                self.start += 1;
+            }
+            if let Some(pos) = self.buf[self.start..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                if pos > max {
+                    return Err(self.proto_err(what, format!("reply line longer than {max} bytes")));
+                }
+                let line = self.buf[self.start..self.start + pos].to_vec();
+                self.start += pos + 1;
+                return Ok(line);
+            }
+            if self.end - self.start > max {
+                return Err(self.proto_err(what, format!("reply line longer than {max} bytes")));
+            }
+            self.fill(what, deadline)?;
+        }
+    }
+
+    /// Reads exactly `out.len()` bytes.
+    pub(crate) fn read_exact(
+        &mut self,
+        out: &mut [u8],
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<()> {
+        let mut done = 0;
+        while done < out.len() {
+            if self.start < self.end {
+                let n = (self.end - self.start).min(out.len() - done);
+                out[done..done + n].copy_from_slice(&self.buf[self.start..self.start + n]);
+                self.start += n;
+                done += n;
+                continue;
+            }
+            // Large reads bypass the buffer.
+            if out.len() - done >= RECV_BUF / 2 {
+                self.arm_read(what, deadline)?;
+                match self.stream.read(&mut out[done..]) {
+                    Ok(0) => return Err(self.closed(what)),
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+                }
+            } else {
+                self.fill(what, deadline)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a payload of `len` bytes the server announced, refusing more than `max` before
+    /// reading anything. Memory grows with the bytes actually received, not with the claim.
+    pub(crate) fn read_payload(
+        &mut self,
+        len: usize,
+        max: usize,
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<u8>> {
+        if len > max {
+            return Err(self.proto_err(
+                what,
+                format!("announced {len} bytes, more than the {max} accepted"),
+            ));
+        }
+        let mut out = Vec::with_capacity(len.min(RECV_BUF));
+        let mut chunk = vec![0u8; len.min(RECV_BUF)];
+        while out.len() < len {
+            let n = (len - out.len()).min(chunk.len());
+            self.read_exact(&mut chunk[..n], what, deadline)?;
+            out.extend_from_slice(&chunk[..n]);
+        }
+        Ok(out)
+    }
+
+    /// Reads and drops `len` bytes.
+    pub(crate) fn skip(&mut self, mut len: usize, what: &str, deadline: Deadline) -> Result<()> {
+        let mut sink = [0u8; 4096];
+        while len > 0 {
+            let n = len.min(sink.len());
+            self.read_exact(&mut sink[..n], what, deadline)?;
+            len -= n;
+        }
+        Ok(())
+    }
+
+    /// Expects the single `\n` that ends a payload reply.
+    pub(crate) fn expect_newline(&mut self, what: &str, deadline: Deadline) -> Result<()> {
+        let mut nl = [0u8; 1];
+        self.read_exact(&mut nl, what, deadline)?;
+        if nl[0] != b'\n' {
+            return Err(self.proto_err(what, "payload not followed by a newline"));
+        }
+        Ok(())
+    }
+
+    /// Whether unread bytes are waiting in the buffer (a reply nobody asked for).
+    pub(crate) fn has_buffered(&self) -> bool {
+        self.start < self.end
+    }
+}
+
+/// Socket timeouts surface as `WouldBlock`; callers want `TimedOut` (ETIMEDOUT).
+fn timeout_kind(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        io::Error::from_raw_os_error(110)
+    } else {
+        e
+    }
+}

@@ -1,0 +1,784 @@
+//! Remote contexts: `ip:HOST[:PORT]` through libiio's network daemon `iiod` (default port
+//! 30431). The context's structure comes from the server's XML (PRINT, or zstd-compressed
+//! ZPRINT), parsed by [`crate::xml`]; attribute and trigger calls then go over the same
+//! connection.
+//!
+//! Two protocols: the text protocol of libiio 0.x (every server; see
+//! `shared/protocol/iiod.md` §2) and the binary protocol of libiio 1.x, detected by sending
+//! `BINARY` first (a 0.x server answers `-22` and the connection stays text). The binary
+//! opcode numbering is pinned to libiio 1.0's (see [`binary`]).
+//!
+//! What a hostile or broken server can do to us is bounded: every call has a deadline (the
+//! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
+//! waits for ever, as in libiio), every length a server announces is checked against a limit
+//! before anything is read, payloads are read in pieces (never allocated at the size claimed),
+//! and anything that is not the protocol is an [`Error::Protocol`]. After a transport or
+//! protocol failure the connection is dropped and the next call opens a new one, so one bad
+//! reply cannot leave later calls reading the rest of it. Names that the server's lexer would
+//! misread are refused before anything is sent (see [`text`]).
+//!
+//! Not here: the buffer streams (they use their own connection per buffer).
+
+use crate::backend::{AttrLoc, Backend};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::model::ContextData;
+use std::io::Read;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub(crate) mod binary;
+pub(crate) mod conn;
+pub(crate) mod text;
+
+use binary::{Header, Op};
+use conn::{Conn, Deadline, Endpoint};
+
+/// iiod's TCP port.
+pub const DEFAULT_PORT: u16 = 30431;
+
+/// libiio's default network timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest reply line accepted where a number is expected.
+const MAX_LINE: usize = 64;
+/// Largest attribute value accepted (as for local attributes).
+const MAX_ATTR: usize = 1 << 20;
+/// Largest context description accepted, compressed or not (the largest real one known is
+/// about 250 KB).
+const MAX_XML: usize = 32 << 20;
+/// Largest trigger name accepted (libiio's own buffer size).
+const MAX_TRIGGER_NAME: usize = 1024;
+
+/// Which iiod protocol to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// Ask for the binary protocol and fall back to text when the server refuses (libiio
+    /// 1.x clients do the same).
+    #[default]
+    Auto,
+    /// The text protocol only (what libiio 0.x clients speak).
+    Text,
+    /// The binary protocol only; a server that refuses it is an error.
+    Binary,
+}
+
+/// How to open a remote context.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Timeout of the connection and of every call; `None` (or zero) waits for ever.
+    pub timeout: Option<Duration>,
+    /// The protocol to speak.
+    pub protocol: Protocol,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Some(DEFAULT_TIMEOUT),
+            protocol: Protocol::Auto,
+        }
+    }
+}
+
+impl Options {
+    /// libiio's defaults: 5 s timeout, binary protocol when the server offers it.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Sets the timeout (`None` or zero: no timeout).
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Options {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the protocol.
+    pub fn protocol(mut self, protocol: Protocol) -> Options {
+        self.protocol = protocol;
+        self
+    }
+}
+
+/// Opens the context served by `iiod` at `host` (`HOST`, `HOST:PORT`, `[IPV6]:PORT` or a
+/// bare IPv6 address: what follows `ip:` in a URI).
+pub fn create_context(host: &str, options: &Options) -> Result<Context> {
+    let ep = parse_host(host).map_err(|reason| Error::InvalidUri {
+        uri: format!("ip:{host}"),
+        reason,
+    })?;
+    let mut session = Session::open(&ep, options)?;
+    let xml = session.handshake()?;
+    let mut data = crate::xml::parse(&xml, &format!("{} (PRINT)", session.conn.peer))?;
+    let addr = session.conn.addr.ip().to_string();
+    data.name = "network".into();
+    data.description = if data.description.is_empty() {
+        addr.clone()
+    } else {
+        format!("{addr} {}", data.description)
+    };
+    set_attr(&mut data.attrs, "ip,ip-addr", addr);
+    set_attr(&mut data.attrs, "uri", format!("ip:{}", ep.host));
+    let data_for_backend = Arc::new(data.clone());
+    let backend = NetworkBackend {
+        ep,
+        protocol: options.protocol,
+        timeout: Mutex::new(options.timeout),
+        session: Mutex::new(Some(session)),
+        data: data_for_backend,
+    };
+    Ok(Context::from_parts(data, Arc::new(backend)))
+}
+
+/// Replaces a context attribute in place, or appends it (libiio's `iio_context_add_attr`).
+fn set_attr(attrs: &mut Vec<(String, String)>, key: &str, value: String) {
+    match attrs.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => slot.1 = value,
+        None => attrs.push((key.to_string(), value)),
+    }
+}
+
+/// Splits what follows `ip:` into host and port, as libiio does: no colon = host; one colon =
+/// `host:port`; `[v6]:port`; several colons without brackets = a bare IPv6 address.
+pub(crate) fn parse_host(rest: &str) -> std::result::Result<Endpoint, String> {
+    let port_of = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("'{p}' is not a port number"))
+    };
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or_else(|| "missing ']' after an IPv6 address".to_string())?;
+        match after {
+            "" => (host, DEFAULT_PORT),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (host, port_of(p)?),
+                None => return Err(format!("unexpected '{after}' after ']'")),
+            },
+        }
+    } else {
+        match rest.matches(':').count() {
+            0 => (rest, DEFAULT_PORT),
+            1 => {
+                let (h, p) = rest.split_once(':').unwrap_or((rest, ""));
+                (h, port_of(p)?)
+            }
+            _ => (rest, DEFAULT_PORT),
+        }
+    };
+    if host.is_empty() {
+        return Err(
+            "no host given (libiio's DNS-SD discovery for a bare 'ip:' is not supported)".into(),
+        );
+    }
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err(format!("'{}' is not a host name", host.escape_debug()));
+    }
+    Ok(Endpoint {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// One connection and the protocol it speaks.
+#[derive(Debug)]
+struct Session {
+    conn: Conn,
+    binary: bool,
+    timeout: Option<Duration>,
+    /// Set by any transport or protocol failure: the stream may be out of step.
+    broken: bool,
+}
+
+impl Session {
+    /// Connects and, unless told to speak text, negotiates the binary protocol.
+    fn open(ep: &Endpoint, options: &Options) -> Result<Session> {
+        let timeout = options.timeout.filter(|t| !t.is_zero());
+        let conn = Conn::connect(ep, timeout)?;
+        let mut s = Session {
+            conn,
+            binary: false,
+            timeout,
+            broken: false,
+        };
+        if options.protocol != Protocol::Text {
+            let reply = s.text_int("BINARY\r\n")?;
+            s.binary = reply == 0;
+            if !s.binary && options.protocol == Protocol::Binary {
+                return Err(Error::Unsupported {
+                    backend: "network",
+                    what: format!(
+                        "{}: the binary protocol (the server answered {reply}; it speaks libiio 0.x's text protocol)",
+                        s.conn.peer
+                    ),
+                });
+            }
+        }
+        Ok(s)
+    }
+
+    fn deadline(&self) -> Deadline {
+        Deadline::after(self.timeout)
+    }
+
+    /// Runs a transport step; any failure marks the session broken.
+    fn io<T>(&mut self, f: impl FnOnce(&mut Conn, Deadline) -> Result<T>) -> Result<T> {
+        let deadline = self.deadline();
+        let r = f(&mut self.conn, deadline);
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn proto_err(&mut self, what: &str, reason: impl Into<String>) -> Error {
+        self.broken = true;
+        self.conn.proto_err(what, reason)
+    }
+
+    /// The error for a negative reply: the server's errno.
+    fn remote_err(&mut self, what: &str, code: i64) -> Error {
+        if (-4095..0).contains(&code) {
+            self.conn
+                .io_err(what, std::io::Error::from_raw_os_error((-code) as i32))
+        } else {
+            self.proto_err(what, format!("invalid reply {code}"))
+        }
+    }
+
+    /// Reads a reply line and parses it as a number.
+    fn read_int(&mut self, what: &str) -> Result<i64> {
+        let line = self.io(|c, d| c.read_line(MAX_LINE, what, d))?;
+        text::parse_int(&line).map_err(|reason| self.proto_err(what, reason))
+    }
+
+    /// Sends a text command and reads its numeric reply.
+    fn text_int(&mut self, cmd: &str) -> Result<i64> {
+        let what = cmd.trim_end();
+        self.io(|c, d| c.send(cmd.as_bytes(), what, d))?;
+        self.read_int(what)
+    }
+
+    /// Reads `LEN\n` + LEN bytes + `\n`; a negative LEN is the server's error.
+    fn read_text_payload(&mut self, what: &str, max: usize) -> Result<Vec<u8>> {
+        let n = self.read_int(what)?;
+        if n < 0 {
+            return Err(self.remote_err(what, n));
+        }
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let payload = self.io(|c, d| c.read_payload(n, max, what, d))?;
+        self.io(|c, d| c.expect_newline(what, d))?;
+        Ok(payload)
+    }
+
+    /// The server-side timeout libiio asks for: half of its own (0 = none).
+    fn remote_timeout_ms(&self) -> i32 {
+        self.timeout
+            .map(|t| (t.as_millis() / 2).min(i32::MAX as u128) as i32)
+            .unwrap_or(0)
+    }
+
+    /// Sets the server-side timeout and fetches the context XML, in as few round trips as
+    /// the protocol allows: TIMEOUT and (Z)PRINT are sent together.
+    fn handshake(&mut self) -> Result<Vec<u8>> {
+        let remote = self.remote_timeout_ms();
+        if self.binary {
+            let mut out = Vec::with_capacity(16);
+            out.extend_from_slice(&bin_header(Op::Timeout, 0, remote).encode());
+            out.extend_from_slice(&bin_header(Op::Print, 0, 0).encode());
+            self.io(|c, d| c.send(&out, "TIMEOUT + PRINT", d))?;
+            let r = self.bin_response("TIMEOUT", 0)?;
+            if let Err(code) = r {
+                return Err(self.remote_err("TIMEOUT", code.into()));
+            }
+            let payload = match self.bin_response("PRINT", MAX_XML)? {
+                Ok(p) => p,
+                Err(code) => return Err(self.remote_err("PRINT", code.into())),
+            };
+            return if binary::is_zstd(&payload) {
+                self.unzstd(&payload, "PRINT")
+            } else {
+                Ok(payload)
+            };
+        }
+        let cmd = format!("TIMEOUT {remote}\r\nZPRINT\r\n");
+        self.io(|c, d| c.send(cmd.as_bytes(), "TIMEOUT + ZPRINT", d))?;
+        let what = format!("TIMEOUT {remote}");
+        let t = self.read_int(&what)?;
+        // tinyiiod-based servers do not know TIMEOUT and answer -EINVAL; libiio ignores that.
+        if t < 0 && t != -22 {
+            return Err(self.remote_err(&what, t));
+        }
+        match self.read_text_payload("ZPRINT", MAX_XML) {
+            Ok(z) => self.unzstd(&z, "ZPRINT"),
+            Err(e) if !self.broken => {
+                // A server without zstd answers -22: ask for the plain XML.
+                let _ = e;
+                self.io(|c, d| c.send(b"PRINT\r\n", "PRINT", d))?;
+                self.read_text_payload("PRINT", MAX_XML)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Decompresses a zstd frame, refusing output beyond [`MAX_XML`].
+    fn unzstd(&mut self, frame: &[u8], what: &str) -> Result<Vec<u8>> {
+        let mut src = frame;
+        let decoder = ruzstd::StreamingDecoder::new(&mut src)
+            .map_err(|e| self.proto_err(what, format!("bad zstd frame: {e}")))?;
+        let mut out = Vec::new();
+        decoder
+            .take(MAX_XML as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| self.proto_err(what, format!("bad zstd data: {e}")))?;
+        if out.len() > MAX_XML {
+            return Err(self.proto_err(
+                what,
+                format!("decompressed context larger than {MAX_XML} bytes"),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Sends the server-side timeout for a new client timeout.
+    fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.timeout = timeout.filter(|t| !t.is_zero());
+        let remote = self.remote_timeout_ms();
+        if self.binary {
+            match self.bin_call(Op::Timeout, 0, remote, &[], "TIMEOUT", 0)? {
+                Ok(_) => Ok(()),
+                Err(code) => Err(self.remote_err("TIMEOUT", code.into())),
+            }
+        } else {
+            let cmd = format!("TIMEOUT {remote}\r\n");
+            match self.text_int(&cmd)? {
+                n if n >= 0 || n == -22 => Ok(()),
+                n => Err(self.remote_err(cmd.trim_end(), n)),
+            }
+        }
+    }
+
+    /// Reads frames until the response to client 0 arrives: its payload (at most `max`
+    /// bytes), or the negative code. Frames for other clients are skipped.
+    fn bin_response(
+        &mut self,
+        what: &str,
+        max: usize,
+    ) -> Result<std::result::Result<Vec<u8>, i32>> {
+        loop {
+            let mut raw = [0u8; binary::HEADER_LEN];
+            self.io(|c, d| c.read_exact(&mut raw, what, d))?;
+            let h = Header::decode(&raw);
+            if h.op != Op::Response as u8 {
+                return Err(
+                    self.proto_err(what, format!("unexpected opcode {} from the server", h.op))
+                );
+            }
+            if h.client_id != 0 {
+                // Not ours (nothing else is in flight on this connection): drop its payload.
+                let n = h.code.max(0) as usize;
+                if n > MAX_XML {
+                    return Err(self.proto_err(what, format!("stray response of {n} bytes")));
+                }
+                self.io(|c, d| c.skip(n, what, d))?;
+                continue;
+            }
+            if h.code < 0 {
+                return Ok(Err(h.code));
+            }
+            let n = h.code as usize;
+            let payload = self.io(|c, d| c.read_payload(n, max, what, d))?;
+            return Ok(Ok(payload));
+        }
+    }
+
+    /// Sends one binary command with its payload and waits for its response.
+    fn bin_call(
+        &mut self,
+        op: Op,
+        dev: u8,
+        code: i32,
+        payload: &[u8],
+        what: &str,
+        max: usize,
+    ) -> Result<std::result::Result<Vec<u8>, i32>> {
+        let mut out = Vec::with_capacity(binary::HEADER_LEN + payload.len());
+        out.extend_from_slice(&bin_header(op, dev, code).encode());
+        out.extend_from_slice(payload);
+        self.io(|c, d| c.send(&out, what, d))?;
+        self.bin_response(what, max)
+    }
+
+    fn read_attr(&mut self, loc: &AttrLoc<'_>, data: &ContextData) -> Result<String> {
+        let (what, payload) = if self.binary {
+            let (op, dev, code) = bin_attr(loc, data, false)?;
+            let what = format!("{op:?} {}", describe(loc));
+            match self.bin_call(op, dev, code, &[], &what, MAX_ATTR)? {
+                Ok(p) => (what, p),
+                Err(code) => return Err(self.remote_err(&what, code.into())),
+            }
+        } else {
+            let cmd = text::read_command(loc).map_err(|r| invalid(loc, r))?;
+            let what = cmd.trim_end().to_string();
+            self.io(|c, d| c.send(cmd.as_bytes(), &what, d))?;
+            let p = self.read_text_payload(&what, MAX_ATTR)?;
+            (what, p)
+        };
+        text::decode_value(&payload).map_err(|reason| self.conn.proto_err(&what, reason))
+    }
+
+    fn write_attr(&mut self, loc: &AttrLoc<'_>, value: &str, data: &ContextData) -> Result<()> {
+        // As libiio's string API: the value and its terminating NUL.
+        let mut bytes = Vec::with_capacity(value.len() + 1);
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.push(0);
+        if self.binary {
+            let (op, dev, code) = bin_attr(loc, data, true)?;
+            let what = format!("{op:?} {}", describe(loc));
+            let mut payload = Vec::with_capacity(8 + bytes.len());
+            payload.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            payload.extend_from_slice(&bytes);
+            return match self.bin_call(op, dev, code, &payload, &what, 0)? {
+                Ok(_) => Ok(()),
+                Err(code) => Err(self.remote_err(&what, code.into())),
+            };
+        }
+        let cmd = text::write_command(loc, bytes.len()).map_err(|r| invalid(loc, r))?;
+        let what = cmd.trim_end().to_string();
+        // Command line and value in one write: the value is length-framed, so whatever it
+        // holds (spaces, newlines) cannot be read as a command.
+        let mut out = cmd.into_bytes();
+        out.extend_from_slice(&bytes);
+        self.io(|c, d| c.send(&out, &what, d))?;
+        let n = self.read_int(&what)?;
+        if n < 0 {
+            return Err(self.remote_err(&what, n));
+        }
+        Ok(())
+    }
+
+    fn current_trigger(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
+        if self.binary {
+            return self.bin_gettrig(dev, data);
+        }
+        let cmd = text::gettrig_command(dev).map_err(|reason| Error::InvalidValue {
+            what: format!("device {dev}"),
+            reason,
+        })?;
+        let what = cmd.trim_end().to_string();
+        self.io(|c, d| c.send(cmd.as_bytes(), &what, d))?;
+        let n = self.read_int(&what)?;
+        if n < 0 {
+            return Err(self.remote_err(&what, n));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        let len = usize::try_from(n).unwrap_or(usize::MAX);
+        let name = self.io(|c, d| c.read_payload(len, MAX_TRIGGER_NAME, &what, d))?;
+        self.io(|c, d| c.expect_newline(&what, d))?;
+        let name = text::decode_value(&name).map_err(|r| self.proto_err(&what, r))?;
+        Ok(Some(name))
+    }
+
+    fn set_trigger(&mut self, dev: &str, trigger: Option<&str>, data: &ContextData) -> Result<()> {
+        // The server looks a trigger up by id, label or name; send the id when we know it,
+        // it is the one word the lexer always accepts.
+        let trig_dev = trigger.map(|name| {
+            data.devices
+                .iter()
+                .enumerate()
+                .find(|(_, d)| d.id.starts_with("trigger") && d.name.as_deref() == Some(name))
+        });
+        if self.binary {
+            let idx = dev_index(data, dev)?;
+            let code = match trig_dev {
+                None => -1,
+                Some(Some((i, _))) => i as i32,
+                Some(None) => {
+                    return Err(Error::NoDevice(trigger.unwrap_or_default().to_string()));
+                }
+            };
+            let what = format!("SETTRIG {dev}");
+            return match self.bin_call(Op::SetTrig, idx, code, &[], &what, 0)? {
+                Ok(_) => Ok(()),
+                Err(code) => Err(self.remote_err(&what, code.into())),
+            };
+        }
+        let trig_word = match trig_dev {
+            None => None,
+            Some(Some((_, d))) => Some(d.id.as_str()),
+            Some(None) => trigger,
+        };
+        let cmd = text::settrig_command(dev, trig_word).map_err(|reason| Error::InvalidValue {
+            what: format!("trigger of device {dev}"),
+            reason,
+        })?;
+        match self.text_int(&cmd)? {
+            n if n >= 0 => Ok(()),
+            n => Err(self.remote_err(cmd.trim_end(), n)),
+        }
+    }
+
+    /// Binary GETTRIG: the response code is the trigger's device index.
+    fn bin_gettrig(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
+        let idx = dev_index(data, dev)?;
+        let what = format!("GETTRIG {dev}");
+        self.io(|c, d| c.send(&bin_header(Op::GetTrig, idx, 0).encode(), &what, d))?;
+        loop {
+            let mut raw = [0u8; binary::HEADER_LEN];
+            self.io(|c, d| c.read_exact(&mut raw, &what, d))?;
+            let h = Header::decode(&raw);
+            if h.op != Op::Response as u8 {
+                return Err(self.proto_err(&what, format!("unexpected opcode {}", h.op)));
+            }
+            if h.client_id != 0 {
+                let n = h.code.max(0) as usize;
+                if n > MAX_XML {
+                    return Err(self.proto_err(&what, format!("stray response of {n} bytes")));
+                }
+                self.io(|c, d| c.skip(n, &what, d))?;
+                continue;
+            }
+            if h.code < 0 {
+                return Err(self.remote_err(&what, h.code.into()));
+            }
+            return match data.devices.get(h.code as usize) {
+                Some(t) => Ok(Some(t.name.clone().unwrap_or_else(|| t.id.clone()))),
+                None => Err(self.proto_err(
+                    &what,
+                    format!("trigger index {} is not a device of the context", h.code),
+                )),
+            };
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // As libiio: an empty line ends a half-sent command, then EXIT. Best effort, briefly.
+        if !self.binary && !self.broken {
+            let d = Deadline::after(Some(Duration::from_millis(100)));
+            let _ = self.conn.send(b"\r\nEXIT\r\n", "EXIT", d);
+        }
+    }
+}
+
+fn bin_header(op: Op, dev: u8, code: i32) -> Header {
+    Header {
+        client_id: 0,
+        op: op as u8,
+        dev,
+        code,
+    }
+}
+
+fn describe(loc: &AttrLoc<'_>) -> String {
+    format!("'{}' of {}", loc.name(), loc.owner())
+}
+
+fn invalid(loc: &AttrLoc<'_>, reason: String) -> Error {
+    Error::InvalidValue {
+        what: format!(
+            "attribute '{}' of {}",
+            loc.name().escape_debug(),
+            loc.owner()
+        ),
+        reason,
+    }
+}
+
+/// The device's index in context order, as the binary protocol addresses it.
+fn dev_index(data: &ContextData, dev: &str) -> Result<u8> {
+    let i = data
+        .devices
+        .iter()
+        .position(|d| d.id == dev)
+        .ok_or_else(|| Error::NoDevice(dev.to_string()))?;
+    u8::try_from(i).map_err(|_| Error::Unsupported {
+        backend: "network",
+        what: format!("device {dev}: the binary protocol addresses at most 256 devices"),
+    })
+}
+
+/// Opcode, device index and code of a binary attribute command.
+fn bin_attr(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op, u8, i32)> {
+    let missing = || Error::NoAttribute {
+        owner: loc.owner(),
+        attr: loc.name().to_string(),
+    };
+    let (dev_id, name) = match loc {
+        AttrLoc::Device { dev, name }
+        | AttrLoc::Buffer { dev, name }
+        | AttrLoc::Debug { dev, name }
+        | AttrLoc::Channel { dev, name, .. } => (*dev, *name),
+    };
+    let di = dev_index(data, dev_id)?;
+    let dev = &data.devices[di as usize];
+    let pos = |list: &[crate::model::AttrData]| list.iter().position(|a| a.name == name);
+    let (op, attr, low) = match loc {
+        AttrLoc::Device { .. } => (
+            if write { Op::WriteAttr } else { Op::ReadAttr },
+            pos(&dev.attrs).ok_or_else(missing)?,
+            0,
+        ),
+        AttrLoc::Debug { .. } => (
+            if write {
+                Op::WriteDbgAttr
+            } else {
+                Op::ReadDbgAttr
+            },
+            pos(&dev.debug_attrs).ok_or_else(missing)?,
+            0,
+        ),
+        AttrLoc::Buffer { .. } => (
+            if write {
+                Op::WriteBufAttr
+            } else {
+                Op::ReadBufAttr
+            },
+            pos(&dev.buffer_attrs).ok_or_else(missing)?,
+            0,
+        ),
+        AttrLoc::Channel {
+            channel, output, ..
+        } => {
+            let ci = dev
+                .channels
+                .iter()
+                .position(|c| c.id == *channel && c.output == *output)
+                .ok_or_else(missing)?;
+            (
+                if write {
+                    Op::WriteChnAttr
+                } else {
+                    Op::ReadChnAttr
+                },
+                pos(&dev.channels[ci].attrs).ok_or_else(missing)?,
+                ci,
+            )
+        }
+    };
+    let code = binary::attr_code(attr, low).ok_or_else(|| Error::Unsupported {
+        backend: "network",
+        what: format!(
+            "{}: index beyond the binary protocol's 16 bits",
+            describe(loc)
+        ),
+    })?;
+    Ok((op, di, code))
+}
+
+/// The backend of `ip:` contexts: one connection for attributes and triggers, opened again
+/// after a failure.
+#[derive(Debug)]
+pub(crate) struct NetworkBackend {
+    ep: Endpoint,
+    protocol: Protocol,
+    timeout: Mutex<Option<Duration>>,
+    session: Mutex<Option<Session>>,
+    data: Arc<ContextData>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl NetworkBackend {
+    fn options(&self) -> Options {
+        Options {
+            timeout: *lock(&self.timeout),
+            protocol: self.protocol,
+        }
+    }
+
+    /// Runs `f` on the session, reconnecting first when the last one broke.
+    fn with<T>(&self, f: impl FnOnce(&mut Session, &ContextData) -> Result<T>) -> Result<T> {
+        let mut guard = lock(&self.session);
+        if guard.is_none() {
+            let options = self.options();
+            let mut s = Session::open(&self.ep, &options)?;
+            s.set_timeout(options.timeout)?;
+            *guard = Some(s);
+        }
+        let s = guard.as_mut().expect("session opened above");
+        let r = f(s, &self.data);
+        if s.broken {
+            *guard = None;
+        }
+        r
+    }
+}
+
+impl Backend for NetworkBackend {
+    fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
+        self.with(|s, data| s.read_attr(loc, data))
+    }
+
+    fn write_attr(&self, loc: &AttrLoc<'_>, value: &str) -> Result<()> {
+        self.with(|s, data| s.write_attr(loc, value, data))
+    }
+
+    fn current_trigger(&self, dev: &str) -> Result<Option<String>> {
+        self.with(|s, data| s.current_trigger(dev, data))
+    }
+
+    fn set_trigger(&self, dev: &str, trigger: Option<&str>) -> Result<()> {
+        self.with(|s, data| s.set_trigger(dev, trigger, data))
+    }
+
+    fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        let t = Some(timeout).filter(|t| !t.is_zero());
+        *lock(&self.timeout) = t;
+        self.with(|s, _| s.set_timeout(t))
+    }
+
+    fn try_clone(&self) -> Result<Arc<dyn Backend>> {
+        let options = self.options();
+        let mut s = Session::open(&self.ep, &options)?;
+        s.set_timeout(options.timeout)?;
+        Ok(Arc::new(NetworkBackend {
+            ep: self.ep.clone(),
+            protocol: self.protocol,
+            timeout: Mutex::new(options.timeout),
+            session: Mutex::new(Some(s)),
+            data: self.data.clone(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_ports_as_libiio_splits_them() {
+        let ep = |h: &str, p| Endpoint {
+            host: h.into(),
+            port: p,
+        };
+        assert_eq!(parse_host("127.0.0.1"), Ok(ep("127.0.0.1", 30431)));
+        assert_eq!(parse_host("pluto.local:1234"), Ok(ep("pluto.local", 1234)));
+        assert_eq!(parse_host("[::1]:5000"), Ok(ep("::1", 5000)));
+        assert_eq!(parse_host("[::1]"), Ok(ep("::1", 30431)));
+        assert_eq!(parse_host("fe80::1:2"), Ok(ep("fe80::1:2", 30431)));
+        for bad in [
+            "",
+            ":1",
+            "host:",
+            "host:99999",
+            "host:x",
+            "[::1",
+            "[::1]x",
+            "a b",
+            "a/b",
+        ] {
+            assert!(parse_host(bad).is_err(), "{bad}");
+        }
+    }
+}

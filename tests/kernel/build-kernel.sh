@@ -13,7 +13,7 @@
 #      FERROIO_KERNEL_JOBS (make -j, default 2), FERROIO_KERNEL_SRC_PKG
 #      (default linux-source-6.1).
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source=tests/kernel/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 JOBS=${FERROIO_KERNEL_JOBS:-2}

@@ -9,7 +9,7 @@
 #   - the guest scripts in guest/ (init, fixtures, capture).
 # The cache key covers this script, guest/ and the Debian package versions.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source=tests/kernel/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Debian packages whose programs the tests may call to compare results.

@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # Shared helpers of the VM test tier; sourced by the scripts beside it, never run.
 # Everything downloaded or built lives in $FK_CACHE, outside the repository.
 
 FK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by run.sh
 FK_REPO=$(cd "$FK_DIR/../.." && pwd)
 FK_CACHE=${FERROIO_KERNEL_CACHE:-$HOME/.cache/ferroio-kernel}
 FK_KSRC_PKG=${FERROIO_KERNEL_SRC_PKG:-linux-source-6.1}

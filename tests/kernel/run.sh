@@ -26,11 +26,11 @@
 #      FERROIO_VM_TEST_TIMEOUT  seconds one test binary may run in the guest (default 300)
 #      FERROIO_VM_MEM, FERROIO_VM_SMP  guest memory (512M) and CPUs (2)
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source=tests/kernel/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TARGET=x86_64-unknown-linux-musl
-MODE=test
+MODE="test"
 CAPTURE_OUT=
 TESTS=()
 TEST_ARGS=(--ignored --test-threads=1)

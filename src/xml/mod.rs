@@ -11,6 +11,7 @@ use crate::backend::{AttrLoc, Backend};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
+mod dtd;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,7 @@
 //! interpreted (libxml2's validity messages are warnings for libiio too). Memory use is
 //! bounded by a small multiple of the input size; there is no recursion.
 
+use super::dtd;
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 use crate::model::{AttrData, ChannelData, ContextData, DeviceData, ScanData};
@@ -61,6 +62,8 @@ pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
         channel: None,
         root: RootState::NotSeen,
         doctype_seen: false,
+        entities: Vec::new(),
+        tokenized: Vec::new(),
         semantic: None,
     };
     parser.run()
@@ -190,6 +193,9 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -218,12 +224,12 @@ fn locate(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The chars XML 1.0 allows in a document (production `Char`).
-fn is_xml_char(c: char) -> bool {
+pub(super) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
         || c >= '\u{10000}'
 }
 
-fn is_name_start(c: char) -> bool {
+pub(super) fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic()
         || c == '_'
         || c == ':'
@@ -233,17 +239,31 @@ fn is_name_start(c: char) -> bool {
             && !matches!(c, '\u{2000}'..='\u{206F}'))
 }
 
-fn is_name_char(c: char) -> bool {
+pub(super) fn is_name_char(c: char) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || c == '\u{B7}'
 }
 
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
 }
 
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn is_space_char(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn new_reader(text: &str) -> Reader<&[u8]> {
+    let mut reader = Reader::from_str(text);
+    let config = reader.config_mut();
+    config.check_comments = true;
+    config.check_end_names = true;
+    config.expand_empty_elements = false;
+    config.trim_text(false);
+    reader
 }
 
 /// What an open element means to the context being built.
@@ -293,6 +313,10 @@ struct Parser<'a> {
     channel: Option<ChannelData>,
     root: RootState,
     doctype_seen: bool,
+    /// Internal general entities of the DTD (see [`dtd::Declared`]).
+    entities: Vec<(String, Option<String>)>,
+    /// Attributes the DTD declares tokenized (see [`dtd::Declared`]).
+    tokenized: Vec<(String, String)>,
     /// The first error about the meaning of the document. Reported only if the document
     /// turns out well-formed, as libiio (libxml2 first, then its own checks) would.
     semantic: Option<Error>,
@@ -323,20 +347,30 @@ impl<'a> Parser<'a> {
             ));
         }
         let text = self.text;
-        let mut reader = Reader::from_str(text);
-        {
-            let config = reader.config_mut();
-            config.check_comments = true;
-            config.check_end_names = true;
-            config.expand_empty_elements = false;
-            config.trim_text(false);
-        }
+        // quick-xml reads the document except its DOCTYPE declaration, which is read by
+        // `dtd` (quick-xml finds its end by counting angle brackets, quotes or not); after
+        // it a fresh reader starts at `base`.
+        let mut base = 0;
+        let mut reader = new_reader(text);
         loop {
-            let at = reader.buffer_position() as usize;
+            let at = base + reader.buffer_position() as usize;
+            if self.open.is_empty() && text[at..].starts_with("<!DOCTYPE") {
+                if self.doctype_seen || self.root != RootState::NotSeen {
+                    return Err(self.error(at, "misplaced <!DOCTYPE declaration"));
+                }
+                let (end, declared) =
+                    dtd::read_doctype(text, at).map_err(|(pos, m)| self.error(pos, m))?;
+                self.doctype_seen = true;
+                self.entities = declared.entities;
+                self.tokenized = declared.tokenized;
+                base = end;
+                reader = new_reader(&text[end..]);
+                continue;
+            }
             let event = match reader.read_event() {
                 Ok(e) => e,
                 Err(e) => {
-                    let pos = reader.error_position() as usize;
+                    let pos = base + reader.error_position() as usize;
                     return Err(self.error(pos, quick_xml_message(&e)));
                 }
             };
@@ -350,9 +384,7 @@ impl<'a> Parser<'a> {
                     let content = &text[at + 2..];
                     let end = content.find("?>").unwrap_or(content.len());
                     let attrs = self.attributes(&content[..end], at + 2 + 3, 3)?;
-                    if attrs.get("version").is_none() {
-                        return Err(self.error(at, "the XML declaration has no version"));
-                    }
+                    self.check_declaration(at, &attrs)?;
                 }
                 Event::PI(pi) => {
                     let target = std::str::from_utf8(pi.target()).unwrap_or("");
@@ -364,15 +396,9 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Event::DocType(_) => {
-                    if !text[at..].starts_with("<!DOCTYPE")
-                        || !text.as_bytes().get(at + 9).copied().is_some_and(is_space)
-                    {
-                        return Err(self.error(at, "malformed <!DOCTYPE declaration"));
-                    }
-                    if self.doctype_seen || self.root != RootState::NotSeen {
-                        return Err(self.error(at, "misplaced <!DOCTYPE declaration"));
-                    }
-                    self.doctype_seen = true;
+                    // A DOCTYPE at the top level was taken above; this one is misspelt or
+                    // inside an element.
+                    return Err(self.error(at, "misplaced or malformed <!DOCTYPE declaration"));
                 }
                 Event::Comment(_) => {}
                 Event::CData(_) => {
@@ -400,7 +426,7 @@ impl<'a> Parser<'a> {
                         return Err(self.error(at, "reference outside the root element"));
                     }
                     let name = std::str::from_utf8(&r).unwrap_or("");
-                    if let Err(message) = resolve_reference(name) {
+                    if let Err(message) = self.resolve(name) {
                         return Err(self.error(at, message));
                     }
                 }
@@ -445,6 +471,111 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// What `&name;` stands for: a character, a predefined entity, or an internal entity
+    /// of the DTD whose value is plain text.
+    fn resolve(&self, name: &str) -> std::result::Result<Resolved<'_>, String> {
+        if let Some(c) = resolve_builtin(name)? {
+            return Ok(Resolved::Char(c));
+        }
+        match self.entities.iter().find(|(n, _)| n == name) {
+            Some((_, Some(text))) => Ok(Resolved::Text(text)),
+            Some((_, None)) => Err(format!(
+                "entity '&{name};' is external; it cannot be used in an attribute value"
+            )),
+            None => Err(format!("undefined entity '&{name};'")),
+        }
+    }
+
+    /// Appends what `&name;` stands for inside an attribute value: entity text is read
+    /// again for references, white space becomes spaces, `<` is refused. `depth` and
+    /// `budget` (bytes left to produce) stop runaway or exponential expansions.
+    fn expand_reference(
+        &self,
+        name: &str,
+        out: &mut String,
+        depth: usize,
+        budget: &mut usize,
+    ) -> std::result::Result<(), String> {
+        let text = match self.resolve(name)? {
+            Resolved::Char(c) => {
+                out.push(c);
+                return Ok(());
+            }
+            Resolved::Text(t) => t,
+        };
+        if depth >= 16 {
+            return Err(format!("entity '&{name};' nests references too deeply"));
+        }
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if *budget < c.len_utf8() {
+                return Err(format!(
+                    "entity '&{name};' expands to more text than the document holds"
+                ));
+            }
+            match c {
+                '<' => {
+                    return Err(format!(
+                        "entity '&{name};' holds '<', not allowed in an attribute value"
+                    ))
+                }
+                '&' => {
+                    let end = rest
+                        .find(';')
+                        .ok_or_else(|| format!("malformed reference in entity '&{name};'"))?;
+                    self.expand_reference(&rest[1..end], out, depth + 1, budget)?;
+                    rest = &rest[end + 1..];
+                    continue;
+                }
+                c if is_space_char(c) => out.push(' '),
+                c => out.push(c),
+            }
+            *budget -= c.len_utf8();
+            rest = &rest[c.len_utf8()..];
+        }
+        Ok(())
+    }
+
+    /// The XML declaration: `version` first (1.x), then optionally `encoding` and
+    /// `standalone`, nothing else.
+    fn check_declaration(&self, at: usize, attrs: &Attrs<'_>) -> Result<()> {
+        let allowed = ["version", "encoding", "standalone"];
+        let mut last = None;
+        for a in &attrs.0 {
+            let rank = allowed.iter().position(|&n| n == a.name);
+            if rank.is_none() || rank <= last {
+                return Err(self.error(
+                    a.at,
+                    format!("unexpected '{}' in the XML declaration", a.name),
+                ));
+            }
+            last = rank;
+            let v = a.value.as_str();
+            let ok = match a.name {
+                "version" => v
+                    .strip_prefix("1.")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())),
+                "encoding" => {
+                    v.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                        && v.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                }
+                _ => v == "yes" || v == "no",
+            };
+            if !ok {
+                return Err(self.error(
+                    a.at,
+                    format!("invalid {} '{v}' in the XML declaration", a.name),
+                ));
+            }
+        }
+        match attrs.0.first() {
+            Some(a) if a.name == "version" => Ok(()),
+            Some(a) => Err(self.error(a.at, "the XML declaration must start with its version")),
+            None => Err(self.error(at, "the XML declaration has no version")),
+        }
+    }
+
     /// A start tag (or an empty-element tag): `content` is the text between `<` and `>`
     /// (without the `/` of an empty-element tag), found at offset `at`.
     fn start(&mut self, at: usize, content: &'a str, empty: bool) -> Result<()> {
@@ -456,7 +587,17 @@ impl<'a> Parser<'a> {
         if self.root == RootState::Closed && self.open.is_empty() {
             return Err(self.error(at, "a second root element (only one is allowed)"));
         }
-        let attrs = self.attributes(&content[name_len..], at + 1 + name_len, 0)?;
+        let mut attrs = self.attributes(&content[name_len..], at + 1 + name_len, 0)?;
+        for a in &mut attrs.0 {
+            if self.tokenized.iter().any(|(e, n)| e == name && n == a.name) {
+                a.value = a
+                    .value
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
+        }
         self.root = RootState::Open;
         let role = if self.semantic.is_some() {
             Role::Other
@@ -568,8 +709,9 @@ impl<'a> Parser<'a> {
                         self.error(at + i, "'&' must start a reference such as &amp;")
                     })?;
                     let name = &raw[i + 1..i + end];
-                    let c = resolve_reference(name).map_err(|m| self.error(at + i, m))?;
-                    out.push(c);
+                    let mut budget = self.text.len();
+                    self.expand_reference(name, &mut out, 0, &mut budget)
+                        .map_err(|m| self.error(at + i, m))?;
                     i += end + 1;
                     copied = i;
                 }
@@ -754,6 +896,18 @@ impl<'a> Parser<'a> {
                 return None;
             }
         };
+        if format_attr
+            .value
+            .starts_with(|c: char| c.is_ascii_whitespace())
+        {
+            // libiio's sscanf reads the first character as the byte-order letter.
+            let message = format!(
+                "data format '{}' starts with white space",
+                format_attr.value
+            );
+            self.semantic_error(format_attr.at, message);
+            return None;
+        }
         let format = match DataFormat::parse(&format_attr.value) {
             Ok(f) => f,
             Err(e) => {
@@ -824,7 +978,7 @@ impl<'a> Parser<'a> {
 
 /// libiio 0.24's channel order: scan elements by index (equal indexes by shift), then the
 /// others; a stable sort, as 0.24's bubble sort is.
-fn reorder_channels(channels: &mut [ChannelData]) {
+pub(super) fn reorder_channels(channels: &mut [ChannelData]) {
     channels.sort_by_key(|c| match &c.scan {
         Some(ScanData {
             index: Ok(index),
@@ -835,8 +989,15 @@ fn reorder_channels(channels: &mut [ChannelData]) {
     });
 }
 
-/// What a reference (`name` between `&` and `;`) stands for.
-fn resolve_reference(name: &str) -> std::result::Result<char, String> {
+/// What a reference stands for: one character, or the text of a declared entity.
+enum Resolved<'e> {
+    Char(char),
+    Text(&'e str),
+}
+
+/// What a character or predefined-entity reference (`name` between `&` and `;`) stands
+/// for; `Ok(None)` for a name that is none of those.
+fn resolve_builtin(name: &str) -> std::result::Result<Option<char>, String> {
     let code = if let Some(hex) = name.strip_prefix("#x") {
         u32::from_str_radix(hex, 16)
             .ok()
@@ -847,17 +1008,18 @@ fn resolve_reference(name: &str) -> std::result::Result<char, String> {
             .filter(|_| !dec.is_empty() && !dec.starts_with('+'))
     } else {
         return match name {
-            "lt" => Ok('<'),
-            "gt" => Ok('>'),
-            "amp" => Ok('&'),
-            "apos" => Ok('\''),
-            "quot" => Ok('"'),
-            _ if is_name(name) => Err(format!("undefined entity '&{name};'")),
+            "lt" => Ok(Some('<')),
+            "gt" => Ok(Some('>')),
+            "amp" => Ok(Some('&')),
+            "apos" => Ok(Some('\'')),
+            "quot" => Ok(Some('"')),
+            _ if is_name(name) => Ok(None),
             _ => Err(format!("malformed reference '&{name};'")),
         };
     };
     code.and_then(char::from_u32)
         .filter(|&c| is_xml_char(c))
+        .map(Some)
         .ok_or_else(|| format!("character reference '&{name};' is not an XML character"))
 }
 

@@ -129,6 +129,32 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// An ioctl failed (on a device node, a buffer or an event fd).
+    #[error("{path}: {ioctl}: {source}", path = path.display())]
+    Ioctl {
+        /// The device node (or other file) the ioctl was issued on.
+        path: PathBuf,
+        /// The ioctl's name as the kernel header spells it (`IIO_GET_EVENT_FD_IOCTL`).
+        ioctl: &'static str,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+    },
+    /// A blocking operation (buffer refill or push, event read) did not complete in time.
+    #[error("{what}: timed out after {after:?}")]
+    Timeout {
+        /// What was waited for (e.g. `refill of buffer 0 of iio:device0`).
+        what: String,
+        /// The timeout that expired.
+        after: std::time::Duration,
+    },
+    /// The operation was stopped by a cancel handle (e.g. `Buffer::cancel` from another
+    /// thread). Cancellation is permanent for the object cancelled.
+    #[error("{what}: cancelled")]
+    Cancelled {
+        /// What was cancelled.
+        what: String,
+    },
 }
 
 impl Error {
@@ -154,6 +180,9 @@ impl Error {
                 _ => 5,
             }),
             Error::Protocol { .. } => 71,
+            Error::Ioctl { source, .. } => source.raw_os_error().unwrap_or(5),
+            Error::Timeout { .. } => 110,
+            Error::Cancelled { .. } => 125,
         }
     }
 

@@ -2,8 +2,8 @@
 //! `/sys`) into a context snapshot, and reading/writing attribute files.
 //!
 //! [`names`] holds the pure naming rules (which file belongs to which channel, shared
-//! attributes, extended names); [`scan`] walks directories and applies them; [`local`] is the
-//! backend that reads and writes the files afterwards.
+//! attributes, extended names); the private `scan` module walks directories and applies them;
+//! `local` is the backend that reads and writes the files afterwards.
 
 pub(crate) mod local;
 pub mod names;

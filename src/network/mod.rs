@@ -292,10 +292,8 @@ impl Session {
             out.extend_from_slice(&bin_header(Op::Timeout, 0, remote).encode());
             out.extend_from_slice(&bin_header(Op::Print, 0, 0).encode());
             self.io(|c, d| c.send(&out, "TIMEOUT + PRINT", d))?;
-            let r = self.bin_response("TIMEOUT", 0)?;
-            if let Err(code) = r {
-                return Err(self.remote_err("TIMEOUT", code.into()));
-            }
+            // As in text mode, a server that cannot set its timeout still serves.
+            let _ = self.bin_response("TIMEOUT", 0)?;
             let payload = match self.bin_response("PRINT", MAX_XML)? {
                 Ok(p) => p,
                 Err(code) => return Err(self.remote_err("PRINT", code.into())),
@@ -308,12 +306,9 @@ impl Session {
         }
         let cmd = format!("TIMEOUT {remote}\r\nZPRINT\r\n");
         self.io(|c, d| c.send(cmd.as_bytes(), "TIMEOUT + ZPRINT", d))?;
-        let what = format!("TIMEOUT {remote}");
-        let t = self.read_int(&what)?;
-        // tinyiiod-based servers do not know TIMEOUT and answer -EINVAL; libiio ignores that.
-        if t < 0 && t != -22 {
-            return Err(self.remote_err(&what, t));
-        }
+        // libiio ignores the answer here: tinyiiod-based servers do not know TIMEOUT (-22),
+        // and iiod serving an XML context answers -38.
+        let _ = self.read_int(&format!("TIMEOUT {remote}"))?;
         match self.read_text_payload("ZPRINT", MAX_XML) {
             Ok(z) => self.unzstd(&z, "ZPRINT"),
             Err(e) if !self.broken => {
@@ -703,7 +698,11 @@ impl NetworkBackend {
         if guard.is_none() {
             let options = self.options();
             let mut s = Session::open(&self.ep, &options)?;
-            s.set_timeout(options.timeout)?;
+            // As at creation, a server that refuses TIMEOUT is still usable.
+            match s.set_timeout(options.timeout) {
+                Err(e) if s.broken => return Err(e),
+                _ => {}
+            }
             *guard = Some(s);
         }
         let s = guard.as_mut().expect("session opened above");
@@ -741,7 +740,10 @@ impl Backend for NetworkBackend {
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {
         let options = self.options();
         let mut s = Session::open(&self.ep, &options)?;
-        s.set_timeout(options.timeout)?;
+        match s.set_timeout(options.timeout) {
+            Err(e) if s.broken => return Err(e),
+            _ => {}
+        }
         Ok(Arc::new(NetworkBackend {
             ep: self.ep.clone(),
             protocol: self.protocol,

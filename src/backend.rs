@@ -83,7 +83,6 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// blocks. On any failure the backend undoes what it changed before returning the error.
     ///
     /// The default refuses with ENOSYS: the XML backend describes structure only.
-    #[allow(dead_code)] // the Buffer type using it lands next
     fn open_buffer(&self, spec: &BufferSpec<'_>) -> Result<Box<dyn BufferStream>> {
         Err(Error::Unsupported {
             backend: "xml",
@@ -93,7 +92,7 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// The local paths behind a local context (for configfs triggers, event fds and other
     /// local-only features); `None` for other backends.
-    #[allow(dead_code)] // the Buffer type using it lands next
+    #[allow(dead_code)] // triggers and events use it next
     fn local_paths(&self) -> Option<&crate::sysfs::LocalPaths> {
         None
     }
@@ -101,7 +100,6 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
 /// What [`Backend::open_buffer`] is asked for. The generic layer ([`crate::buffer`]) has
 /// already checked the mask and computed the scan layout with the kernel's rules.
-#[allow(dead_code)] // the Buffer type using it lands next
 #[derive(Debug, Clone)]
 pub(crate) struct BufferSpec<'a> {
     /// The device's snapshot: channel ids and directions, scan elements and their `_en` files.
@@ -134,7 +132,6 @@ pub(crate) struct BufferSpec<'a> {
 /// returned; a partial scan (possible on FIFOs and sockets) is kept for the next call.
 /// After [`CancelHandle::cancel`] every call fails with [`Error::Cancelled`] promptly, also a
 /// call blocked in another thread.
-#[allow(dead_code)] // the Buffer type using it lands next
 pub(crate) trait BufferStream: Send + std::fmt::Debug {
     /// Reads scans into `buf` (a whole number of scans long). Returns the bytes stored, a
     /// multiple of the scan size: `buf.len()` in blocking mode unless the timeout expired

@@ -31,6 +31,9 @@ pub struct Context {
 struct Inner {
     data: ContextData,
     backend: Arc<dyn Backend>,
+    /// Per device index: the channels enabled for the next buffer (libiio's channel
+    /// enable state), shared by every handle of this context.
+    masks: std::sync::Mutex<std::collections::HashMap<usize, crate::buffer::ChannelMask>>,
 }
 
 impl fmt::Debug for Context {
@@ -109,7 +112,11 @@ impl Context {
 
     pub(crate) fn from_parts(data: ContextData, backend: Arc<dyn Backend>) -> Context {
         Context {
-            inner: Arc::new(Inner { data, backend }),
+            inner: Arc::new(Inner {
+                data,
+                backend,
+                masks: Default::default(),
+            }),
         }
     }
 
@@ -197,6 +204,23 @@ impl Context {
 
     pub(crate) fn backend(&self) -> &dyn Backend {
         &*self.inner.backend
+    }
+
+    /// Runs `f` on the enabled-channel mask of device `dev` (created empty on first use).
+    pub(crate) fn with_mask<R>(
+        &self,
+        dev: usize,
+        f: impl FnOnce(&mut crate::buffer::ChannelMask) -> R,
+    ) -> R {
+        let channels = self.inner.data.devices.get(dev).map_or(0, |d| d.channels.len());
+        let mut masks = self
+            .inner
+            .masks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(masks
+            .entry(dev)
+            .or_insert_with(|| crate::buffer::ChannelMask::new(channels)))
     }
 }
 

@@ -109,11 +109,12 @@ pub struct ScanLayout {
     scan_bytes: usize,
 }
 
-/// The kernel's `ALIGN(x, a)`: `(x + a - 1) & !(a - 1)`. For the power-of-two element sizes
-/// every real driver has this is plain alignment; for odd sizes (a repeat of 3) it is what
-/// the kernel computes, and the data follows the kernel.
+/// `x` rounded up to a multiple of `a` (the kernel's `roundup`, which its demux uses to
+/// place elements). For the power-of-two element sizes of real drivers this equals the
+/// `ALIGN` that `iio_compute_scan_bytes` uses; the two differ only for odd sizes such as a
+/// repeat of 3, where the kernel itself is inconsistent.
 fn kernel_align(x: usize, a: usize) -> usize {
-    (x + a - 1) & !(a - 1)
+    x.div_ceil(a.max(1)) * a.max(1)
 }
 
 impl ScanLayout {

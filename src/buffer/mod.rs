@@ -7,13 +7,17 @@
 //! `/dev/iio:deviceN` node, and the network backend with iiod commands. What lives here is
 //! backend-agnostic; the local stream is in `local`, the kernel structs and ioctls in `uapi`.
 
-#[allow(dead_code)] // the streams using it land next
+mod block;
 mod cancel;
+pub mod demux;
+pub(crate) mod local;
 pub mod mask;
+pub mod uapi;
 
+pub use block::{Buffer, BufferBuilder, DEFAULT_KERNEL_BUFFERS};
 pub use cancel::CancelHandle;
-#[allow(unused_imports)] // the streams using it land next
 pub(crate) use cancel::{Cancel, EventFdCancel};
+pub use demux::{ArrayIter, ChannelIter, ConvertedIter, Sample};
 pub use mask::{ChannelMask, ElementLayout, ScanLayout};
 
 /// How buffer data moves between the kernel (or iiod) and this process.

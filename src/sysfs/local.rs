@@ -180,6 +180,18 @@ impl Backend for LocalBackend {
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {
         Ok(Arc::new(self.clone()))
     }
+
+    fn open_buffer(
+        &self,
+        spec: &crate::backend::BufferSpec<'_>,
+    ) -> Result<Box<dyn crate::backend::BufferStream>> {
+        let buffer0 = self.buffer_dirs.get(&spec.dev.id).map(String::as_str);
+        crate::buffer::local::open(&self.paths, buffer0, spec)
+    }
+
+    fn local_paths(&self) -> Option<&LocalPaths> {
+        Some(&self.paths)
+    }
 }
 
 #[cfg(test)]

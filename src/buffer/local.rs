@@ -1,0 +1,422 @@
+//! The local buffer stream: the sysfs writes that configure and enable a buffer (undone on
+//! failure and on close), and data transfer on the buffer's file descriptor, waiting with
+//! `poll()` on the fd and a cancel eventfd.
+//!
+//! Setup, in the order libiio's local backend uses: check the buffer is not already enabled,
+//! open `/dev/<id>` (`O_RDWR | O_NONBLOCK`), get the buffer's own fd with
+//! `IIO_BUFFER_GET_FD_IOCTL` (kernel ≥ 5.11; for buffer 0 the node's fd serves on older
+//! kernels and when the node is a FIFO standing in for the device in fixture tests), write
+//! the scan elements' `_en` files, `length` (`samples × kernel_buffers`) and `watermark`
+//! (`samples`), choose the transfer method, and write `1` to `enable`. Every write records
+//! the previous value; closing writes them back in reverse order, starting with `enable`.
+
+use crate::backend::{BufferSpec, BufferStream};
+use crate::buffer::uapi;
+use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
+use crate::error::{Error, Result};
+use crate::sysfs::local::{read_attr_file, write_attr_file};
+use crate::sysfs::LocalPaths;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The timeout of blocking calls until the user sets one: libiio's default.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// One sysfs value to write back when the buffer closes.
+#[derive(Debug)]
+struct Undo {
+    path: PathBuf,
+    value: String,
+}
+
+/// Writes back recorded values, last first; returns the first error and goes on.
+fn restore(undo: &mut Vec<Undo>) -> Result<()> {
+    let mut first = Ok(());
+    while let Some(u) = undo.pop() {
+        if let Err(e) = write_attr_file(&u.path, &u.value) {
+            if first.is_ok() {
+                first = Err(e);
+            }
+        }
+    }
+    first
+}
+
+/// Writes `value` to `path` unless it already holds it, recording the old value.
+fn set(undo: &mut Vec<Undo>, path: &Path, value: &str) -> Result<()> {
+    let old = read_attr_file(path)?;
+    if old.trim() == value {
+        return Ok(());
+    }
+    write_attr_file(path, value)?;
+    undo.push(Undo {
+        path: path.to_path_buf(),
+        value: old.trim().to_string(),
+    });
+    Ok(())
+}
+
+/// A buffer of a local device, open and enabled.
+#[derive(Debug)]
+pub(crate) struct LocalStream {
+    what: String,
+    node: PathBuf,
+    fd: OwnedFd,
+    undo: Vec<Undo>,
+    scan_bytes: usize,
+    /// Bytes of a scan that arrived incompletely (FIFOs); handed out first next time.
+    carry: Vec<u8>,
+    blocking: bool,
+    timeout: Option<Duration>,
+    cancel: Arc<EventFdCancel>,
+    transfer: Transfer,
+    closed: bool,
+}
+
+/// Opens buffer `spec.index` of a local device. `buffer0_dir` is the directory of buffer 0's
+/// attributes the scan found (`buffer` or `buffer0`).
+pub(crate) fn open(
+    paths: &LocalPaths,
+    buffer0_dir: Option<&str>,
+    spec: &BufferSpec<'_>,
+) -> Result<Box<dyn BufferStream>> {
+    let id = &spec.dev.id;
+    let what = format!("buffer {} of {id}", spec.index);
+    let dev_dir = paths.device_dir(id);
+    let attr_dir = if spec.index == 0 {
+        buffer0_dir.map(str::to_string)
+    } else {
+        let d = format!("buffer{}", spec.index);
+        dev_dir.join(&d).is_dir().then_some(d)
+    };
+    let Some(attr_dir) = attr_dir else {
+        return Err(Error::io(
+            dev_dir.join(format!("buffer{}", spec.index)),
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("device {id} has no buffer {}", spec.index),
+            ),
+        ));
+    };
+    let attr = |name: &str| dev_dir.join(&attr_dir).join(name);
+    if spec.cyclic && !spec.output {
+        return Err(Error::InvalidValue {
+            what,
+            reason: "only output buffers can be cyclic".into(),
+        });
+    }
+    match read_attr_file(&attr("enable")) {
+        Ok(v) if v.trim() == "1" => {
+            return Err(Error::io(
+                attr("enable"),
+                std::io::Error::new(
+                    std::io::ErrorKind::ResourceBusy,
+                    format!("{what} is already enabled (in use by another program?)"),
+                ),
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(e),
+    }
+
+    let node = paths.dev.join(id);
+    let chardev = rustix::fs::open(
+        &node,
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| Error::io(&node, e.into()))?;
+    let fd = match uapi::buffer_get_fd(&chardev, spec.index) {
+        Ok(fd) => {
+            rustix::io::ioctl_fionbio(&fd, true).map_err(|e| Error::io(&node, e.into()))?;
+            // The node is free again for an event stream (one open at a time per device).
+            drop(chardev);
+            fd
+        }
+        // Before 5.11 (and on a FIFO) the node itself reads buffer 0.
+        Err(_) if spec.index == 0 => chardev,
+        Err(e) => {
+            return Err(Error::Ioctl {
+                path: node,
+                ioctl: "IIO_BUFFER_GET_FD_IOCTL",
+                source: e.into(),
+            })
+        }
+    };
+
+    let mut undo = Vec::new();
+    let setup = (|| -> Result<Transfer> {
+        for (pos, chan) in spec.dev.channels.iter().enumerate() {
+            let Some(scan) = &chan.scan else { continue };
+            if chan.output != spec.output || scan.enable_file.is_empty() {
+                continue;
+            }
+            let rel = if spec.index == 0 {
+                PathBuf::from(&scan.enable_file)
+            } else {
+                let base = Path::new(&scan.enable_file).file_name().unwrap_or_default();
+                Path::new(&attr_dir).join(base)
+            };
+            let on = spec.mask.is_enabled(pos);
+            set(&mut undo, &dev_dir.join(rel), if on { "1" } else { "0" })?;
+        }
+        let length = spec.samples.saturating_mul(spec.kernel_buffers.max(1));
+        set(&mut undo, &attr("length"), &length.to_string())?;
+        match set(&mut undo, &attr("watermark"), &spec.samples.to_string()) {
+            // Kernels before 4.2 have no watermark; libiio ignores these too.
+            Err(e) if matches!(e.errno(), 2 | 13) => {}
+            r => r?,
+        }
+        let transfer = choose_transfer(&fd, spec, &node)?;
+        set(&mut undo, &attr("enable"), "1")?;
+        Ok(transfer)
+    })();
+    let transfer = match setup {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = restore(&mut undo);
+            return Err(e);
+        }
+    };
+    let cancel = EventFdCancel::new().map_err(|e| Error::io(&node, e))?;
+    Ok(Box::new(LocalStream {
+        what,
+        node,
+        fd,
+        undo,
+        scan_bytes: spec.scan_bytes,
+        carry: Vec::new(),
+        blocking: true,
+        timeout: Some(DEFAULT_TIMEOUT),
+        cancel,
+        transfer,
+        closed: false,
+    }))
+}
+
+/// Picks the transfer method. Only read/write is implemented; the ADI block API is probed
+/// (libiio probes with `BLOCK_FREE`) so that forcing it on a kernel without it says so.
+fn choose_transfer(fd: &OwnedFd, spec: &BufferSpec<'_>, node: &Path) -> Result<Transfer> {
+    let unsupported = |what: String| Error::Unsupported {
+        backend: "local",
+        what,
+    };
+    match spec.transfer {
+        TransferRequest::Auto | TransferRequest::Force(Transfer::ReadWrite) => {
+            if spec.cyclic {
+                return Err(unsupported(format!(
+                    "cyclic output on {} with read/write transfers (the kernel repeats \
+                     blocks only with mmap blocks or DMABUF)",
+                    node.display()
+                )));
+            }
+            Ok(Transfer::ReadWrite)
+        }
+        TransferRequest::Force(Transfer::MmapBlocks) => match uapi::block_free(fd) {
+            Ok(()) => Err(unsupported(
+                "the ADI mmap block API (present on this kernel, not implemented yet)".into(),
+            )),
+            Err(e) => Err(Error::Ioctl {
+                path: node.to_path_buf(),
+                ioctl: "BLOCK_FREE_IOCTL (ADI mmap block API)",
+                source: e.into(),
+            }),
+        },
+        TransferRequest::Force(t) => {
+            Err(unsupported(format!("{t} transfers on {}", node.display())))
+        }
+    }
+}
+
+/// What a wait ended with.
+enum Waited {
+    Ready,
+    TimedOut,
+}
+
+impl LocalStream {
+    fn cancelled(&self) -> Error {
+        Error::Cancelled {
+            what: self.what.clone(),
+        }
+    }
+
+    /// Waits for `events` on the buffer fd, the cancel eventfd, or the deadline.
+    fn wait(&self, events: PollFlags, deadline: Option<Instant>) -> Result<Waited> {
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(self.cancelled());
+            }
+            let timeout = deadline.map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                rustix::time::Timespec {
+                    tv_sec: left.as_secs() as _,
+                    tv_nsec: left.subsec_nanos() as _,
+                }
+            });
+            let mut fds = [
+                PollFd::from_borrowed_fd(self.fd.as_fd(), events),
+                PollFd::from_borrowed_fd(self.cancel.fd(), PollFlags::IN),
+            ];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(0) => return Ok(Waited::TimedOut),
+                Ok(_) => {
+                    if self.cancel.is_cancelled() {
+                        return Err(self.cancelled());
+                    }
+                    return Ok(Waited::Ready);
+                }
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(Error::io(&self.node, e.into())),
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
+    }
+
+    fn timed_out(&self, op: &str) -> Error {
+        Error::Timeout {
+            what: format!("{op} of {}", self.what),
+            after: self.timeout.unwrap_or_default(),
+        }
+    }
+}
+
+/// `read()` without retrying: `Ok(None)` for EAGAIN.
+fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> std::result::Result<Option<usize>, Errno> {
+    loop {
+        match rustix::io::read(fd, &mut *buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(Errno::AGAIN) => return Ok(None),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn write_some(fd: BorrowedFd<'_>, buf: &[u8]) -> std::result::Result<Option<usize>, Errno> {
+    loop {
+        match rustix::io::write(fd, buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(Errno::AGAIN) => return Ok(None),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl BufferStream for LocalStream {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if self.closed {
+            return Err(Error::InvalidValue {
+                what: self.what.clone(),
+                reason: "the buffer is closed".into(),
+            });
+        }
+        if self.cancel.is_cancelled() {
+            return Err(self.cancelled());
+        }
+        let sb = self.scan_bytes.max(1);
+        let want = buf.len() / sb * sb;
+        let mut filled = self.carry.len().min(want);
+        buf[..filled].copy_from_slice(&self.carry[..filled]);
+        self.carry.drain(..filled);
+        let deadline = self.deadline();
+        let mut timed_out = false;
+        while filled < want {
+            match read_some(self.fd.as_fd(), &mut buf[filled..want]) {
+                Ok(Some(0)) => break, // end of stream: a FIFO without writers
+                Ok(Some(n)) => filled += n,
+                Ok(None) => {
+                    if !self.blocking || timed_out {
+                        break;
+                    }
+                    if let Waited::TimedOut = self.wait(PollFlags::IN, deadline)? {
+                        // One last look: the kernel signals readiness only at the watermark,
+                        // but a non-blocking read hands out whatever is there.
+                        timed_out = true;
+                    }
+                }
+                Err(e) => return Err(Error::io(&self.node, e.into())),
+            }
+        }
+        let whole = filled / sb * sb;
+        self.carry.extend_from_slice(&buf[whole..filled]);
+        if whole == 0 && timed_out {
+            return Err(self.timed_out("refill"));
+        }
+        Ok(whole)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize> {
+        if self.closed {
+            return Err(Error::InvalidValue {
+                what: self.what.clone(),
+                reason: "the buffer is closed".into(),
+            });
+        }
+        if self.cancel.is_cancelled() {
+            return Err(self.cancelled());
+        }
+        let sb = self.scan_bytes.max(1);
+        let want = buf.len() / sb * sb;
+        let deadline = self.deadline();
+        let mut done = 0;
+        while done < want {
+            match write_some(self.fd.as_fd(), &buf[done..want]) {
+                Ok(Some(n)) => done += n,
+                Ok(None) => {
+                    // Non-blocking: stop at a scan boundary, finish a scan begun.
+                    if !self.blocking && done % sb == 0 {
+                        break;
+                    }
+                    if let Waited::TimedOut = self.wait(PollFlags::OUT, deadline)? {
+                        if done % sb == 0 && done > 0 {
+                            break;
+                        }
+                        return Err(self.timed_out("push"));
+                    }
+                }
+                Err(e) => return Err(Error::io(&self.node, e.into())),
+            }
+        }
+        Ok(done)
+    }
+
+    fn set_blocking(&mut self, blocking: bool) -> Result<()> {
+        self.blocking = blocking;
+        Ok(())
+    }
+
+    fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle::new(self.cancel.clone())
+    }
+
+    fn transfer(&self) -> Transfer {
+        self.transfer
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        restore(&mut self.undo)
+    }
+}
+
+impl Drop for LocalStream {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,381 @@
+//! `include/uapi/linux/iio/{events,buffer}.h` in Rust, plus ADI's out-of-tree block API and
+//! the two dma-buf ioctls DMABUF transfers need: the kernel structs as plain integers, one
+//! safe function per ioctl, and the memory mapping of kernel blocks. This is the only place
+//! in [`crate::buffer`] with `unsafe`; the tests at the bottom pin struct layouts and ioctl
+//! numbers to the kernel's (`shared/protocol/iio-sysfs.md` §7).
+
+use rustix::io::Errno;
+use rustix::ioctl::{ioctl, opcode, Getter, NoArg, Opcode, Setter, Updater};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+
+/// The ioctl type byte of IIO devices.
+const IIO_MAGIC: u8 = b'i';
+
+/// `struct iio_event_data`: one event as read from an event fd (native endian).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IioEventData {
+    /// The event code (`IIO_EVENT_CODE`: channel, type, modifier, direction ...).
+    pub id: u64,
+    /// When it happened, ns in the device's `current_timestamp_clock`.
+    pub timestamp: i64,
+}
+
+impl IioEventData {
+    /// Bytes of one event.
+    pub const SIZE: usize = 16;
+
+    /// Decodes one event from the bytes `read()` returned.
+    pub fn from_bytes(b: &[u8; 16]) -> IioEventData {
+        let (id, ts) = b.split_at(8);
+        IioEventData {
+            id: u64::from_ne_bytes(id.try_into().expect("8 bytes")),
+            timestamp: i64::from_ne_bytes(ts.try_into().expect("8 bytes")),
+        }
+    }
+}
+
+/// `IIO_BUFFER_DMABUF_CYCLIC`
+pub const DMABUF_CYCLIC: u32 = 1;
+
+/// `struct iio_dmabuf`: one DMABUF queued on a buffer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IioDmabuf {
+    /// The dma-buf's fd.
+    pub fd: u32,
+    /// `IIO_BUFFER_DMABUF_*` flags.
+    pub flags: u32,
+    /// Bytes of the dma-buf used by this transfer.
+    pub bytes_used: u64,
+}
+
+/// `struct iio_buffer_block_alloc_req` of ADI kernels.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockAllocReq {
+    /// Block type (reserved, 0).
+    pub kind: u32,
+    /// Bytes of one block.
+    pub size: u32,
+    /// Blocks wanted.
+    pub count: u32,
+    /// Out: blocks allocated.
+    pub id: u32,
+}
+
+/// `struct iio_buffer_block` of ADI kernels.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Block {
+    /// Block number.
+    pub id: u32,
+    /// Bytes of the block.
+    pub size: u32,
+    /// Bytes holding data.
+    pub bytes_used: u32,
+    /// Block type (reserved).
+    pub kind: u32,
+    /// `IIO_BUFFER_BLOCK_FLAG_*` (bit 1: cyclic).
+    pub flags: u32,
+    /// mmap offset of the block.
+    pub offset: u32,
+    /// Timestamp of the block.
+    pub timestamp: u64,
+}
+
+/// `IIO_BUFFER_BLOCK_FLAG_CYCLIC` of ADI kernels.
+pub const BLOCK_FLAG_CYCLIC: u32 = 1 << 1;
+
+/// `struct dma_heap_allocation_data` (`linux/dma-heap.h`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DmaHeapAllocationData {
+    /// Bytes wanted.
+    pub len: u64,
+    /// Out: the dma-buf fd.
+    pub fd: u32,
+    /// Flags of the new fd (`O_RDWR | O_CLOEXEC`).
+    pub fd_flags: u32,
+    /// Heap flags (none defined).
+    pub heap_flags: u64,
+}
+
+/// `DMA_BUF_SYNC_READ`
+pub const DMA_BUF_SYNC_READ: u64 = 1;
+/// `DMA_BUF_SYNC_WRITE`
+pub const DMA_BUF_SYNC_WRITE: u64 = 2;
+/// `DMA_BUF_SYNC_START`
+pub const DMA_BUF_SYNC_START: u64 = 0;
+/// `DMA_BUF_SYNC_END`
+pub const DMA_BUF_SYNC_END: u64 = 4;
+
+const GET_EVENT_FD: Opcode = opcode::read::<i32>(IIO_MAGIC, 0x90);
+const BUFFER_GET_FD: Opcode = opcode::read_write::<i32>(IIO_MAGIC, 0x91);
+const DMABUF_ATTACH: Opcode = opcode::write::<i32>(IIO_MAGIC, 0x92);
+const DMABUF_DETACH: Opcode = opcode::write::<i32>(IIO_MAGIC, 0x93);
+const DMABUF_ENQUEUE: Opcode = opcode::write::<IioDmabuf>(IIO_MAGIC, 0x94);
+const BLOCK_ALLOC: Opcode = opcode::read_write::<BlockAllocReq>(IIO_MAGIC, 0xa0);
+const BLOCK_FREE: Opcode = opcode::none(IIO_MAGIC, 0xa1);
+const BLOCK_QUERY: Opcode = opcode::read_write::<Block>(IIO_MAGIC, 0xa2);
+const BLOCK_ENQUEUE: Opcode = opcode::read_write::<Block>(IIO_MAGIC, 0xa3);
+const BLOCK_DEQUEUE: Opcode = opcode::read_write::<Block>(IIO_MAGIC, 0xa4);
+const DMA_HEAP_ALLOC: Opcode = opcode::read_write::<DmaHeapAllocationData>(b'H', 0x0);
+const DMA_BUF_SYNC: Opcode = opcode::write::<u64>(b'b', 0);
+
+/// Wraps a file descriptor the kernel just created for this process.
+///
+/// # Safety
+/// `raw` must be a new, open fd owned by no one else.
+unsafe fn take_fd(raw: i32) -> OwnedFd {
+    // SAFETY: forwarded from the caller.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
+/// `IIO_GET_EVENT_FD_IOCTL` on `/dev/iio:deviceN`: the device's event fd (one at a time;
+/// `EBUSY` while another exists; `ENODEV` when the device has no events).
+pub fn get_event_fd(dev: impl AsFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: _IOR('i', 0x90, int): the kernel writes one int, the new fd, on success. On a
+    // file that is not an IIO device the ioctl fails (ENOTTY) without touching the int.
+    let fd = unsafe { ioctl(dev.as_fd(), Getter::<GET_EVENT_FD, i32>::new())? };
+    // SAFETY: on success the int is a new fd installed for this process.
+    Ok(unsafe { take_fd(fd) })
+}
+
+/// `IIO_BUFFER_GET_FD_IOCTL`: an fd for buffer `index` of the device (kernel ≥ 5.11).
+pub fn buffer_get_fd(dev: impl AsFd, index: u32) -> Result<OwnedFd, Errno> {
+    let mut arg = i32::try_from(index).map_err(|_| Errno::INVAL)?;
+    // SAFETY: _IOWR('i', 0x91, int): the kernel reads the buffer index from the int and
+    // writes the new fd back into it; nothing else is touched.
+    unsafe { ioctl(dev.as_fd(), Updater::<BUFFER_GET_FD, i32>::new(&mut arg))? };
+    // SAFETY: on success `arg` holds a new fd installed for this process.
+    Ok(unsafe { take_fd(arg) })
+}
+
+/// `IIO_BUFFER_DMABUF_ATTACH_IOCTL` on a buffer fd.
+pub fn dmabuf_attach(buffer: impl AsFd, dmabuf: BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: _IOW('i', 0x92, int): the kernel reads one int, a dma-buf fd.
+    unsafe {
+        ioctl(
+            buffer.as_fd(),
+            Setter::<DMABUF_ATTACH, i32>::new(dmabuf.as_raw_fd()),
+        )
+    }
+}
+
+/// `IIO_BUFFER_DMABUF_DETACH_IOCTL` on a buffer fd.
+pub fn dmabuf_detach(buffer: impl AsFd, dmabuf: BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: _IOW('i', 0x93, int): the kernel reads one int, a dma-buf fd.
+    unsafe {
+        ioctl(
+            buffer.as_fd(),
+            Setter::<DMABUF_DETACH, i32>::new(dmabuf.as_raw_fd()),
+        )
+    }
+}
+
+/// `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL` on a buffer fd.
+pub fn dmabuf_enqueue(buffer: impl AsFd, req: IioDmabuf) -> Result<(), Errno> {
+    // SAFETY: _IOW('i', 0x94, struct iio_dmabuf): the kernel reads the 16-byte struct.
+    unsafe {
+        ioctl(
+            buffer.as_fd(),
+            Setter::<DMABUF_ENQUEUE, IioDmabuf>::new(req),
+        )
+    }
+}
+
+/// `DMA_HEAP_IOCTL_ALLOC` on a `/dev/dma_heap/*` node: a new dma-buf of `len` bytes.
+pub fn dma_heap_alloc(heap: impl AsFd, len: u64) -> Result<OwnedFd, Errno> {
+    let mut req = DmaHeapAllocationData {
+        len,
+        // O_RDWR | O_CLOEXEC, as the dma-heap header asks for the new fd.
+        fd_flags: (rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC).bits(),
+        ..Default::default()
+    };
+    // SAFETY: _IOWR('H', 0, struct dma_heap_allocation_data): the kernel reads the request
+    // and writes the new fd into it.
+    unsafe { ioctl(heap.as_fd(), Updater::<DMA_HEAP_ALLOC, _>::new(&mut req))? };
+    // SAFETY: on success `fd` is a new dma-buf fd installed for this process.
+    Ok(unsafe { take_fd(req.fd as i32) })
+}
+
+/// `DMA_BUF_IOCTL_SYNC` on a dma-buf fd (`DMA_BUF_SYNC_*` flags).
+pub fn dma_buf_sync(dmabuf: impl AsFd, flags: u64) -> Result<(), Errno> {
+    // SAFETY: _IOW('b', 0, struct dma_buf_sync { __u64 flags; }): the kernel reads 8 bytes.
+    unsafe { ioctl(dmabuf.as_fd(), Setter::<DMA_BUF_SYNC, u64>::new(flags)) }
+}
+
+/// ADI `BLOCK_ALLOC_IOCTL`: allocates `count` blocks of `size` bytes; returns how many.
+pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<u32, Errno> {
+    let mut req = BlockAllocReq {
+        size,
+        count,
+        ..Default::default()
+    };
+    // SAFETY: _IOWR('i', 0xa0, struct iio_buffer_block_alloc_req) on ADI kernels; other
+    // kernels reject the number (ENOTTY) without touching the struct.
+    unsafe { ioctl(buffer.as_fd(), Updater::<BLOCK_ALLOC, _>::new(&mut req))? };
+    Ok(req.count)
+}
+
+/// ADI `BLOCK_FREE_IOCTL`: frees the blocks (and probes for the API: mainline kernels
+/// answer ENOTTY).
+pub fn block_free(buffer: impl AsFd) -> Result<(), Errno> {
+    // SAFETY: _IO('i', 0xa1): no argument.
+    unsafe { ioctl(buffer.as_fd(), NoArg::<BLOCK_FREE>::new()) }
+}
+
+fn block_op<const OP: Opcode>(buffer: BorrowedFd<'_>, block: &mut Block) -> Result<(), Errno> {
+    // SAFETY: OP is one of the ADI block ioctls _IOWR('i', 0xa2..0xa4, struct
+    // iio_buffer_block): the kernel reads and writes that 32-byte struct only.
+    unsafe { ioctl(buffer, Updater::<OP, Block>::new(block)) }
+}
+
+/// ADI `BLOCK_QUERY_IOCTL`: fills in block `id` (size, mmap offset).
+pub fn block_query(buffer: impl AsFd, id: u32) -> Result<Block, Errno> {
+    let mut b = Block {
+        id,
+        ..Default::default()
+    };
+    block_op::<BLOCK_QUERY>(buffer.as_fd(), &mut b)?;
+    Ok(b)
+}
+
+/// ADI `BLOCK_ENQUEUE_IOCTL`: hands a block to the kernel.
+pub fn block_enqueue(buffer: impl AsFd, block: &mut Block) -> Result<(), Errno> {
+    block_op::<BLOCK_ENQUEUE>(buffer.as_fd(), block)
+}
+
+/// ADI `BLOCK_DEQUEUE_IOCTL`: takes back a finished block.
+pub fn block_dequeue(buffer: impl AsFd) -> Result<Block, Errno> {
+    let mut b = Block::default();
+    block_op::<BLOCK_DEQUEUE>(buffer.as_fd(), &mut b)?;
+    Ok(b)
+}
+
+/// A shared, read-write memory mapping of a kernel block or dma-buf, unmapped on drop.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; access goes through `&self` /
+// `&mut self` slices, so moving it to another thread is as safe as moving a `Vec<u8>`.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of `fd` at `offset`, shared and read-write.
+    pub fn new(fd: impl AsFd, offset: u64, len: usize) -> Result<Mapping, Errno> {
+        use rustix::mm::{mmap, MapFlags, ProtFlags};
+        if len == 0 {
+            return Err(Errno::INVAL);
+        }
+        // SAFETY: a fresh mapping at an address the kernel chooses (null hint) cannot alias
+        // any Rust object; it is unmapped exactly once, in Drop.
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                fd,
+                offset,
+            )?
+        };
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Errno::NOMEM)?;
+        Ok(Mapping { ptr, len })
+    }
+
+    /// The mapped bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes for the life of `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapped bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` maps `len` writable bytes for the life of `self`, borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly what mmap returned; no slice outlives `self`.
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn struct_layouts_match_the_kernel() {
+        assert_eq!(size_of::<IioEventData>(), 16);
+        assert_eq!(offset_of!(IioEventData, timestamp), 8);
+        assert_eq!(size_of::<IioDmabuf>(), 16);
+        assert_eq!(offset_of!(IioDmabuf, flags), 4);
+        assert_eq!(offset_of!(IioDmabuf, bytes_used), 8);
+        assert_eq!(size_of::<BlockAllocReq>(), 16);
+        assert_eq!(size_of::<Block>(), 32);
+        assert_eq!(offset_of!(Block, offset), 20);
+        assert_eq!(offset_of!(Block, timestamp), 24);
+        assert_eq!(size_of::<DmaHeapAllocationData>(), 24);
+        assert_eq!(offset_of!(DmaHeapAllocationData, heap_flags), 16);
+    }
+
+    #[test]
+    fn ioctl_numbers_match_the_kernel() {
+        // §7 of shared/protocol/iio-sysfs.md (x86_64 / generic _IOC encoding)
+        assert_eq!(GET_EVENT_FD, 0x8004_6990);
+        assert_eq!(BUFFER_GET_FD, 0xc004_6991);
+        assert_eq!(DMABUF_ATTACH, 0x4004_6992);
+        assert_eq!(DMABUF_DETACH, 0x4004_6993);
+        assert_eq!(DMABUF_ENQUEUE, 0x4010_6994);
+        assert_eq!(BLOCK_ALLOC, 0xc010_69a0);
+        assert_eq!(BLOCK_FREE, 0x0000_69a1);
+        assert_eq!(BLOCK_QUERY, 0xc020_69a2);
+        assert_eq!(BLOCK_ENQUEUE, 0xc020_69a3);
+        assert_eq!(BLOCK_DEQUEUE, 0xc020_69a4);
+        assert_eq!(DMA_HEAP_ALLOC, 0xc018_4800);
+        assert_eq!(DMA_BUF_SYNC, 0x4008_6200);
+    }
+
+    #[test]
+    fn event_bytes_decode() {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&0x0001_0000_0000_0000u64.to_ne_bytes());
+        b[8..].copy_from_slice(&(-5i64).to_ne_bytes());
+        let e = IioEventData::from_bytes(&b);
+        assert_eq!((e.id, e.timestamp), (1 << 48, -5));
+    }
+
+    #[test]
+    fn ioctls_on_a_fifo_fail_with_enotty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
+        assert_eq!(get_event_fd(&f).unwrap_err(), Errno::NOTTY);
+        assert_eq!(buffer_get_fd(&f, 0).unwrap_err(), Errno::NOTTY);
+        assert_eq!(block_free(&f).unwrap_err(), Errno::NOTTY);
+    }
+}

@@ -290,6 +290,10 @@ fn channel_json(j: &mut String, chn: &Channel) {
     }
     j.push_str(",\"scale\":");
     match chn.data().scan.as_ref().and_then(|s| s.scale) {
+        // A scale read as a C float (XML contexts) prints as that float's shortest form.
+        Some(s) if s.is_finite() && f64::from(s as f32) == s => {
+            let _ = write!(j, "{}", s as f32);
+        }
         Some(s) if s.is_finite() => {
             let _ = write!(j, "{s}");
         }

@@ -1,11 +1,12 @@
 //! libiio's XML context description: parsing (0.x DTD and the 1.x one with event attributes)
-//! into a [`ContextData`] snapshot, writing a snapshot back byte-identical to what libiio's
-//! `iio_genxml` writes, and the backend of `xml:` contexts (structure only, no values).
+//! into a [`ContextData`](crate::model::ContextData) snapshot, writing a snapshot back
+//! byte-identical to what libiio's `iio_genxml` writes, and the backend of `xml:` contexts
+//! (structure only, no values).
 //!
-//! [`parse`] follows what libiio 0.24's `xml.c` keeps from a document and in which order
-//! (see `parse.rs`); [`write`] follows 0.24's `iio_context_create_xml` (see `write.rs`). Both
-//! are pure functions; the only I/O of an `xml:` context is reading the file, done by
-//! [`crate::Context::from_xml_file`].
+//! `parse.rs` follows what libiio 0.24's `xml.c` keeps from a document and in which order,
+//! `dtd.rs` checks the document type declaration, `write.rs` follows 0.24's
+//! `iio_context_create_xml`. All three are pure; the only I/O of an `xml:` context is
+//! reading the file, done by [`crate::Context::from_xml_file`].
 
 use crate::backend::{AttrLoc, Backend};
 use crate::error::{Error, Result};

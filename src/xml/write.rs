@@ -8,6 +8,9 @@
 //!   `description` is written only when not empty.
 //! - Inside `<device>`: channels, then `attribute`, `buffer-attribute`, `debug-attribute`.
 //!   Inside `<channel>`: the scan element, then the attributes with their `filename`.
+//! - Channel labels (libiio 1.x XML, kept by the parser) are not written: 0.24's DTD has no
+//!   place for them. An empty description is left out (0.24 writes `description=""` when a
+//!   source had an empty one; the snapshot does not tell empty from absent).
 //! - A scan element's format is printed as libiio prints it (`S`/`U` when fully defined,
 //!   `X<repeat>` when repeated) with `>>` as `&gt;&gt;`; its scale, when present, with C's
 //!   `%f`.

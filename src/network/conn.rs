@@ -321,11 +321,6 @@ impl Conn {
         }
         Ok(())
     }
-
-    /// Whether unread bytes are waiting in the buffer (a reply nobody asked for).
-    pub(crate) fn has_buffered(&self) -> bool {
-        self.start < self.end
-    }
 }
 
 /// Socket timeouts surface as `WouldBlock`; callers want `TimedOut` (ETIMEDOUT).

@@ -17,7 +17,8 @@
 //! reply cannot leave later calls reading the rest of it. Names that the server's lexer would
 //! misread are refused before anything is sent (see [`text`]).
 //!
-//! Not here: the buffer streams (they use their own connection per buffer).
+//! Buffers (`stream.rs`) use a connection of their own each, as libiio's do, and pipeline
+//! their requests.
 
 use crate::backend::{AttrLoc, Backend};
 use crate::context::Context;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 pub(crate) mod binary;
 pub(crate) mod conn;
+mod stream;
 pub(crate) mod text;
 
 use binary::{Header, Op};
@@ -735,6 +737,13 @@ impl Backend for NetworkBackend {
         let t = Some(timeout).filter(|t| !t.is_zero());
         *lock(&self.timeout) = t;
         self.with(|s, _| s.set_timeout(t))
+    }
+
+    fn open_buffer(
+        &self,
+        spec: &crate::backend::BufferSpec<'_>,
+    ) -> Result<Box<dyn crate::backend::BufferStream>> {
+        stream::open(&self.ep, *lock(&self.timeout), spec)
     }
 
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {

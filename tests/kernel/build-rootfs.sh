@@ -25,6 +25,7 @@ versions() {
 KEY=$({ versions; cat "${BASH_SOURCE[0]}"; find "$FK_DIR/guest" -type f | LC_ALL=C sort | xargs cat; } | fk_sha)
 OUT=$FK_CACHE/rootfs/$KEY.cpio.gz
 if [ -f "$OUT" ]; then
+    touch "$OUT"     # most recently used: spared by the pruning below
     printf '%s\n' "$OUT"
     exit 0
 fi
@@ -118,5 +119,8 @@ for f in "$FK_DIR"/guest/*.sh; do install -m 0755 "$f" "$R/fvm/$(basename "$f")"
 mkdir -p "$FK_CACHE/rootfs"
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6) > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
+# each edit of guest/ makes a new 19 MiB image: keep the three most recently used
+find "$FK_CACHE/rootfs" -maxdepth 1 -name '*.cpio.gz' -printf '%T@ %p\n' | sort -rn | tail -n +4 \
+    | cut -d' ' -f2- | xargs -r rm -f
 fk_log "base initramfs: $OUT ($(du -h "$OUT" | cut -f1))"
 printf '%s\n' "$OUT"

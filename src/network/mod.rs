@@ -361,7 +361,8 @@ impl Session {
     }
 
     /// Reads frames until the response to client 0 arrives: its payload (at most `max`
-    /// bytes), or the negative code. Frames for other clients are skipped.
+    /// bytes; `max == 0` for commands whose response carries none), or the negative code.
+    /// Frames for other clients are skipped.
     fn bin_response(
         &mut self,
         what: &str,
@@ -387,6 +388,11 @@ impl Session {
             }
             if h.code < 0 {
                 return Ok(Err(h.code));
+            }
+            if max == 0 {
+                // Commands without output (writes, TIMEOUT, SETTRIG): the code is a count
+                // or a status, and nothing follows.
+                return Ok(Ok(Vec::new()));
             }
             let n = h.code as usize;
             let payload = self.io(|c, d| c.read_payload(n, max, what, d))?;

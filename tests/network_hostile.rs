@@ -1,0 +1,511 @@
+//! Hostile and broken servers, played by small in-process fakes on 127.0.0.1: what the real
+//! iiod never does. Every case must end in a typed error (or the right value) quickly:
+//! never a panic, a hang, or an allocation of what the server claims. Also the binary
+//! protocol (no libiio 1.x server is installable here) and ZPRINT with a real zstd frame.
+
+use ferroio::network::{create_context, Options, Protocol};
+use ferroio::{Context, Error};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const XML: &str = concat!(
+    r#"<?xml version="1.0" encoding="utf-8"?><context name="local" version-major="0" "#,
+    r#"version-minor="24" version-git="v0.24" description="fake server">"#,
+    r#"<device id="iio:device0" name="adc"><channel id="voltage0" type="input">"#,
+    r#"<scan-element index="0" format="le:s16/16&gt;&gt;0" />"#,
+    r#"<attribute name="raw" filename="in_voltage0_raw" /></channel>"#,
+    r#"<attribute name="sampling_frequency" /><attribute name="a b" />"#,
+    r#"<attribute name="buffer" /></device>"#,
+    r#"<device id="trigger0" name="trig"><attribute name="sampling_frequency" /></device>"#,
+    r#"</context>"#
+);
+
+/// A fake server: runs `script` on each of up to `conns` accepted connections, reporting
+/// every command line it received. Stops when the test drops the client or after 20 s.
+struct Fake {
+    port: u16,
+    lines: mpsc::Receiver<String>,
+    _thread: JoinHandle<()>,
+}
+
+type Script = fn(&mut Peer);
+
+struct Peer {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+    seen: mpsc::Sender<String>,
+}
+
+impl Peer {
+    /// The next command line (without CR LF); empty at end of stream.
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        let _ = self.r.read_line(&mut l);
+        let l = l.trim_end_matches(['\r', '\n']).to_string();
+        let _ = self.seen.send(l.clone());
+        l
+    }
+    fn send(&mut self, b: &[u8]) {
+        let _ = self.w.write_all(b);
+    }
+    /// Answers a 0.x client's opening: BINARY refused, TIMEOUT accepted, ZPRINT refused,
+    /// and returns after reading PRINT.
+    fn text_opening(&mut self) {
+        assert_eq!(self.line(), "BINARY");
+        self.send(b"-22\n");
+        assert!(self.line().starts_with("TIMEOUT"));
+        self.send(b"0\n");
+        assert_eq!(self.line(), "ZPRINT");
+        self.send(b"-22\n");
+        assert_eq!(self.line(), "PRINT");
+    }
+    fn print_ok(&mut self) {
+        self.send(format!("{}\n{XML}\n", XML.len()).as_bytes());
+    }
+    /// Waits (bounded) until the client goes away.
+    fn drain(&mut self) {
+        let mut sink = [0u8; 1024];
+        while let Ok(n) = self.r.read(&mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+fn fake(conns: usize, script: Script) -> Fake {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        l.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut handled = 0;
+        while handled < conns && Instant::now() < deadline {
+            match l.accept() {
+                Ok((s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let mut p = Peer {
+                        r: BufReader::new(s.try_clone().unwrap()),
+                        w: s,
+                        seen: tx.clone(),
+                    };
+                    // One thread per connection: a buffer connects while the context's
+                    // connection is still open.
+                    std::thread::spawn(move || script(&mut p));
+                    handled += 1;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    Fake {
+        port,
+        lines: rx,
+        _thread: thread,
+    }
+}
+
+fn open(f: &Fake, timeout_ms: u64) -> ferroio::Result<Context> {
+    create_context(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new().timeout(Some(Duration::from_millis(timeout_ms))),
+    )
+}
+
+/// Opens and expects a failure within a bounded time.
+fn open_fails(script: Script) -> Error {
+    let f = fake(1, script);
+    let t0 = Instant::now();
+    let err = open(&f, 1000).expect_err("the context must not be created");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    err
+}
+
+#[test]
+fn huge_announced_length_is_refused_without_allocating() {
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"9223372036854775807\n");
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"999999999999999999999999\n");
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+}
+
+#[test]
+fn negative_length_is_the_servers_errno() {
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"-5\n");
+        p.drain();
+    });
+    assert_eq!(e.errno(), 5, "{e}");
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"-2147483649\n");
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+}
+
+#[test]
+fn truncated_payload_and_truncated_xml() {
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"1000\n<?xml version=");
+    });
+    assert!(matches!(e, Error::Network { .. }), "{e}");
+    let e = open_fails(|p| {
+        p.text_opening();
+        let cut = &XML[..XML.len() / 2];
+        p.send(format!("{}\n{cut}\n", cut.len()).as_bytes());
+        p.drain();
+    });
+    assert!(matches!(e, Error::Xml { .. }), "{e}");
+}
+
+#[test]
+fn garbage_and_endless_lines() {
+    let e = open_fails(|p| {
+        p.line();
+        p.send(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let e = open_fails(|p| {
+        p.line();
+        p.send(&vec![b'7'; 1 << 20]);
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let e = open_fails(|p| {
+        p.text_opening();
+        // The byte after the payload must be a newline.
+        p.send(b"10\n<context/>XY");
+        p.drain();
+    });
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+}
+
+#[test]
+fn silent_and_vanishing_servers() {
+    // Accepts, reads, never answers: the timeout ends it.
+    let e = open_fails(|p| {
+        p.line();
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    assert_eq!(e.errno(), 110, "{e}");
+    // Answers half a line and stalls.
+    let e = open_fails(|p| {
+        p.text_opening();
+        p.send(b"31");
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    assert_eq!(e.errno(), 110, "{e}");
+    // Hangs up at once.
+    let e = open_fails(|_| {});
+    assert!(matches!(e, Error::Network { .. }), "{e}");
+}
+
+#[test]
+fn bad_attribute_replies_and_recovery() {
+    let f = fake(2, |p| {
+        // First connection: a good opening, then a hostile attribute reply.
+        p.text_opening();
+        p.print_ok();
+        assert_eq!(p.line(), "READ iio:device0 sampling_frequency");
+        p.send(b"4294967296\n");
+        p.drain();
+    });
+    let ctx = open(&f, 1000).unwrap();
+    assert_eq!(ctx.name(), "network");
+    let dev = ctx.get_device("adc").unwrap();
+    let e = dev.attr_read_str("sampling_frequency").unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    // The broken connection was dropped: the next call opens a new one (the fake's second
+    // connection runs the same script and fails the same way, which is fine).
+    let e = dev.attr_read_str("sampling_frequency").unwrap_err();
+    assert!(
+        matches!(e, Error::Network { .. } | Error::Protocol { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_utf8_value_and_missing_newline() {
+    let f = fake(1, |p| {
+        p.text_opening();
+        p.print_ok();
+        assert_eq!(p.line(), "READ iio:device0 INPUT voltage0 raw");
+        p.send(b"3\n\xff\xfe\0\n");
+        assert_eq!(p.line(), "READ iio:device0 INPUT voltage0 raw");
+        p.send(b"3\n12\0X");
+        p.drain();
+    });
+    let ctx = open(&f, 1000).unwrap();
+    let ch = ctx
+        .get_device("adc")
+        .unwrap()
+        .get_channel("voltage0", false)
+        .unwrap();
+    assert!(matches!(
+        ch.attr_read_str("raw").unwrap_err(),
+        Error::Protocol { .. }
+    ));
+    assert!(matches!(
+        ch.attr_read_str("raw").unwrap_err(),
+        Error::Protocol { .. }
+    ));
+}
+
+#[test]
+fn names_that_would_break_the_line_are_never_sent() {
+    let f = fake(1, |p| {
+        p.text_opening();
+        p.print_ok();
+        // Whatever comes next is recorded; the test checks nothing but EXIT arrives.
+        loop {
+            let l = p.line();
+            if l.is_empty() || l == "EXIT" {
+                break;
+            }
+            p.send(b"-22\n");
+        }
+    });
+    {
+        let ctx = open(&f, 1000).unwrap();
+        let dev = ctx.get_device("adc").unwrap();
+        let e = dev.attr_read_str("a b").unwrap_err();
+        assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+        let e = dev.attr_write("a b", "1").unwrap_err();
+        assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+        // `WRITE iio:device0 buffer 2` would write all buffer attributes.
+        let e = dev.attr_write("buffer", "1").unwrap_err();
+        assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+        // NUL in a value: refused by the API before any backend.
+        let e = dev.attr_write("sampling_frequency", "1\02").unwrap_err();
+        assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+    }
+    let seen: Vec<String> = f.lines.try_iter().collect();
+    for l in &seen {
+        assert!(
+            !l.starts_with("READ") && !l.starts_with("WRITE"),
+            "{seen:?}"
+        );
+    }
+}
+
+/// Context connections get the normal opening; buffer connections (text only, so their
+/// first line is TIMEOUT) get OPEN accepted and then a READBUF reply that goes wrong the way
+/// the sample count in OPEN selects.
+fn buffer_script(p: &mut Peer) {
+    let first = p.line();
+    if first == "BINARY" {
+        p.send(b"-22\n");
+        assert!(p.line().starts_with("TIMEOUT"));
+        p.send(b"0\n");
+        assert_eq!(p.line(), "ZPRINT");
+        p.send(b"-22\n");
+        assert_eq!(p.line(), "PRINT");
+        p.print_ok();
+        p.drain();
+        return;
+    }
+    assert!(first.starts_with("TIMEOUT"), "{first}");
+    p.send(b"0\n");
+    let open = p.line();
+    p.send(b"0\n");
+    assert!(p.line().starts_with("READBUF iio:device0"));
+    match open.as_str() {
+        // 8 scans of 2 bytes: 10 of 16 bytes, then silence.
+        "OPEN iio:device0 8 00000001" => {
+            p.send(b"16\n00000001\n0123456789");
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+        // A chunk larger than asked for.
+        "OPEN iio:device0 4 00000001" => p.send(b"100000\n00000001\n"),
+        // Something else where the mask line belongs.
+        "OPEN iio:device0 2 00000001" => p.send(b"4\nzzzzzzzz\nabcd"),
+        // Hangs up mid-block.
+        _ => {
+            p.send(b"8\n00000001\nabc");
+            return;
+        }
+    }
+    p.drain();
+}
+
+#[test]
+fn buffer_servers_that_break_mid_block() {
+    let f = fake(8, buffer_script);
+    let ctx = open(&f, 800).unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    let buffer = |samples| {
+        dev.buffer_builder()
+            .channel_named("voltage0", false)
+            .samples(samples)
+            .build()
+            .unwrap()
+    };
+    let t0 = Instant::now();
+    let e = buffer(8).refill().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    let e = buffer(4).refill().unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let e = buffer(2).refill().unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let t0 = Instant::now();
+    let e = buffer(16).refill().unwrap_err();
+    assert!(matches!(e, Error::Network { .. }), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+/// A libiio 1.x server in binary mode (1.0 opcode numbering), little-endian headers.
+fn binary_script(p: &mut Peer) {
+    assert_eq!(p.line(), "BINARY");
+    p.send(b"0\n");
+    let respond = |p: &mut Peer, code: i32, payload: &[u8]| {
+        let mut h = vec![0u8, 0, 0, 0];
+        h.extend_from_slice(&code.to_le_bytes());
+        h.extend_from_slice(payload);
+        p.send(&h);
+    };
+    loop {
+        let mut h = [0u8; 8];
+        if p.r.read_exact(&mut h).is_err() {
+            return;
+        }
+        let (op, dev, code) = (h[2], h[3], i32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+        let _ = p.seen.send(format!("op {op} dev {dev} code {code:#x}"));
+        match op {
+            2 => respond(p, 0, b""),
+            1 => respond(p, XML.len() as i32, XML.as_bytes()),
+            // READ_ATTR of device 0: attribute 0 is sampling_frequency.
+            3 if dev == 0 && code == 0 => respond(p, 5, b"1000\0"),
+            // READ_CHN_ATTR: channel 0, attribute 0 (raw).
+            6 if dev == 0 && code == 0 => respond(p, 3, b"-7\n"),
+            // WRITE_ATTR: u64 length + value.
+            7 => {
+                let mut len = [0u8; 8];
+                p.r.read_exact(&mut len).unwrap();
+                let mut v = vec![0u8; u64::from_le_bytes(len) as usize];
+                p.r.read_exact(&mut v).unwrap();
+                let _ = p
+                    .seen
+                    .send(format!("value {}", String::from_utf8_lossy(&v)));
+                respond(p, v.len() as i32, b"");
+            }
+            // GETTRIG: device index 1 (trigger0).
+            11 => respond(p, 1, b""),
+            12 => respond(p, 0, b""),
+            _ => respond(p, -22, b""),
+        }
+    }
+}
+
+#[test]
+fn binary_protocol_of_libiio_1_0() {
+    let f = fake(1, binary_script);
+    let ctx = create_context(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new()
+            .timeout(Some(Duration::from_secs(2)))
+            .protocol(Protocol::Binary),
+    )
+    .unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
+    let raw = dev.get_channel("voltage0", false).unwrap();
+    assert_eq!(raw.attr_read_int("raw").unwrap(), -7);
+    dev.attr_write("sampling_frequency", &250).unwrap();
+    let trig = ctx.get_device("trigger0").unwrap();
+    assert_eq!(dev.trigger().unwrap(), Some(trig.clone()));
+    dev.set_trigger(Some(&trig)).unwrap();
+    // The server refuses this one.
+    let e = trig.attr_read_str("sampling_frequency").unwrap_err();
+    assert_eq!(e.errno(), 22, "{e}");
+    drop(ctx);
+    let seen: Vec<String> = f.lines.iter().take(12).collect();
+    assert!(
+        seen.contains(&"op 3 dev 0 code 0x0".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"op 12 dev 0 code 0x1".to_string()),
+        "{seen:?}"
+    );
+    assert!(seen.contains(&"value 250\0".to_string()), "{seen:?}");
+}
+
+#[test]
+fn binary_refused_by_a_text_server_when_required() {
+    let f = fake(1, |p| {
+        p.line();
+        p.send(b"-22\n");
+        p.drain();
+    });
+    let e = create_context(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new().protocol(Protocol::Binary),
+    )
+    .unwrap_err();
+    assert_eq!(e.errno(), 38, "{e}");
+}
+
+#[test]
+fn zprint_with_a_real_zstd_frame() {
+    let Ok(out) = std::process::Command::new("zstd")
+        .args(["-3", "-c", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(XML.as_bytes())?;
+            c.wait_with_output()
+        })
+    else {
+        println!("skipped: the zstd tool is not installed");
+        return;
+    };
+    assert!(out.status.success());
+    let frame = out.stdout;
+    // The script is a fn pointer: hand the frame over through a file in the temp dir.
+    let path = std::env::temp_dir().join(format!("ferroio-zprint-{}.zst", std::process::id()));
+    std::fs::write(&path, &frame).unwrap();
+    let f = fake(2, |p| {
+        assert_eq!(p.line(), "BINARY");
+        p.send(b"-22\n");
+        assert!(p.line().starts_with("TIMEOUT"));
+        p.send(b"0\n");
+        assert_eq!(p.line(), "ZPRINT");
+        let path = std::env::temp_dir().join(format!("ferroio-zprint-{}.zst", std::process::id()));
+        let mut frame = std::fs::read(path).unwrap();
+        if frame.is_empty() {
+            // Second run: a frame that is not zstd at all.
+            frame = b"not zstd at all".to_vec();
+        }
+        p.send(format!("{}\n", frame.len()).as_bytes());
+        p.send(&frame);
+        p.send(b"\n");
+        p.drain();
+    });
+    let ctx = open(&f, 1000).unwrap();
+    assert_eq!(ctx.num_devices(), 2);
+    assert_eq!(ctx.description(), "127.0.0.1 fake server");
+    drop(ctx);
+    std::fs::write(&path, b"").unwrap();
+    let e = open(&f, 1000).unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    let _ = std::fs::remove_file(&path);
+}

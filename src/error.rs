@@ -194,16 +194,87 @@ impl Error {
     }
 }
 
-/// The text libiio's tools print for an errno: the C library's message followed by the number
-/// in parentheses, e.g. `Function not implemented (38)`.
+/// glibc's message for each errno value (Linux numbering), so that every build (musl,
+/// static, any target) prints exactly what libiio's tools print on a glibc system.
+const ERRNO_TEXT: &[(i32, &str)] = &[
+    (1, "Operation not permitted"),
+    (2, "No such file or directory"),
+    (3, "No such process"),
+    (4, "Interrupted system call"),
+    (5, "Input/output error"),
+    (6, "No such device or address"),
+    (7, "Argument list too long"),
+    (8, "Exec format error"),
+    (9, "Bad file descriptor"),
+    (10, "No child processes"),
+    (11, "Resource temporarily unavailable"),
+    (12, "Cannot allocate memory"),
+    (13, "Permission denied"),
+    (14, "Bad address"),
+    (15, "Block device required"),
+    (16, "Device or resource busy"),
+    (17, "File exists"),
+    (18, "Invalid cross-device link"),
+    (19, "No such device"),
+    (20, "Not a directory"),
+    (21, "Is a directory"),
+    (22, "Invalid argument"),
+    (23, "Too many open files in system"),
+    (24, "Too many open files"),
+    (25, "Inappropriate ioctl for device"),
+    (26, "Text file busy"),
+    (27, "File too large"),
+    (28, "No space left on device"),
+    (29, "Illegal seek"),
+    (30, "Read-only file system"),
+    (31, "Too many links"),
+    (32, "Broken pipe"),
+    (33, "Numerical argument out of domain"),
+    (34, "Numerical result out of range"),
+    (35, "Resource deadlock avoided"),
+    (36, "File name too long"),
+    (37, "No locks available"),
+    (38, "Function not implemented"),
+    (39, "Directory not empty"),
+    (40, "Too many levels of symbolic links"),
+    (42, "No message of desired type"),
+    (43, "Identifier removed"),
+    (61, "No data available"),
+    (62, "Timer expired"),
+    (71, "Protocol error"),
+    (74, "Bad message"),
+    (75, "Value too large for defined data type"),
+    (84, "Invalid or incomplete multibyte or wide character"),
+    (88, "Socket operation on non-socket"),
+    (90, "Message too long"),
+    (93, "Protocol not supported"),
+    (95, "Operation not supported"),
+    (98, "Address already in use"),
+    (99, "Cannot assign requested address"),
+    (100, "Network is down"),
+    (101, "Network is unreachable"),
+    (103, "Software caused connection abort"),
+    (104, "Connection reset by peer"),
+    (105, "No buffer space available"),
+    (106, "Transport endpoint is already connected"),
+    (107, "Transport endpoint is not connected"),
+    (110, "Connection timed out"),
+    (111, "Connection refused"),
+    (112, "Host is down"),
+    (113, "No route to host"),
+    (114, "Operation already in progress"),
+    (115, "Operation now in progress"),
+    (125, "Operation canceled"),
+];
+
+/// The text libiio's tools print for an errno: glibc's message followed by the number in
+/// parentheses, e.g. `Function not implemented (38)`. The table is ours rather than the C
+/// library's so static musl builds print the same words.
 pub fn strerror(errno: i32) -> String {
-    let text = io::Error::from_raw_os_error(errno).to_string();
-    // std formats "<message> (os error N)"; keep only the message.
-    let message = match text.rfind(" (os error ") {
-        Some(at) => &text[..at],
-        None => text.as_str(),
-    };
-    format!("{message} ({errno})")
+    match ERRNO_TEXT.binary_search_by_key(&errno, |(n, _)| *n) {
+        Ok(i) => format!("{} ({errno})", ERRNO_TEXT[i].1),
+        Err(_) => format!("Unknown error {errno} ({errno})"),
+    }
 }
 
 /// Shorthand for results of this crate's IIO side.
@@ -213,8 +284,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
+    /// On glibc the C library's own messages are the reference for the table.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn table_matches_glibc() {
+        for (n, text) in ERRNO_TEXT {
+            let c = io::Error::from_raw_os_error(*n).to_string();
+            assert_eq!(c, format!("{text} (os error {n})"));
+        }
+    }
+
     #[test]
     fn strerror_matches_libiio_style() {
+        assert_eq!(strerror(9999), "Unknown error 9999 (9999)");
         assert_eq!(strerror(38), "Function not implemented (38)");
         assert_eq!(strerror(13), "Permission denied (13)");
         assert_eq!(strerror(5), "Input/output error (5)");

@@ -81,9 +81,9 @@ if [ "$MODE" != capture ]; then
     else
         for t in "${TESTS[@]}"; do sel+=(--test "$t"); done
     fi
-    fk_log "cargo test --no-run --target $TARGET ${sel[*]}"
+    fk_log "cargo test --no-run --all-features --target $TARGET ${sel[*]}"
     # diagnostics are rendered on stderr; stdout carries one JSON object per artifact
-    if ! (cd "$FK_REPO" && cargo test --no-run --target "$TARGET" "${sel[@]}" \
+    if ! (cd "$FK_REPO" && cargo test --no-run --all-features --target "$TARGET" "${sel[@]}" \
             --message-format=json-render-diagnostics) > "$WORK/cargo.json"; then
         fk_die "building the VM tests failed"
     fi

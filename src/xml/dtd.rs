@@ -6,6 +6,8 @@
 //! The checker is a small recursive-descent reader of XML 1.0's `doctypedecl` production;
 //! the only recursion is into nested content-model groups, bounded by [`MAX_GROUP_DEPTH`].
 
+use std::collections::HashMap;
+
 /// Deepest nesting of `(...)` groups accepted in an `<!ELEMENT` content model.
 const MAX_GROUP_DEPTH: usize = 64;
 
@@ -14,10 +16,11 @@ const MAX_GROUP_DEPTH: usize = 64;
 pub(super) struct Declared {
     /// General entities: name and replacement text (the literal with its character
     /// references expanded), `None` for external ones.
-    pub(super) entities: Vec<(String, Option<String>)>,
-    /// Attributes declared with a tokenized or enumerated type (`type (input|output)`):
-    /// element and attribute name. Their values are normalised further (XML 1.0, 3.3.3).
-    pub(super) tokenized: Vec<(String, String)>,
+    pub(super) entities: HashMap<String, Option<String>>,
+    /// Declared attributes by element: whether the type is tokenized or enumerated
+    /// (`type (input|output)`) rather than `CDATA`. Values of those are normalised further
+    /// (XML 1.0, 3.3.3).
+    pub(super) tokenized: HashMap<String, HashMap<String, bool>>,
 }
 
 /// A problem at a byte offset of the document.
@@ -315,11 +318,13 @@ impl<'t> DtdReader<'t> {
             let attribute = self.name(false, "for the attribute")?;
             self.require_space("after the attribute name")?;
             let cdata = self.att_type()?;
-            let key = (element.to_string(), attribute.to_string());
             // The first declaration of an attribute binds (XML 1.0, 3.3).
-            if !cdata && !self.declared.tokenized.contains(&key) {
-                self.declared.tokenized.push(key);
-            }
+            self.declared
+                .tokenized
+                .entry(element.to_string())
+                .or_default()
+                .entry(attribute.to_string())
+                .or_insert(!cdata);
             self.require_space("after the attribute type")?;
             self.default_decl()?;
         }
@@ -404,8 +409,11 @@ impl<'t> DtdReader<'t> {
         self.space();
         self.expect(">", "to close <!ENTITY")?;
         // The first declaration of an entity binds (XML 1.0, 4.2).
-        if !parameter && !self.declared.entities.iter().any(|(n, _)| n == name) {
-            self.declared.entities.push((name.to_string(), value));
+        if !parameter {
+            self.declared
+                .entities
+                .entry(name.to_string())
+                .or_insert(value);
         }
         Ok(())
     }

@@ -41,6 +41,8 @@ use quick_xml::errors::{Error as QxError, IllFormedError};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 
 /// Parses libiio context XML. `source` names the input in error messages.
 pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
@@ -62,8 +64,10 @@ pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
         channel: None,
         root: RootState::NotSeen,
         doctype_seen: false,
-        entities: Vec::new(),
-        tokenized: Vec::new(),
+        entities: HashMap::new(),
+        tokenized: HashMap::new(),
+        context_attr_index: HashMap::new(),
+        entity_budget: Cell::new(text.len()),
         semantic: None,
     };
     parser.run()
@@ -314,9 +318,14 @@ struct Parser<'a> {
     root: RootState,
     doctype_seen: bool,
     /// Internal general entities of the DTD (see [`dtd::Declared`]).
-    entities: Vec<(String, Option<String>)>,
+    entities: HashMap<String, Option<String>>,
     /// Attributes the DTD declares tokenized (see [`dtd::Declared`]).
-    tokenized: Vec<(String, String)>,
+    tokenized: HashMap<String, HashMap<String, bool>>,
+    /// Where each context attribute sits in `out.attrs`, for replacement by name.
+    context_attr_index: HashMap<String, usize>,
+    /// Bytes of entity text attribute values may still take in, all of them together: the
+    /// size of the document, so the parse never holds more than about twice the input.
+    entity_budget: Cell<usize>,
     /// The first error about the meaning of the document. Reported only if the document
     /// turns out well-formed, as libiio (libxml2 first, then its own checks) would.
     semantic: Option<Error>,
@@ -477,9 +486,9 @@ impl<'a> Parser<'a> {
         if let Some(c) = resolve_builtin(name)? {
             return Ok(Resolved::Char(c));
         }
-        match self.entities.iter().find(|(n, _)| n == name) {
-            Some((_, Some(text))) => Ok(Resolved::Text(text)),
-            Some((_, None)) => Err(format!(
+        match self.entities.get(name) {
+            Some(Some(text)) => Ok(Resolved::Text(text)),
+            Some(None) => Err(format!(
                 "entity '&{name};' is external; it cannot be used in an attribute value"
             )),
             None => Err(format!("undefined entity '&{name};'")),
@@ -487,14 +496,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Appends what `&name;` stands for inside an attribute value: entity text is read
-    /// again for references, white space becomes spaces, `<` is refused. `depth` and
-    /// `budget` (bytes left to produce) stop runaway or exponential expansions.
+    /// again for references, white space becomes spaces, `<` is refused. `depth` and the
+    /// document-wide `entity_budget` stop runaway, exponential or quadratic expansions.
     fn expand_reference(
         &self,
         name: &str,
         out: &mut String,
         depth: usize,
-        budget: &mut usize,
     ) -> std::result::Result<(), String> {
         let text = match self.resolve(name)? {
             Resolved::Char(c) => {
@@ -508,9 +516,10 @@ impl<'a> Parser<'a> {
         }
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            if *budget < c.len_utf8() {
+            let budget = self.entity_budget.get();
+            if budget < c.len_utf8() {
                 return Err(format!(
-                    "entity '&{name};' expands to more text than the document holds"
+                    "entity '&{name};': entities expand to more text than the document holds"
                 ));
             }
             match c {
@@ -523,14 +532,14 @@ impl<'a> Parser<'a> {
                     let end = rest
                         .find(';')
                         .ok_or_else(|| format!("malformed reference in entity '&{name};'"))?;
-                    self.expand_reference(&rest[1..end], out, depth + 1, budget)?;
+                    self.expand_reference(&rest[1..end], out, depth + 1)?;
                     rest = &rest[end + 1..];
                     continue;
                 }
                 c if is_space_char(c) => out.push(' '),
                 c => out.push(c),
             }
-            *budget -= c.len_utf8();
+            self.entity_budget.set(budget - c.len_utf8());
             rest = &rest[c.len_utf8()..];
         }
         Ok(())
@@ -588,8 +597,9 @@ impl<'a> Parser<'a> {
             return Err(self.error(at, "a second root element (only one is allowed)"));
         }
         let mut attrs = self.attributes(&content[name_len..], at + 1 + name_len, 0)?;
+        let declared = self.tokenized.get(name);
         for a in &mut attrs.0 {
-            if self.tokenized.iter().any(|(e, n)| e == name && n == a.name) {
+            if declared.and_then(|d| d.get(a.name)) == Some(&true) {
                 a.value = a
                     .value
                     .split(' ')
@@ -621,6 +631,7 @@ impl<'a> Parser<'a> {
         let raw = raw.get(skip..).unwrap_or("");
         let bytes = raw.as_bytes();
         let mut out: Vec<XmlAttr<'a>> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut i = 0;
         loop {
             let ws = i;
@@ -669,7 +680,7 @@ impl<'a> Parser<'a> {
                 })?;
             let value_raw = &raw[value_start..value_start + len];
             let value = self.attribute_value(value_raw, at + value_start)?;
-            if out.iter().any(|a| a.name == name) {
+            if !seen.insert(name) {
                 return Err(self.error(at + name_start, format!("attribute '{name}' given twice")));
             }
             out.push(XmlAttr {
@@ -709,8 +720,7 @@ impl<'a> Parser<'a> {
                         self.error(at + i, "'&' must start a reference such as &amp;")
                     })?;
                     let name = &raw[i + 1..i + end];
-                    let mut budget = self.text.len();
-                    self.expand_reference(name, &mut out, 0, &mut budget)
+                    self.expand_reference(name, &mut out, 0)
                         .map_err(|m| self.error(at + i, m))?;
                     i += end + 1;
                     copied = i;
@@ -756,9 +766,13 @@ impl<'a> Parser<'a> {
                 let key = self.require(at, name, attrs, "name");
                 let value = self.require(at, name, attrs, "value");
                 if let (Some(key), Some(value)) = (key, value) {
-                    match self.out.attrs.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => self.out.attrs.push((key, value)),
+                    match self.context_attr_index.get(&key) {
+                        Some(&i) => self.out.attrs[i].1 = value,
+                        None => {
+                            self.context_attr_index
+                                .insert(key.clone(), self.out.attrs.len());
+                            self.out.attrs.push((key, value));
+                        }
                     }
                 }
                 Role::Other

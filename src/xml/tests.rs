@@ -391,6 +391,23 @@ fn huge_values_and_deep_nesting() {
     assert_eq!(d.description.len(), big.len());
     assert_eq!(d.devices[0].name.as_deref().map(str::len), Some(big.len()));
 
+    // Many attributes on one element, many context attributes: linear, not quadratic.
+    let attrs: String = (0..100_000).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    let ctx_attrs: String = (0..100_000)
+        .map(|i| {
+            format!(
+                "<context-attribute name=\"k{}\" value=\"{i}\"/>",
+                i % 50_000
+            )
+        })
+        .collect();
+    let xml = format!("<context{attrs}>{ctx_attrs}</context>");
+    let started = std::time::Instant::now();
+    let d = parse(xml.as_bytes(), "t").unwrap();
+    assert_eq!(d.attrs.len(), 50_000);
+    assert_eq!(d.attrs[0], ("k0".to_string(), "50000".to_string()));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
     let depth = 200_000;
     let xml = format!(
         "<context>{}{}</context>",
@@ -702,6 +719,11 @@ fn the_dtd_is_checked_not_interpreted() {
     }
     laughs.push_str("]><context description=\"&l9;\"/>");
     assert!(error_of(laughs.as_bytes()).2.contains("more text than"));
+    // Many references to one big entity: bounded for the whole document, not per value.
+    let big = "x".repeat(4096);
+    let attrs: String = (0..64).map(|i| format!(" a{i}=\"&big;\"")).collect();
+    let xml = format!("<!DOCTYPE c [<!ENTITY big \"{big}\">]><context{attrs}/>");
+    assert!(error_of(xml.as_bytes()).2.contains("more text than"));
     let xml = "<!DOCTYPE c [<!ENTITY e SYSTEM \"e.txt\">]><context description=\"&e;\"/>";
     assert!(error_of(xml.as_bytes()).2.contains("external"));
     assert_error(

@@ -21,17 +21,22 @@
 //!   same with `%f`.
 //!
 //! Where 0.24 shrugs and we refuse: a channel `type` other than `input`/`output` (0.24 takes
-//! anything for input), a scan-element without `index` or `format` or with a format or scale
-//! that does not parse completely (0.24 keeps whatever `sscanf`/`strtof` made of it), a
-//! `version-major`/`version-minor` that is not a number. Every error is an [`Error::Xml`]
-//! with the 1-based line and column of the offending markup or attribute value.
+//! anything for input), a scan-element without `index` or `format` or with an index, format
+//! or scale that does not parse completely (0.24 keeps whatever `strtoll`/`sscanf`/`strtof`
+//! made of it), a `version-major`/`version-minor` that is not a number. Every error is an
+//! [`Error::Xml`] with the 1-based line and column (in characters) of the offending markup
+//! or attribute value.
 //!
-//! Well-formedness is checked like a validating parser's first pass would (libiio hands the
-//! file to libxml2 first): one root element, nothing but white space and markup outside it,
-//! matched tags, quoted attribute values without `<`, known entity and character references
-//! only, no duplicate attributes, XML characters only. The internal DTD subset is not
-//! interpreted (libxml2's validity messages are warnings for libiio too). Memory use is
-//! bounded by a small multiple of the input size; there is no recursion.
+//! Well-formedness is checked as libxml2 checks it before libiio sees the document: one
+//! root element, nothing but white space and markup outside it, matched tags, quoted
+//! attribute values without `<`, defined entity and character references only, no
+//! duplicate attributes, XML characters only, a well-formed XML declaration and DTD (see
+//! `dtd.rs`). Of the DTD only what changes attribute values is used: internal entities
+//! (expanded, where libiio 0.24 keeps only the first text node of such a value) and
+//! tokenized attribute types (`type (input|output)` values are trimmed, as libxml2 does).
+//! Validity (does the document follow its DTD) is not checked; libxml2 only warns about it
+//! and libiio goes on. Memory use is bounded by a small multiple of the input size, time is
+//! linear in it, and the only recursion is bounded.
 
 use super::dtd;
 use crate::error::{Error, Result};

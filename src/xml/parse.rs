@@ -439,9 +439,15 @@ impl<'a> Parser<'a> {
                     if self.open.is_empty() {
                         return Err(self.error(at, "reference outside the root element"));
                     }
+                    // Text content is not kept, so any declared entity will do here.
                     let name = std::str::from_utf8(&r).unwrap_or("");
-                    if let Err(message) = self.resolve(name) {
-                        return Err(self.error(at, message));
+                    match resolve_builtin(name) {
+                        Ok(Some(_)) => {}
+                        Ok(None) if self.entities.contains_key(name) => {}
+                        Ok(None) => {
+                            return Err(self.error(at, format!("undefined entity '&{name};'")))
+                        }
+                        Err(message) => return Err(self.error(at, message)),
                     }
                 }
                 Event::Start(e) => {

@@ -92,7 +92,6 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// The local paths behind a local context (for configfs triggers, event fds and other
     /// local-only features); `None` for other backends.
-    #[allow(dead_code)] // triggers and events use it next
     fn local_paths(&self) -> Option<&crate::sysfs::LocalPaths> {
         None
     }

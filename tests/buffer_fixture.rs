@@ -182,7 +182,7 @@ fn partial_writes_are_assembled_into_whole_scans() {
     let d = Dummy::new();
     let ctx = d.ctx();
     let mut buf = all_inputs(&ctx, 3).unwrap();
-    let bytes: Vec<u8> = (0..3).flat_map(|i| dummy_scan(i)).collect();
+    let bytes: Vec<u8> = (0..3).flat_map(dummy_scan).collect();
     let fifo = d.fifo();
     let t = std::thread::spawn(move || {
         let mut w = feeder(&fifo);

@@ -27,7 +27,7 @@ pub struct BufferBuilder {
     transfer: TransferRequest,
     timeout: Option<Option<Duration>>,
     blocking: bool,
-    trigger: Option<Option<Device>>,
+    trigger: Option<Option<String>>,
     error: Option<Error>,
 }
 
@@ -144,16 +144,24 @@ impl BufferBuilder {
     /// Sets the device's trigger while the buffer is open (`None` detaches it); the previous
     /// trigger is restored when the buffer is dropped or fails to open.
     pub fn trigger(mut self, trigger: Option<&Device>) -> Self {
-        if let Some(t) = trigger {
-            if t.name().is_none() {
+        match trigger.map(|t| (t, t.name())) {
+            Some((t, None)) => {
                 let e = Error::InvalidValue {
                     what: format!("trigger for device {}", self.dev.id()),
                     reason: format!("device {} has no name to select it by", t.id()),
                 };
                 self.fail(e);
             }
+            Some((_, Some(name))) => self.trigger = Some(Some(name.to_string())),
+            None => self.trigger = Some(None),
         }
-        self.trigger = Some(trigger.cloned());
+        self
+    }
+
+    /// Like [`BufferBuilder::trigger`], by trigger name (one created after the context was,
+    /// for example).
+    pub fn trigger_name(mut self, name: Option<&str>) -> Self {
+        self.trigger = Some(name.map(str::to_string));
         self
     }
 
@@ -198,7 +206,7 @@ impl BufferBuilder {
         let mut restore_trigger = None;
         if let Some(t) = &self.trigger {
             let old = backend.current_trigger(dev.id())?;
-            let new = t.as_ref().and_then(|t| t.name());
+            let new = t.as_deref();
             if old.as_deref() != new {
                 backend.set_trigger(dev.id(), new)?;
                 restore_trigger = Some(old);

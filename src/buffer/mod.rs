@@ -10,15 +10,19 @@
 mod block;
 mod cancel;
 pub mod demux;
+pub mod events;
 pub(crate) mod local;
 pub mod mask;
+pub mod trigger;
 pub mod uapi;
 
 pub use block::{Buffer, BufferBuilder, DEFAULT_KERNEL_BUFFERS};
 pub use cancel::CancelHandle;
 pub(crate) use cancel::{Cancel, EventFdCancel};
 pub use demux::{ArrayIter, ChannelIter, ConvertedIter, Sample};
+pub use events::{Event, EventStream};
 pub use mask::{ChannelMask, ElementLayout, ScanLayout};
+pub use trigger::{Configfs, SoftwareObject};
 
 /// How buffer data moves between the kernel (or iiod) and this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -174,7 +174,8 @@ impl Backend for LocalBackend {
 
     fn set_trigger(&self, dev: &str, trigger: Option<&str>) -> Result<()> {
         let path = self.paths.device_dir(dev).join("trigger/current_trigger");
-        write_attr_file(&path, trigger.unwrap_or(""))
+        // An empty write never reaches a sysfs store method; a lone newline clears it.
+        write_attr_file(&path, trigger.unwrap_or("\n"))
     }
 
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {

@@ -17,6 +17,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_pkgs=()
 command -v iio_info >/dev/null 2>&1 || need_pkgs+=(libiio-utils)
+# The network tests run the real iiod 0.24 (root only) and feed ZPRINT a real zstd frame.
+command -v iiod >/dev/null 2>&1 || [ -x /usr/sbin/iiod ] || need_pkgs+=(iiod)
+command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "== installing ${need_pkgs[*]}"
     as_root apt-get update -qq

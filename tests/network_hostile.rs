@@ -293,7 +293,7 @@ fn names_that_would_break_the_line_are_never_sent() {
         let e = dev.attr_write("buffer", "1").unwrap_err();
         assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
         // NUL in a value: refused by the API before any backend.
-        let e = dev.attr_write("sampling_frequency", "1\02").unwrap_err();
+        let e = dev.attr_write("sampling_frequency", "1\u{0}2").unwrap_err();
         assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
     }
     let seen: Vec<String> = f.lines.try_iter().collect();

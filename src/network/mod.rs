@@ -1,12 +1,14 @@
 //! Remote contexts: `ip:HOST[:PORT]` through libiio's network daemon `iiod` (default port
 //! 30431). The context's structure comes from the server's XML (PRINT, or zstd-compressed
-//! ZPRINT), parsed by [`crate::xml`]; attribute and trigger calls then go over the same
+//! ZPRINT), parsed by the XML module; attribute and trigger calls then go over the same
 //! connection.
 //!
 //! Two protocols: the text protocol of libiio 0.x (every server; see
 //! `shared/protocol/iiod.md` §2) and the binary protocol of libiio 1.x, detected by sending
 //! `BINARY` first (a 0.x server answers `-22` and the connection stays text). The binary
-//! opcode numbering is pinned to libiio 1.0's (see [`binary`]).
+//! opcode numbering is pinned to libiio 1.0's table (`binary.rs`), not the one renumbered on
+//! libiio's main branch in 2026. Binary covers PRINT, TIMEOUT, attributes and triggers;
+//! buffers always use the text commands, which 1.x servers still accept.
 //!
 //! What a hostile or broken server can do to us is bounded: every call has a deadline (the
 //! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
@@ -15,7 +17,7 @@
 //! and anything that is not the protocol is an [`Error::Protocol`]. After a transport or
 //! protocol failure the connection is dropped and the next call opens a new one, so one bad
 //! reply cannot leave later calls reading the rest of it. Names that the server's lexer would
-//! misread are refused before anything is sent (see [`text`]).
+//! misread are refused before anything is sent (`text.rs`).
 //!
 //! Buffers (`stream.rs`) use a connection of their own each, as libiio's do, and pipeline
 //! their requests.

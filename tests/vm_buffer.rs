@@ -377,3 +377,67 @@ fn a_second_buffer_on_the_same_device_is_refused_cleanly() {
     drop(buf);
     g.assert_restored("after drop");
 }
+
+/// Runs a command while firing the sysfs trigger until it exits; returns its stdout.
+fn run_firing(cmd: &mut Command) -> Vec<u8> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                status.success(),
+                "{cmd:?}: {status}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return out.stdout;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "{cmd:?} hangs");
+        fire_sysfs_trigger(1);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+#[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
+fn cli_read_equals_debian_iio_readdev_and_restores() {
+    require_vm();
+    let g = Guard::new();
+    let args = [
+        "-t",
+        "sysfstrig0",
+        "-b",
+        "4",
+        "-s",
+        "12",
+        "dummy0",
+        "voltage0",
+        "voltage3-voltage4",
+        "accel_x",
+    ];
+    let theirs = iio_readdev_sysfs(&args);
+    g.reset();
+    let ours = run_firing(
+        Command::new(env!("CARGO_BIN_EXE_ferroio"))
+            .arg("read")
+            .args(args),
+    );
+    assert_eq!(ours.len(), 12 * 6);
+    assert_eq!(ours, theirs);
+    g.assert_restored("after ferroio read");
+    // and through the hrtimer trigger, with timestamps: equal apart from them
+    fs::write(iio_by_name("trig0").join("sampling_frequency"), "100").unwrap();
+    let ours = run_firing(
+        Command::new(env!("CARGO_BIN_EXE_ferroio"))
+            .args(["read", "-t", "trig0", "-b", "8", "-s", "16", "dummy0"]),
+    );
+    assert_eq!(ours.len(), 16 * 16);
+    for scan in ours.chunks(16) {
+        assert_eq!(&scan[..8], &DUMMY_VALUES);
+    }
+    g.assert_restored("after ferroio read -t trig0");
+}

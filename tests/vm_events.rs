@@ -171,3 +171,41 @@ fn event_configuration_files() {
         Some("in_steps_change_en")
     );
 }
+
+#[test]
+#[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
+fn cli_events_prints_decoded_events() {
+    require_vm();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .args(["events", "-n", "2", "-T", "10000", "dummy0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the stream must be open before the events are pushed: retry until it is
+    let t0 = Instant::now();
+    let mut child = child;
+    loop {
+        poke(0);
+        std::thread::sleep(Duration::from_millis(50));
+        if child.try_wait().unwrap().is_some() || t0.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for l in lines {
+        assert!(l.starts_with("Event: time: "), "{l}");
+        assert!(
+            l.ends_with("channel: voltage0, type: thresh, direction: rising"),
+            "{l}"
+        );
+    }
+}

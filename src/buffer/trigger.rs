@@ -218,6 +218,17 @@ impl Configfs {
         Ok(None)
     }
 
+    /// Sets the `sampling_frequency` (Hz) of the trigger named `name`, in sysfs.
+    pub fn set_sampling_frequency(&self, name: &str, hz: f64) -> Result<()> {
+        let id = self
+            .sysfs_id(name)?
+            .ok_or_else(|| Error::NoDevice(name.to_string()))?;
+        write_attr_file(
+            &self.paths.device_dir(&id).join("sampling_frequency"),
+            &format!("{hz}"),
+        )
+    }
+
     /// Fires the sysfs trigger named `name` once (`trigger_now`).
     pub fn fire_sysfs_trigger(&self, name: &str) -> Result<()> {
         let id = self

@@ -2,7 +2,12 @@
 //! libgpiod's tools under `ferroio gpio`) in one static binary.
 
 mod attr;
+mod events;
 mod gpio;
+mod read;
+mod stop;
+mod trigger;
+mod write;
 
 use clap::{Args, Parser, Subcommand};
 use ferroio::Context;
@@ -31,6 +36,15 @@ enum Command {
     /// GPIO character device tools (like libgpiod's gpiodetect, gpioinfo, gpioget ...).
     #[command(subcommand)]
     Gpio(gpio::GpioCommand),
+    /// Capture scans from a device's buffer to stdout (like iio_readdev).
+    Read(read::ReadArgs),
+    /// Push scans from stdin to an output buffer (like iio_writedev).
+    Write(write::WriteArgs),
+    /// Watch a device's IIO events.
+    Events(events::EventsArgs),
+    /// List, create, remove, set and fire triggers.
+    #[command(subcommand)]
+    Trigger(trigger::TriggerCommand),
 }
 
 /// How to reach the context: shared by the IIO subcommands.
@@ -81,6 +95,10 @@ fn main() -> ExitCode {
         Command::Attr(args) => attr::run(args),
         Command::Xml(args) => xml(args),
         Command::Gpio(cmd) => gpio::run(cmd),
+        Command::Read(args) => read::run(args),
+        Command::Write(args) => write::run(args),
+        Command::Events(args) => events::run(args),
+        Command::Trigger(cmd) => trigger::run(cmd),
     }
 }
 

@@ -1,0 +1,125 @@
+//! `ferroio write`: libiio's `iio_writedev` — read raw scans (the device's layout) from stdin
+//! and push them to an output buffer, block after block; `--cyclic` repeats the first block
+//! until Ctrl-C. Where the kernel cannot repeat a block by itself (read/write transfers),
+//! the block is pushed again and again. Ctrl-C stops cleanly and restores the device.
+
+use crate::read::{fail, StreamArgs};
+use crate::stop::StopOnSignal;
+use clap::Args;
+use ferroio::Error;
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Arguments of `ferroio write`.
+#[derive(Args)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    stream: StreamArgs,
+    /// Repeat the first block until Ctrl-C.
+    #[arg(short = 'c', long = "cyclic")]
+    cyclic: bool,
+}
+
+/// Reads up to `buf.len()` bytes; fewer only at end of input.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+pub fn run(args: WriteArgs) -> ExitCode {
+    let s = &args.stream;
+    let (ctx, dev) = match s.device() {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let build = |cyclic: bool| {
+        s.builder(&ctx, &dev, true)
+            .map(|b| b.cyclic(cyclic).build())
+    };
+    let (mut buf, software_cyclic) = match build(args.cyclic) {
+        Err(code) => return code,
+        Ok(Ok(b)) => (b, false),
+        // The kernel repeats blocks only with mmap blocks or DMABUF: repeat them here.
+        Ok(Err(Error::Unsupported { .. })) if args.cyclic => match build(false) {
+            Err(code) => return code,
+            Ok(Ok(b)) => (b, true),
+            Ok(Err(e)) => return fail(&format!("cannot open the buffer of {}", dev.id()), &e),
+        },
+        Ok(Err(e)) => return fail(&format!("cannot open the buffer of {}", dev.id()), &e),
+    };
+    s.describe(&buf);
+    if software_cyclic && s.verbose {
+        eprintln!("ferroio: cyclic output by pushing the block repeatedly");
+    }
+    let cancel = buf.cancel_handle();
+    let stop = match StopOnSignal::new(move || cancel.cancel()) {
+        Ok(h) => h,
+        Err(e) => return fail("signal handler", &e),
+    };
+    let sb = buf.scan_bytes();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut left = s.samples;
+    let mut status = ExitCode::SUCCESS;
+    let mut first = true;
+    loop {
+        if stop.stopped() {
+            break;
+        }
+        let mut want = buf.samples();
+        if s.samples != 0 {
+            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
+        }
+        let scans = if args.cyclic && !first {
+            want
+        } else {
+            match fill(&mut input, &mut buf.data_mut()[..want * sb]) {
+                Ok(n) => n / sb,
+                Err(e) => {
+                    status = fail("reading stdin", &e);
+                    break;
+                }
+            }
+        };
+        first = false;
+        if scans == 0 {
+            break;
+        }
+        match buf.push_partial(scans) {
+            Ok(_) => {}
+            Err(Error::Cancelled { .. }) => break,
+            Err(e) => {
+                status = fail("push", &e);
+                break;
+            }
+        }
+        if args.cyclic && !software_cyclic {
+            // the kernel repeats it: wait for Ctrl-C
+            while !stop.stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            break;
+        }
+        if s.samples != 0 && !args.cyclic {
+            left -= scans as u64;
+            if left == 0 {
+                break;
+            }
+        }
+        if scans < want && !args.cyclic {
+            break; // end of input
+        }
+    }
+    if let Err(e) = buf.close() {
+        return fail("restoring the device", &e);
+    }
+    status
+}

@@ -6,9 +6,9 @@
 //! `Library version: 0.24 (git tag: v0.24)` and `Compiled with backends: local xml ip usb`
 //! name the libiio release (and the backends of Debian's build of it) whose output ferroio
 //! reproduces, not ferroio's own version. `Backend version` is the version recorded in the
-//! snapshot, or 0.24's when the source gives none, as libiio reports it. Lines libiio sends
-//! to stderr (`ERROR: checking for trigger : ...`) go to the `err` writer; interleaved with
-//! `out` in call order they give what `iio_info 2>&1` prints.
+//! snapshot, or 0.24's when the source gives none, as libiio reports it. Everything libiio
+//! prints, `ERROR: checking for trigger : ...` included, goes to `out` (stdout in the CLI);
+//! only ferroio's own diagnostics go to `err`.
 //!
 //! Attribute values are read through the public API at the moment of the call; an error
 //! prints as libiio prints it, `ERROR: <strerror> (<errno>)`. The JSON is written by hand
@@ -20,8 +20,8 @@ use crate::types::ChannelType;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-/// Writes `iio_info`'s description of the context: the text to `out`, the lines libiio
-/// prints on stderr to `err`.
+/// Writes `iio_info`'s description of the context to `out`; diagnostics of ferroio's own
+/// that libiio has no line for (a malformed scan element) go to `err`.
 pub fn write_info(ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
     let data = ctx.data();
     writeln!(out, "Library version: 0.24 (git tag: v0.24)")?;
@@ -87,7 +87,8 @@ fn write_device(dev: &Device, out: &mut dyn Write, err: &mut dyn Write) -> io::R
             t.name().unwrap_or("")
         ),
         Err(e) if e.errno() == 2 => writeln!(out, "\t\tNo trigger on this device"),
-        Err(e) => writeln!(err, "ERROR: checking for trigger : {}", strerror(e.errno())),
+        // libiio prints this one on stdout, in line with the rest.
+        Err(e) => writeln!(out, "ERROR: checking for trigger : {}", strerror(e.errno())),
     }
 }
 

@@ -157,8 +157,10 @@ pub struct ChannelIter<'a, T> {
 }
 
 impl<'a, T: Sample> ChannelIter<'a, T> {
-    /// Iterates `element` over the whole scans of `block` (scans of `step` bytes).
-    pub(crate) fn new(block: &'a [u8], step: usize, element: &ElementLayout) -> Self {
+    /// Iterates `element` over the whole scans of `block` (scans of `step` bytes): for
+    /// blocks held outside a [`crate::buffer::Buffer`] (a file of recorded scans, a network
+    /// payload). Check the type with [`fits`] first: values are truncated to `T`.
+    pub fn new(block: &'a [u8], step: usize, element: &ElementLayout) -> Self {
         let f = &element.format;
         let scans = block.len().checked_div(step).unwrap_or(0);
         ChannelIter {
@@ -215,7 +217,8 @@ pub struct ConvertedIter<'a> {
 }
 
 impl<'a> ConvertedIter<'a> {
-    pub(crate) fn new(raw: ChannelIter<'a, i64>, scale: f64, offset: f64) -> Self {
+    /// Converts the values of `raw` with `(raw + offset) × scale`.
+    pub fn new(raw: ChannelIter<'a, i64>, scale: f64, offset: f64) -> Self {
         ConvertedIter { raw, scale, offset }
     }
 }
@@ -293,9 +296,22 @@ fn word<const N: usize, const BE: bool>(b: &[u8; N]) -> u64 {
     w
 }
 
-/// The monomorphized inner loop: one value per scan (repeat 1) into `out`.
+/// Sign- or zero-extends a full-width `N`-byte word with constant shifts (the compiler
+/// turns them into one `movsx`/`movzx`).
 #[inline(always)]
-fn run<const N: usize, const BE: bool, O>(
+fn extend<const N: usize, const SIGNED: bool>(w: u64) -> u64 {
+    let pad = 64 - 8 * N as u32;
+    if SIGNED && pad > 0 {
+        (((w << pad) as i64) >> pad) as u64
+    } else {
+        w
+    }
+}
+
+/// The monomorphized inner loop: one value per scan (repeat 1) into `out`. `PLAIN` formats
+/// (no shift, every stored bit used) need only the extension; the others shift and mask.
+#[inline(always)]
+fn run<const N: usize, const BE: bool, const PLAIN: bool, const SIGNED: bool, O>(
     block: &[u8],
     step: usize,
     offset: usize,
@@ -304,13 +320,39 @@ fn run<const N: usize, const BE: bool, O>(
     f: impl Fn(u64) -> O,
 ) -> usize {
     let (shift, pad, signed) = (x.shift, x.pad, x.signed);
+    if offset + N > step {
+        return 0;
+    }
     let mut n = 0;
     for (scan, o) in block.chunks_exact(step).zip(out.iter_mut()) {
         let b: &[u8; N] = scan[offset..offset + N].try_into().expect("N bytes");
-        *o = f(finish(word::<N, BE>(b), shift, pad, signed));
+        let w = word::<N, BE>(b);
+        *o = f(if PLAIN {
+            extend::<N, SIGNED>(w)
+        } else {
+            finish(w, shift, pad, signed)
+        });
         n += 1;
     }
     n
+}
+
+/// One load kind's three loops: plain signed, plain unsigned, shifted/masked.
+#[inline(always)]
+fn run_kind<const N: usize, const BE: bool, O>(
+    block: &[u8],
+    step: usize,
+    offset: usize,
+    x: &Extract,
+    out: &mut [O],
+    f: impl Fn(u64) -> O,
+) -> usize {
+    let plain = x.shift == 0 && x.pad == 64 - 8 * N as u32;
+    match (plain, x.signed) {
+        (true, true) => run::<N, BE, true, true, O>(block, step, offset, x, out, f),
+        (true, false) => run::<N, BE, true, false, O>(block, step, offset, x, out, f),
+        (false, _) => run::<N, BE, false, false, O>(block, step, offset, x, out, f),
+    }
 }
 
 /// Dispatches once on the load kind to a monomorphized loop.
@@ -338,15 +380,15 @@ fn dispatch<O>(
         return n;
     }
     match x.load {
-        Load::U8 => run::<1, false, O>(block, step, off, &x, out, f),
-        Load::Le16 => run::<2, false, O>(block, step, off, &x, out, f),
-        Load::Be16 => run::<2, true, O>(block, step, off, &x, out, f),
-        Load::Le24 => run::<3, false, O>(block, step, off, &x, out, f),
-        Load::Be24 => run::<3, true, O>(block, step, off, &x, out, f),
-        Load::Le32 => run::<4, false, O>(block, step, off, &x, out, f),
-        Load::Be32 => run::<4, true, O>(block, step, off, &x, out, f),
-        Load::Le64 => run::<8, false, O>(block, step, off, &x, out, f),
-        Load::Be64 => run::<8, true, O>(block, step, off, &x, out, f),
+        Load::U8 => run_kind::<1, false, O>(block, step, off, &x, out, f),
+        Load::Le16 => run_kind::<2, false, O>(block, step, off, &x, out, f),
+        Load::Be16 => run_kind::<2, true, O>(block, step, off, &x, out, f),
+        Load::Le24 => run_kind::<3, false, O>(block, step, off, &x, out, f),
+        Load::Be24 => run_kind::<3, true, O>(block, step, off, &x, out, f),
+        Load::Le32 => run_kind::<4, false, O>(block, step, off, &x, out, f),
+        Load::Be32 => run_kind::<4, true, O>(block, step, off, &x, out, f),
+        Load::Le64 => run_kind::<8, false, O>(block, step, off, &x, out, f),
+        Load::Be64 => run_kind::<8, true, O>(block, step, off, &x, out, f),
     }
 }
 

@@ -523,8 +523,6 @@ fn output_buffers_fill_and_push() {
     let v1 = d.get_channel("voltage1", true).unwrap();
     v0.enable();
     v1.enable();
-    // input refill on an output buffer, cyclic over read/write: refused
-    assert_eq!(d.create_buffer(4, true).unwrap_err().errno(), 38);
     let mut buf = d.create_buffer(4, false).unwrap();
     assert!(buf.is_output());
     assert_eq!(
@@ -546,6 +544,48 @@ fn output_buffers_fill_and_push() {
     let mut all = [0u8; 16];
     std::io::Read::read_exact(&mut r, &mut all).unwrap();
     assert_eq!(&all[12..], &[0x00, 0x00, 0x00, 0x07]);
+    drop(buf);
+    assert_eq!(snapshot(&dev), before);
+}
+
+#[test]
+fn cyclic_output_repeats_the_block_until_dropped() {
+    let root = tempfile::tempdir().unwrap();
+    let dev = root.path().join("bus/iio/devices/iio:device0");
+    fs::create_dir_all(dev.join("buffer")).unwrap();
+    fs::create_dir_all(dev.join("scan_elements")).unwrap();
+    fs::write(dev.join("name"), "dac\n").unwrap();
+    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
+        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
+    }
+    fs::write(dev.join("scan_elements/out_voltage0_en"), "0\n").unwrap();
+    fs::write(dev.join("scan_elements/out_voltage0_index"), "0\n").unwrap();
+    fs::write(
+        dev.join("scan_elements/out_voltage0_type"),
+        "le:s16/16>>0\n",
+    )
+    .unwrap();
+    fs::write(dev.join("out_voltage0_raw"), "0\n").unwrap();
+    let fifo = root.path().join("dev/iio:device0");
+    mkfifo(&fifo);
+    let before = snapshot(&dev);
+    let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
+    let d = ctx.get_device("dac").unwrap();
+    let v0 = d.get_channel("voltage0", true).unwrap();
+    v0.enable();
+    let mut buf = d.create_buffer(3, true).unwrap();
+    assert!(buf.is_cyclic());
+    v0.write(&mut buf, &[1i16, -2, 3]).unwrap();
+    assert_eq!(buf.push().unwrap(), 3);
+    // a second block is refused: the first one repeats
+    assert!(buf.push().is_err());
+    let mut r = fs::OpenOptions::new().read(true).open(&fifo).unwrap();
+    let mut got = [0u8; 6 * 5];
+    std::io::Read::read_exact(&mut r, &mut got).unwrap();
+    let block = [1, 0, 0xfe, 0xff, 3, 0];
+    for rep in got.chunks(6) {
+        assert_eq!(rep, block);
+    }
     drop(buf);
     assert_eq!(snapshot(&dev), before);
 }

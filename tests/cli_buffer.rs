@@ -289,3 +289,69 @@ fn write_pushes_stdin_to_an_output_buffer() {
         "0"
     );
 }
+
+#[test]
+fn write_cyclic_repeats_until_ctrl_c() {
+    let root = tempfile::tempdir().unwrap();
+    let dev = root.path().join("bus/iio/devices/iio:device0");
+    fs::create_dir_all(dev.join("buffer")).unwrap();
+    fs::create_dir_all(dev.join("scan_elements")).unwrap();
+    fs::write(dev.join("name"), "dac\n").unwrap();
+    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
+        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
+    }
+    fs::write(dev.join("scan_elements/out_voltage0_en"), "0\n").unwrap();
+    fs::write(dev.join("scan_elements/out_voltage0_index"), "0\n").unwrap();
+    fs::write(
+        dev.join("scan_elements/out_voltage0_type"),
+        "le:u16/16>>0\n",
+    )
+    .unwrap();
+    fs::write(dev.join("out_voltage0_raw"), "0\n").unwrap();
+    let fifo = root.path().join("dev/iio:device0");
+    mkfifo(&fifo);
+    let mut child = ferroio()
+        .args([
+            "write",
+            "-c",
+            "-b",
+            "2",
+            "-u",
+            &common::local_uri(root.path()),
+            "dac",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[1, 2, 3, 4])
+        .unwrap();
+    let mut r = fs::File::open(&fifo).unwrap();
+    let mut got = [0u8; 4 * 6];
+    r.read_exact(&mut got).unwrap();
+    assert!(got.chunks(4).all(|c| c == [1, 2, 3, 4]), "{got:?}");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(dev.join("buffer/enable"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        fs::read_to_string(dev.join("scan_elements/out_voltage0_en"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
+}

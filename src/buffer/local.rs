@@ -74,7 +74,61 @@ pub(crate) struct LocalStream {
     timeout: Option<Duration>,
     cancel: Arc<EventFdCancel>,
     transfer: Transfer,
+    /// Cyclic output over read/write: the first block pushed, repeated by a thread.
+    cyclic: bool,
+    pusher: Option<Pusher>,
     closed: bool,
+}
+
+/// The thread that repeats a cyclic block: the kernel cannot repeat blocks pushed with
+/// `write()`, so the block is written again and again until the buffer closes.
+#[derive(Debug)]
+struct Pusher {
+    stop: Arc<EventFdCancel>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pusher {
+    fn start(fd: OwnedFd, block: Vec<u8>, cancel: Arc<EventFdCancel>) -> std::io::Result<Pusher> {
+        let stop = EventFdCancel::new()?;
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ferroio-cyclic".into())
+            .spawn(move || {
+                let mut at = 0;
+                loop {
+                    if stop2.is_cancelled() || cancel.is_cancelled() {
+                        return;
+                    }
+                    match write_some(fd.as_fd(), &block[at..]) {
+                        Ok(Some(n)) => at = (at + n) % block.len(),
+                        Ok(None) => {
+                            let mut fds = [
+                                PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::OUT),
+                                PollFd::from_borrowed_fd(stop2.fd(), PollFlags::IN),
+                                PollFd::from_borrowed_fd(cancel.fd(), PollFlags::IN),
+                            ];
+                            if matches!(poll(&mut fds, None), Err(e) if e != Errno::INTR) {
+                                return;
+                            }
+                        }
+                        // the device went away or the buffer was disabled under us
+                        Err(_) => return,
+                    }
+                }
+            })?;
+        Ok(Pusher {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Opens buffer `spec.index` of a local device. `buffer0_dir` is the directory of buffer 0's
@@ -194,12 +248,15 @@ pub(crate) fn open(
         timeout: Some(DEFAULT_TIMEOUT),
         cancel,
         transfer,
+        cyclic: spec.cyclic,
+        pusher: None,
         closed: false,
     }))
 }
 
-/// Picks the transfer method. Only read/write is implemented; the ADI block API is probed
-/// (libiio probes with `BLOCK_FREE`) so that forcing it on a kernel without it says so.
+/// Picks the transfer method. Only read/write is implemented (cyclic output included, by a
+/// thread that repeats the block); the ADI block API is probed (libiio probes with
+/// `BLOCK_FREE`) so that forcing it on a kernel without it says so.
 fn choose_transfer(fd: &OwnedFd, spec: &BufferSpec<'_>, node: &Path) -> Result<Transfer> {
     let unsupported = |what: String| Error::Unsupported {
         backend: "local",
@@ -207,13 +264,6 @@ fn choose_transfer(fd: &OwnedFd, spec: &BufferSpec<'_>, node: &Path) -> Result<T
     };
     match spec.transfer {
         TransferRequest::Auto | TransferRequest::Force(Transfer::ReadWrite) => {
-            if spec.cyclic {
-                return Err(unsupported(format!(
-                    "cyclic output on {} with read/write transfers (the kernel repeats \
-                     blocks only with mmap blocks or DMABUF)",
-                    node.display()
-                )));
-            }
             Ok(Transfer::ReadWrite)
         }
         TransferRequest::Force(Transfer::MmapBlocks) => match uapi::block_free(fd) {
@@ -366,6 +416,22 @@ impl BufferStream for LocalStream {
         }
         let sb = self.scan_bytes.max(1);
         let want = buf.len() / sb * sb;
+        if self.cyclic {
+            if self.pusher.is_some() {
+                return Err(Error::InvalidValue {
+                    what: self.what.clone(),
+                    reason: "a cyclic buffer takes one block; close it to push another".into(),
+                });
+            }
+            if want == 0 {
+                return Ok(0);
+            }
+            let fd = self.fd.try_clone().map_err(|e| Error::io(&self.node, e))?;
+            let pusher = Pusher::start(fd, buf[..want].to_vec(), self.cancel.clone())
+                .map_err(|e| Error::io(&self.node, e))?;
+            self.pusher = Some(pusher);
+            return Ok(want);
+        }
         let deadline = self.deadline();
         let mut done = 0;
         while done < want {
@@ -411,6 +477,9 @@ impl BufferStream for LocalStream {
             return Ok(());
         }
         self.closed = true;
+        if let Some(mut p) = self.pusher.take() {
+            p.stop();
+        }
         restore(&mut self.undo)
     }
 }

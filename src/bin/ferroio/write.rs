@@ -1,7 +1,6 @@
 //! `ferroio write`: libiio's `iio_writedev` — read raw scans (the device's layout) from stdin
 //! and push them to an output buffer, block after block; `--cyclic` repeats the first block
-//! until Ctrl-C. Where the kernel cannot repeat a block by itself (read/write transfers),
-//! the block is pushed again and again. Ctrl-C stops cleanly and restores the device.
+//! until Ctrl-C. Ctrl-C stops cleanly and restores the device.
 
 use crate::read::{fail, StreamArgs};
 use crate::stop::StopOnSignal;
@@ -40,25 +39,15 @@ pub fn run(args: WriteArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let build = |cyclic: bool| {
-        s.builder(&ctx, &dev, true)
-            .map(|b| b.cyclic(cyclic).build())
-    };
-    let (mut buf, software_cyclic) = match build(args.cyclic) {
+    let builder = match s.builder(&ctx, &dev, true) {
+        Ok(b) => b,
         Err(code) => return code,
-        Ok(Ok(b)) => (b, false),
-        // The kernel repeats blocks only with mmap blocks or DMABUF: repeat them here.
-        Ok(Err(Error::Unsupported { .. })) if args.cyclic => match build(false) {
-            Err(code) => return code,
-            Ok(Ok(b)) => (b, true),
-            Ok(Err(e)) => return fail(&format!("cannot open the buffer of {}", dev.id()), &e),
-        },
-        Ok(Err(e)) => return fail(&format!("cannot open the buffer of {}", dev.id()), &e),
+    };
+    let mut buf = match builder.cyclic(args.cyclic).build() {
+        Ok(b) => b,
+        Err(e) => return fail(&format!("cannot open the buffer of {}", dev.id()), &e),
     };
     s.describe(&buf);
-    if software_cyclic && s.verbose {
-        eprintln!("ferroio: cyclic output by pushing the block repeatedly");
-    }
     let cancel = buf.cancel_handle();
     let stop = match StopOnSignal::new(move || cancel.cancel()) {
         Ok(h) => h,
@@ -69,7 +58,6 @@ pub fn run(args: WriteArgs) -> ExitCode {
     let mut input = stdin.lock();
     let mut left = s.samples;
     let mut status = ExitCode::SUCCESS;
-    let mut first = true;
     loop {
         if stop.stopped() {
             break;
@@ -78,18 +66,13 @@ pub fn run(args: WriteArgs) -> ExitCode {
         if s.samples != 0 {
             want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
         }
-        let scans = if args.cyclic && !first {
-            want
-        } else {
-            match fill(&mut input, &mut buf.data_mut()[..want * sb]) {
-                Ok(n) => n / sb,
-                Err(e) => {
-                    status = fail("reading stdin", &e);
-                    break;
-                }
+        let scans = match fill(&mut input, &mut buf.data_mut()[..want * sb]) {
+            Ok(n) => n / sb,
+            Err(e) => {
+                status = fail("reading stdin", &e);
+                break;
             }
         };
-        first = false;
         if scans == 0 {
             break;
         }
@@ -101,20 +84,21 @@ pub fn run(args: WriteArgs) -> ExitCode {
                 break;
             }
         }
-        if args.cyclic && !software_cyclic {
-            // the kernel repeats it: wait for Ctrl-C
+        if args.cyclic {
+            // the block repeats (in the kernel, or in the buffer's pusher thread): wait for
+            // Ctrl-C
             while !stop.stopped() {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             break;
         }
-        if s.samples != 0 && !args.cyclic {
+        if s.samples != 0 {
             left -= scans as u64;
             if left == 0 {
                 break;
             }
         }
-        if scans < want && !args.cyclic {
+        if scans < want {
             break; // end of input
         }
     }

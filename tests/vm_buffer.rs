@@ -436,8 +436,12 @@ fn cli_read_equals_debian_iio_readdev_and_restores() {
             .args(["read", "-t", "trig0", "-b", "8", "-s", "16", "dummy0"]),
     );
     assert_eq!(ours.len(), 16 * 16);
-    for scan in ours.chunks(16) {
-        assert_eq!(&scan[..8], &DUMMY_VALUES);
-    }
     g.assert_restored("after ferroio read -t trig0");
+    let theirs = iio_readdev_sysfs(&["-t", "trig0", "-b", "8", "-s", "16", "dummy0"]);
+    g.reset();
+    assert_eq!(theirs.len(), ours.len());
+    for (a, b) in ours.chunks(16).zip(theirs.chunks(16)) {
+        assert_eq!(&a[..8], &b[..8]);
+        assert_eq!(&a[..8], &DUMMY_VALUES);
+    }
 }

@@ -2,6 +2,14 @@
 //! `iio_dummy` through the hrtimer trigger and, deterministically, through the sysfs trigger;
 //! the bytes equal what Debian's `iio_readdev` reads from the same device and trigger; a
 //! failed setup and a dropped buffer leave sysfs as it was; cancel wakes a blocked refill.
+//! Events (`events`) and triggers (`trigger`) are modules of this one test binary: every
+//! binary is a ~20 MB static debug executable in the guest's initramfs, which must fit in
+//! its RAM.
+
+#[path = "vm_buffer/events.rs"]
+mod events;
+#[path = "vm_buffer/trigger.rs"]
+mod trigger;
 
 use ferroio::buffer::{Buffer, Transfer};
 use ferroio::{Context, Error};

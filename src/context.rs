@@ -212,7 +212,12 @@ impl Context {
         dev: usize,
         f: impl FnOnce(&mut crate::buffer::ChannelMask) -> R,
     ) -> R {
-        let channels = self.inner.data.devices.get(dev).map_or(0, |d| d.channels.len());
+        let channels = self
+            .inner
+            .data
+            .devices
+            .get(dev)
+            .map_or(0, |d| d.channels.len());
         let mut masks = self
             .inner
             .masks

@@ -589,3 +589,82 @@ fn cyclic_output_repeats_the_block_until_dropped() {
     drop(buf);
     assert_eq!(snapshot(&dev), before);
 }
+
+/// A device laid out as kernels ≥ 5.11 without the legacy directories: `buffer0/` and
+/// `buffer1/`, each with its own attributes and scan elements.
+fn multi_buffer_device() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let dev = root.path().join("bus/iio/devices/iio:device0");
+    fs::create_dir_all(&dev).unwrap();
+    fs::write(dev.join("name"), "multi\n").unwrap();
+    for b in ["buffer0", "buffer1"] {
+        let d = dev.join(b);
+        fs::create_dir_all(&d).unwrap();
+        for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
+            fs::write(d.join(f), format!("{v}\n")).unwrap();
+        }
+        for (i, id) in ["voltage0", "voltage1"].iter().enumerate() {
+            fs::write(d.join(format!("in_{id}_en")), "0\n").unwrap();
+            fs::write(d.join(format!("in_{id}_index")), format!("{i}\n")).unwrap();
+            fs::write(d.join(format!("in_{id}_type")), "le:u16/16>>0\n").unwrap();
+        }
+    }
+    mkfifo(&root.path().join("dev/iio:device0"));
+    root
+}
+
+#[test]
+fn buffer0_only_layout_uses_its_own_files() {
+    let root = multi_buffer_device();
+    let dev_dir = root.path().join("bus/iio/devices/iio:device0");
+    let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
+    let dev = ctx.get_device("multi").unwrap();
+    assert_eq!(dev.data().buffer_count, 2);
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage1", false)
+        .samples(2)
+        .build()
+        .unwrap();
+    let rd = |p: &str| {
+        fs::read_to_string(dev_dir.join(p))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(rd("buffer0/enable"), "1");
+    assert_eq!(rd("buffer0/in_voltage1_en"), "1");
+    assert_eq!(rd("buffer0/in_voltage0_en"), "0");
+    assert_eq!(rd("buffer1/enable"), "0");
+    feeder(&root.path().join("dev/iio:device0"))
+        .write_all(&[5, 0, 6, 0])
+        .unwrap();
+    assert_eq!(buf.refill().unwrap(), 2);
+    let v1 = dev.get_channel("voltage1", false).unwrap();
+    assert_eq!(v1.read::<u16>(&buf).unwrap(), vec![5, 6]);
+    drop(buf);
+    assert_eq!(rd("buffer0/enable"), "0");
+    assert_eq!(rd("buffer0/in_voltage1_en"), "0");
+}
+
+#[test]
+fn a_second_buffer_needs_the_buffer_fd_ioctl() {
+    // buffer1's fd comes from IIO_BUFFER_GET_FD_IOCTL, which a FIFO cannot answer: the open
+    // fails naming the ioctl, before anything is written
+    let root = multi_buffer_device();
+    let dev_dir = root.path().join("bus/iio/devices/iio:device0");
+    let before = snapshot(&dev_dir);
+    let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
+    let err = ctx
+        .get_device("multi")
+        .unwrap()
+        .buffer_builder()
+        .all_channels(false)
+        .samples(2)
+        .buffer_index(1)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("IIO_BUFFER_GET_FD_IOCTL"), "{err}");
+    assert_eq!(err.errno(), 25, "{err}"); // ENOTTY
+    assert_eq!(snapshot(&dev_dir), before);
+}

@@ -24,7 +24,7 @@
 #      FERROIO_VM_ACCEL      auto | kvm | tcg (default auto: probe KVM once, cache verdict)
 #      FERROIO_VM_TIMEOUT    like --timeout
 #      FERROIO_VM_TEST_TIMEOUT  seconds one test binary may run in the guest (default 300)
-#      FERROIO_VM_MEM, FERROIO_VM_SMP  guest memory (512M) and CPUs (2)
+#      FERROIO_VM_MEM, FERROIO_VM_SMP  guest memory (1024M) and CPUs (2)
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -93,12 +93,13 @@ if [ "$MODE" != capture ]; then
         case $line in
             *'"kind":["test"]'*)
                 name=$(basename "$exe"); name=${name%-*}      # drop cargo's hash
-                install -m 0755 "$exe" "$R/fvm/tests/$name"
+                # stripped: debug info of several test binaries overflowed the initramfs
+                install -s -m 0755 "$exe" "$R/fvm/tests/$name"
                 n=$((n + 1)) ;;
             *'"kind":["bin"]'*)
                 # the CLI at its host path too, so env!("CARGO_BIN_EXE_ferroio") works in the guest
-                install -D -m 0755 "$exe" "$R$exe"
-                install -D -m 0755 "$exe" "$R/usr/bin/$(basename "$exe")" ;;
+                install -s -D -m 0755 "$exe" "$R$exe"
+                install -s -D -m 0755 "$exe" "$R/usr/bin/$(basename "$exe")" ;;
         esac
     done < <(grep '"reason":"compiler-artifact"' "$WORK/cargo.json" | grep '"executable":"/')
     [ $n -gt 0 ] || fk_die "cargo built no VM test executable"
@@ -154,7 +155,7 @@ fi
 if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
 
 # 5. boot
-QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -m "${FERROIO_VM_MEM:-512M}"
+QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -m "${FERROIO_VM_MEM:-1024M}"
       -smp "${FERROIO_VM_SMP:-2}" -nodefaults -no-reboot -display none -monitor none
       -serial stdio -kernel "$KDIR/bzImage" -initrd "$WORK/initrd.gz"
       -append "console=ttyS0 panic=-1 loglevel=3")

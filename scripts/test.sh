@@ -26,7 +26,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
-echo "== host tests"
+echo "== host tests ($(date +%T))"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
 
@@ -39,4 +39,4 @@ if [ -z "${FERROIO_SKIP_CROSS:-}" ]; then
     echo "== static cross builds"
     scripts/cross-build.sh
 fi
-echo "== all tests passed"
+echo "== all tests passed ($(date +%T))"

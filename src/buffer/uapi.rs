@@ -374,8 +374,14 @@ mod tests {
             .write(true)
             .open(&p)
             .unwrap();
-        assert_eq!(get_event_fd(&f).unwrap_err(), Errno::NOTTY);
-        assert_eq!(buffer_get_fd(&f, 0).unwrap_err(), Errno::NOTTY);
-        assert_eq!(block_free(&f).unwrap_err(), Errno::NOTTY);
+        // A kernel answers ENOTTY; qemu-user (the cross-build test runner) answers ENOSYS
+        // for ioctl numbers it does not know.
+        for e in [
+            get_event_fd(&f).unwrap_err(),
+            buffer_get_fd(&f, 0).unwrap_err(),
+            block_free(&f).unwrap_err(),
+        ] {
+            assert!(e == Errno::NOTTY || e == Errno::NOSYS, "{e:?}");
+        }
     }
 }

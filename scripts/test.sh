@@ -31,12 +31,12 @@ cargo test --all-features --all-targets
 cargo test --all-features --doc
 
 if [ -z "${FERROIO_SKIP_VM:-}" ]; then
-    echo "== real-kernel tier (qemu)"
+    echo "== real-kernel tier (qemu) ($(date +%T))"
     tests/kernel/run.sh
 fi
 
 if [ -z "${FERROIO_SKIP_CROSS:-}" ]; then
-    echo "== static cross builds"
+    echo "== static cross builds ($(date +%T))"
     scripts/cross-build.sh
 fi
 echo "== all tests passed ($(date +%T))"

@@ -358,60 +358,75 @@ impl Device {
         self.attrs().any(|a| a == name)
     }
 
-    fn check(&self, list: &[AttrData], loc: AttrLoc<'_>) -> Result<()> {
-        match list.iter().find(|a| a.name == loc.name()) {
+    /// Where an attribute of the given family lives, after checking the snapshot lists it
+    /// and the scan found nothing wrong with it.
+    fn loc<'a>(&'a self, family: Family, name: &'a str) -> Result<AttrLoc<'a>> {
+        let dev = self.id();
+        let (loc, list) = match family {
+            Family::Device => (AttrLoc::Device { dev, name }, &self.data().attrs),
+            Family::Buffer => (AttrLoc::Buffer { dev, name }, &self.data().buffer_attrs),
+            Family::Debug => (AttrLoc::Debug { dev, name }, &self.data().debug_attrs),
+        };
+        match list.iter().find(|a| a.name == name) {
             None => Err(Error::NoAttribute {
                 owner: loc.owner(),
-                attr: loc.name().to_string(),
+                attr: name.to_string(),
             }),
             Some(AttrData {
                 problem: Some(p), ..
             }) => Err(Error::Malformed {
-                what: format!("attribute '{}' of {}", loc.name(), loc.owner()),
+                what: format!("attribute '{name}' of {}", loc.owner()),
                 reason: p.clone(),
             }),
-            Some(_) => Ok(()),
+            Some(_) => Ok(loc),
         }
     }
 
-    fn dev_loc<'a>(&'a self, name: &'a str) -> Result<AttrLoc<'a>> {
-        let loc = AttrLoc::Device {
-            dev: self.id(),
-            name,
-        };
-        self.check(&self.data().attrs, loc)?;
-        Ok(loc)
+    fn read_family(&self, family: Family, name: &str) -> Result<String> {
+        self.ctx.backend().read_attr(&self.loc(family, name)?)
     }
 
-    fn buf_loc<'a>(&'a self, name: &'a str) -> Result<AttrLoc<'a>> {
-        let loc = AttrLoc::Buffer {
-            dev: self.id(),
-            name,
-        };
-        self.check(&self.data().buffer_attrs, loc)?;
-        Ok(loc)
+    fn read_family_as<T: FromAttr>(&self, family: Family, name: &str) -> Result<T> {
+        let text = self.read_family(family, name)?;
+        parse_attr(&text, || {
+            format!(
+                "{}attribute '{name}' of device {}",
+                family.prefix(),
+                self.id()
+            )
+        })
     }
 
-    fn dbg_loc<'a>(&'a self, name: &'a str) -> Result<AttrLoc<'a>> {
-        let loc = AttrLoc::Debug {
-            dev: self.id(),
-            name,
-        };
-        self.check(&self.data().debug_attrs, loc)?;
-        Ok(loc)
+    fn write_family<T: ToAttr + ?Sized>(
+        &self,
+        family: Family,
+        name: &str,
+        value: &T,
+    ) -> Result<()> {
+        let text = value.to_attr();
+        let loc = self.loc(family, name)?;
+        check_value(&text, &loc)?;
+        self.ctx.backend().write_attr(&loc, &text)
+    }
+
+    fn read_all_family<'a>(
+        &self,
+        family: Family,
+        names: impl Iterator<Item = &'a str>,
+    ) -> BTreeMap<String, Result<String>> {
+        names
+            .map(|n| (n.to_string(), self.read_family(family, n)))
+            .collect()
     }
 
     /// Reads a device attribute as a string (trailing newline removed).
     pub fn attr_read_str(&self, name: &str) -> Result<String> {
-        self.ctx.backend().read_attr(&self.dev_loc(name)?)
+        self.read_family(Family::Device, name)
     }
 
     /// Reads a device attribute and parses it as `T` (see [`FromAttr`]).
     pub fn attr_read<T: FromAttr>(&self, name: &str) -> Result<T> {
-        let text = self.attr_read_str(name)?;
-        parse_attr(&text, || {
-            format!("attribute '{name}' of device {}", self.id())
-        })
+        self.read_family_as(Family::Device, name)
     }
 
     /// Reads a device attribute as an integer.
@@ -431,10 +446,7 @@ impl Device {
 
     /// Writes a device attribute (see [`ToAttr`] for the accepted value types).
     pub fn attr_write<T: ToAttr + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        let text = value.to_attr();
-        let loc = self.dev_loc(name)?;
-        check_value(&text, &loc)?;
-        self.ctx.backend().write_attr(&loc, &text)
+        self.write_family(Family::Device, name, value)
     }
 
     /// Writes a string to a device attribute.
@@ -459,65 +471,47 @@ impl Device {
 
     /// Reads every device attribute; each value or the error its read gave.
     pub fn attr_read_all(&self) -> BTreeMap<String, Result<String>> {
-        self.attrs()
-            .map(|n| (n.to_string(), self.attr_read_str(n)))
-            .collect()
+        self.read_all_family(Family::Device, self.attrs())
     }
 
     /// Reads a buffer attribute as a string.
     pub fn buffer_attr_read_str(&self, name: &str) -> Result<String> {
-        self.ctx.backend().read_attr(&self.buf_loc(name)?)
+        self.read_family(Family::Buffer, name)
     }
 
     /// Reads a buffer attribute and parses it as `T`.
     pub fn buffer_attr_read<T: FromAttr>(&self, name: &str) -> Result<T> {
-        let text = self.buffer_attr_read_str(name)?;
-        parse_attr(&text, || {
-            format!("buffer attribute '{name}' of device {}", self.id())
-        })
+        self.read_family_as(Family::Buffer, name)
     }
 
     /// Writes a buffer attribute.
     pub fn buffer_attr_write<T: ToAttr + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        let text = value.to_attr();
-        let loc = self.buf_loc(name)?;
-        check_value(&text, &loc)?;
-        self.ctx.backend().write_attr(&loc, &text)
+        self.write_family(Family::Buffer, name, value)
     }
 
     /// Reads every buffer attribute.
     pub fn buffer_attr_read_all(&self) -> BTreeMap<String, Result<String>> {
-        self.buffer_attrs()
-            .map(|n| (n.to_string(), self.buffer_attr_read_str(n)))
-            .collect()
+        self.read_all_family(Family::Buffer, self.buffer_attrs())
     }
 
     /// Reads a debug attribute as a string.
     pub fn debug_attr_read_str(&self, name: &str) -> Result<String> {
-        self.ctx.backend().read_attr(&self.dbg_loc(name)?)
+        self.read_family(Family::Debug, name)
     }
 
     /// Reads a debug attribute and parses it as `T`.
     pub fn debug_attr_read<T: FromAttr>(&self, name: &str) -> Result<T> {
-        let text = self.debug_attr_read_str(name)?;
-        parse_attr(&text, || {
-            format!("debug attribute '{name}' of device {}", self.id())
-        })
+        self.read_family_as(Family::Debug, name)
     }
 
     /// Writes a debug attribute.
     pub fn debug_attr_write<T: ToAttr + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        let text = value.to_attr();
-        let loc = self.dbg_loc(name)?;
-        check_value(&text, &loc)?;
-        self.ctx.backend().write_attr(&loc, &text)
+        self.write_family(Family::Debug, name, value)
     }
 
     /// Reads every debug attribute.
     pub fn debug_attr_read_all(&self) -> BTreeMap<String, Result<String>> {
-        self.debug_attrs()
-            .map(|n| (n.to_string(), self.debug_attr_read_str(n)))
-            .collect()
+        self.read_all_family(Family::Debug, self.debug_attrs())
     }
 
     /// Reads a register through the `direct_reg_access` debug attribute, as libiio's
@@ -568,6 +562,25 @@ impl Device {
             })?),
         };
         self.ctx.backend().set_trigger(self.id(), name)
+    }
+}
+
+/// The three attribute families a device has: its own, its buffer's and debugfs's.
+#[derive(Clone, Copy)]
+enum Family {
+    Device,
+    Buffer,
+    Debug,
+}
+
+impl Family {
+    /// The word error messages put before "attribute".
+    fn prefix(self) -> &'static str {
+        match self {
+            Family::Device => "",
+            Family::Buffer => "buffer ",
+            Family::Debug => "debug ",
+        }
     }
 }
 

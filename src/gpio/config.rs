@@ -5,6 +5,8 @@
 //! (by [`Config::with_line`] / [`Config::with_lines`]); options given before any line is
 //! selected set the defaults that lines added later start from.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::line::{Bias, Direction, Drive, EdgeDetection, EventClock, Value};
@@ -145,11 +147,42 @@ impl LineSettings {
 }
 
 /// The configuration of the lines of a request, in request order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Config {
     base: LineSettings,
     lines: Vec<(u32, LineSettings)>,
     selected: Vec<usize>,
+    /// The v2 encoding of `lines`, made when a request first needs it and dropped by every
+    /// change. Clones share it, id included, until they change: equal ids mean equal configs,
+    /// which lets a request recognise a configuration it applied before without comparing.
+    encoded: OnceLock<EncodedV2>,
+}
+
+/// A configuration's v2 encoding; see [`Config::encoded_v2`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EncodedV2 {
+    /// Unique to one encoding run (never 0).
+    pub id: u64,
+    pub config: uapi::GpioV2LineConfig,
+}
+
+impl PartialEq for Config {
+    fn eq(&self, other: &Self) -> bool {
+        // The cached encoding follows from `lines`.
+        self.base == other.base && self.lines == other.lines && self.selected == other.selected
+    }
+}
+
+impl Eq for Config {}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("base", &self.base)
+            .field("lines", &self.lines)
+            .field("selected", &self.selected)
+            .finish()
+    }
 }
 
 impl Config {
@@ -166,6 +199,7 @@ impl Config {
     /// Adds the `offsets` not yet present and selects all of them for the options that follow.
     /// An offset listed twice in one call is kept once.
     pub fn with_lines(mut self, offsets: &[u32]) -> Self {
+        self.changed();
         self.selected.clear();
         for &o in offsets {
             let idx = match self.lines.iter().position(|(x, _)| *x == o) {
@@ -184,6 +218,7 @@ impl Config {
 
     /// Removes `offset` from the configuration.
     pub fn without_line(mut self, offset: u32) -> Self {
+        self.changed();
         if let Some(i) = self.lines.iter().position(|(x, _)| *x == offset) {
             self.lines.remove(i);
             self.selected.retain(|&s| s != i);
@@ -196,7 +231,13 @@ impl Config {
         self
     }
 
+    /// Every change goes through here: the cached encoding no longer holds.
+    fn changed(&mut self) {
+        self.encoded = OnceLock::new();
+    }
+
     fn apply(mut self, f: impl Fn(&mut LineSettings)) -> Self {
+        self.changed();
         if self.selected.is_empty() {
             f(&mut self.base);
         } else {
@@ -298,6 +339,32 @@ impl Config {
         self.base.clone_from(&other.base);
         self.lines.clone_from(&other.lines);
         self.selected.clone_from(&other.selected);
+        self.encoded.clone_from(&other.encoded);
+    }
+
+    /// The encoding of [`Self::lines`] (in this order) for uAPI v2, made on the first call.
+    #[inline]
+    pub(crate) fn encoded_v2(&self) -> Result<&EncodedV2, EncodeError> {
+        match self.encoded.get() {
+            Some(e) => Ok(e),
+            None => self.encode_v2_now(),
+        }
+    }
+
+    /// The encoding if [`Self::encoded_v2`] made it and nothing changed since.
+    #[inline]
+    pub(crate) fn cached_v2(&self) -> Option<&EncodedV2> {
+        self.encoded.get()
+    }
+
+    #[inline(never)]
+    fn encode_v2_now(&self) -> Result<&EncodedV2, EncodeError> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let config = encode_v2(&self.lines)?;
+        Ok(self.encoded.get_or_init(|| EncodedV2 {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            config,
+        }))
     }
 
     /// The offsets, in request order.
@@ -512,6 +579,32 @@ mod tests {
         let c = c.without_line(2).with_line(1).as_active_low(true);
         assert_eq!(c.offsets(), vec![1, 3]);
         assert!(c.line(1).unwrap().active_low);
+    }
+
+    #[test]
+    fn encoding_is_cached_until_a_change() {
+        let c = Config::new().with_line(3).as_output(Value::Active);
+        assert!(c.cached_v2().is_none());
+        let id = c.encoded_v2().unwrap().id;
+        assert_eq!(
+            c.encoded_v2().unwrap().config,
+            encode_v2(c.lines()).unwrap()
+        );
+        // Clones share the encoding; any change drops it, and equality ignores it.
+        let d = c.clone();
+        assert_eq!(d.cached_v2().map(|e| e.id), Some(id));
+        let d = d.with_line(3).as_input();
+        assert!(d.cached_v2().is_none());
+        assert_ne!(d.encoded_v2().unwrap().id, id);
+        let e = Config::new().with_line(3).as_output(Value::Active);
+        assert!(e.cached_v2().is_none());
+        assert_eq!(e, c);
+        let mut f = Config::new();
+        f.assign_from(&c);
+        assert_eq!(f.cached_v2().map(|e| e.id), Some(id));
+        assert!(c.clone().without_line(3).cached_v2().is_none());
+        assert!(c.clone().with_lines(&[3]).cached_v2().is_none());
+        assert!(format!("{c:?}").starts_with("Config { base: "));
     }
 
     #[test]

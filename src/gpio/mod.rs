@@ -102,6 +102,7 @@ pub(crate) fn wait_readable(
 }
 
 /// `read` that also blocks when the fd was made non-blocking (by the async wrappers).
+#[inline]
 pub(crate) fn read_blocking(
     fd: BorrowedFd<'_>,
     buf: &mut [u8],

@@ -14,7 +14,7 @@ use std::time::Duration;
 use rustix::io::Errno;
 
 use super::chip::Chip;
-use super::config::{encode_v1, encode_v2, Config, EncodeError, V1Limit};
+use super::config::{encode_v1, Config, EncodeError, V1Limit};
 use super::error::{Error, Result};
 use super::line::{Bias, Drive, EdgeDetection, EventClock, Value};
 use super::{uapi, AbiVersion};
@@ -229,9 +229,29 @@ pub struct Request {
 
 #[derive(Debug)]
 struct State {
-    config: Config,
+    /// The configuration last applied is `applied[current]`, in request order; the other slot
+    /// holds the one before. A configuration carries its v2 encoding and an id for it, so a
+    /// request switched back and forth between two configurations (a bidirectional line:
+    /// input, output, input ...) recognises them by id and neither encodes nor compares.
+    applied: [Config; 2],
+    current: usize,
     /// v1 sets every line of a handle at once: the values last set.
     v1_values: [u8; uapi::LINES_MAX],
+}
+
+impl State {
+    /// The slot holding the configuration whose encoding has this id.
+    #[inline]
+    fn slot_of(&self, id: u64) -> Option<usize> {
+        let has = |i: usize| self.applied[i].cached_v2().is_some_and(|e| e.id == id);
+        if has(self.current) {
+            Some(self.current)
+        } else if has(1 - self.current) {
+            Some(1 - self.current)
+        } else {
+            None
+        }
+    }
 }
 
 fn config_error(chip: &Path, e: EncodeError) -> Error {
@@ -292,7 +312,10 @@ impl Request {
         let (fd, v1_events, v1_values) = match abi {
             AbiVersion::V2 => {
                 let mut req = uapi::GpioV2LineRequest::zeroed();
-                req.config = encode_v2(config.lines()).map_err(|e| config_error(path, e))?;
+                req.config = config
+                    .encoded_v2()
+                    .map_err(|e| config_error(path, e))?
+                    .config;
                 req.offsets[..offsets.len()].copy_from_slice(&offsets);
                 req.num_lines = offsets.len() as u32;
                 req.consumer = uapi::name_field(consumer);
@@ -342,7 +365,11 @@ impl Request {
             abi,
             v1_events,
             offsets: offsets.into(),
-            state: Mutex::new(State { config, v1_values }),
+            state: Mutex::new(State {
+                applied: [config, Config::new()],
+                current: 0,
+                v1_values,
+            }),
         })
     }
 
@@ -364,28 +391,45 @@ impl Request {
     /// The configuration last requested or reconfigured (values set later are not tracked
     /// under v2).
     pub fn config(&self) -> Config {
-        self.lock().config.clone()
+        let st = self.lock();
+        st.applied[st.current].clone()
     }
 
+    #[inline]
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    // The calls below that stand for one ioctl are `#[inline]` with their error paths kept
+    // out of line: a caller's loop then holds little more than the syscall. Emulated CPUs
+    // (qemu TCG) pay for every call and return, and there an extra layer cost 10-15% of a
+    // GPIO ioctl.
+
+    #[inline]
     fn index_of(&self, offset: u32) -> Result<usize> {
-        self.offsets
-            .iter()
-            .position(|&o| o == offset)
-            .ok_or_else(|| Error::NotRequested {
-                chip: self.chip.clone(),
-                offset,
-            })
+        match self.offsets.iter().position(|&o| o == offset) {
+            Some(i) => Ok(i),
+            None => Err(self.not_requested(offset)),
+        }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn not_requested(&self, offset: u32) -> Error {
+        Error::NotRequested {
+            chip: self.chip.clone(),
+            offset,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn err(&self, offset: Option<u32>, call: &'static str, e: Errno) -> Error {
         Error::kernel(&self.chip, offset, call, e)
     }
 
     /// The value of one line.
+    #[inline]
     pub fn value(&self, offset: u32) -> Result<Value> {
         let idx = self.index_of(offset)?;
         match self.abi {
@@ -425,6 +469,7 @@ impl Request {
     }
 
     /// Reads the lines selected in `values` (see [`Values::select`]) into it.
+    #[inline]
     pub fn read_values(&self, values: &mut Values) -> Result<()> {
         match self.abi {
             AbiVersion::V2 => {
@@ -453,6 +498,7 @@ impl Request {
     }
 
     /// Drives one output line.
+    #[inline]
     pub fn set_value(&self, offset: u32, value: Value) -> Result<()> {
         let idx = self.index_of(offset)?;
         let bit = 1u64 << idx;
@@ -464,6 +510,7 @@ impl Request {
     }
 
     /// Drives the lines selected in `values` to the values it holds.
+    #[inline]
     pub fn set_values(&self, values: &Values) -> Result<()> {
         self.set_bits(values.bits, values.mask, None)
     }
@@ -481,6 +528,7 @@ impl Request {
         self.set_values(&v)
     }
 
+    #[inline]
     fn set_bits(&self, bits: u64, mask: u64, offset: Option<u32>) -> Result<()> {
         match self.abi {
             AbiVersion::V2 => {
@@ -488,30 +536,67 @@ impl Request {
                 uapi::set_line_values_v2(&self.fd, &mut v)
                     .map_err(|e| self.err(offset, "GPIO_V2_LINE_SET_VALUES_IOCTL", e))
             }
-            AbiVersion::V1 => {
-                if self.v1_events {
-                    return Err(self.err(offset, "GPIOHANDLE_SET_LINE_VALUES_IOCTL", Errno::PERM));
-                }
-                let mut st = self.lock();
-                let mut d = uapi::GpiohandleData {
-                    values: st.v1_values,
-                };
-                for i in 0..self.offsets.len() {
-                    if mask & (1 << i) != 0 {
-                        d.values[i] = u8::from(bits & (1 << i) != 0);
-                    }
-                }
-                uapi::set_line_values_v1(&self.fd, &mut d)
-                    .map_err(|e| self.err(offset, "GPIOHANDLE_SET_LINE_VALUES_IOCTL", e))?;
-                st.v1_values = d.values;
-                Ok(())
+            AbiVersion::V1 => self.set_bits_v1(bits, mask, offset),
+        }
+    }
+
+    #[inline(never)]
+    fn set_bits_v1(&self, bits: u64, mask: u64, offset: Option<u32>) -> Result<()> {
+        if self.v1_events {
+            return Err(self.err(offset, "GPIOHANDLE_SET_LINE_VALUES_IOCTL", Errno::PERM));
+        }
+        let mut st = self.lock();
+        let mut d = uapi::GpiohandleData {
+            values: st.v1_values,
+        };
+        for i in 0..self.offsets.len() {
+            if mask & (1 << i) != 0 {
+                d.values[i] = u8::from(bits & (1 << i) != 0);
             }
         }
+        uapi::set_line_values_v1(&self.fd, &mut d)
+            .map_err(|e| self.err(offset, "GPIOHANDLE_SET_LINE_VALUES_IOCTL", e))?;
+        st.v1_values = d.values;
+        Ok(())
     }
 
     /// Changes the configuration of the requested lines without releasing them. `config` must
     /// cover exactly the requested lines (in any order).
+    ///
+    /// A `Config` remembers its kernel encoding, and the request its last two configurations:
+    /// switching back and forth between two `Config`s costs one ioctl and no encoding.
+    #[inline]
     pub fn reconfigure(&self, config: &Config) -> Result<()> {
+        if self.abi == AbiVersion::V2 {
+            if let Some(enc) = config.cached_v2() {
+                let mut st = self.lock();
+                if let Some(i) = st.slot_of(enc.id) {
+                    // The same id: the same lines, applied before, so in request order.
+                    let mut k = enc.config;
+                    uapi::set_line_config_v2(&self.fd, &mut k)
+                        .map_err(|e| self.err(None, "GPIO_V2_LINE_SET_CONFIG_IOCTL", e))?;
+                    st.current = i;
+                    return Ok(());
+                }
+            }
+        }
+        self.reconfigure_encoding(config)
+    }
+
+    /// Whether `config` holds exactly the requested lines, in request order.
+    #[inline]
+    fn in_request_order(&self, config: &Config) -> bool {
+        config.lines().len() == self.offsets.len()
+            && config
+                .lines()
+                .iter()
+                .zip(self.offsets.iter())
+                .all(|((a, _), b)| a == b)
+    }
+
+    /// [`Self::reconfigure`] for a configuration the request does not know by its id.
+    #[inline(never)]
+    fn reconfigure_encoding(&self, config: &Config) -> Result<()> {
         if let Some((o, _)) = config
             .lines()
             .iter()
@@ -522,18 +607,12 @@ impl Request {
                 offset: *o,
             });
         }
-        let in_order = config.lines().len() == self.offsets.len()
-            && config
-                .lines()
-                .iter()
-                .zip(self.offsets.iter())
-                .all(|((a, _), b)| a == b);
         // The kernel takes lines by request index: reorder unless already in request order.
         let reordered;
-        let lines: &[(u32, _)] = if in_order {
-            config.lines()
+        let config = if self.in_request_order(config) {
+            config
         } else {
-            let mut v = Vec::with_capacity(self.offsets.len());
+            let mut c = Config::new();
             for &o in self.offsets.iter() {
                 let s = config.line(o).ok_or_else(|| {
                     Error::invalid(
@@ -542,15 +621,18 @@ impl Request {
                         "the new configuration leaves out this requested line".into(),
                     )
                 })?;
-                v.push((o, s.clone()));
+                c = c.with_line(o).with_settings(s);
             }
-            reordered = v;
+            reordered = c;
             &reordered
         };
         let mut st = self.lock();
         match self.abi {
             AbiVersion::V2 => {
-                let mut k = encode_v2(lines).map_err(|e| config_error(&self.chip, e))?;
+                let enc = config
+                    .encoded_v2()
+                    .map_err(|e| config_error(&self.chip, e))?;
+                let mut k = enc.config;
                 uapi::set_line_config_v2(&self.fd, &mut k)
                     .map_err(|e| self.err(None, "GPIO_V2_LINE_SET_CONFIG_IOCTL", e))?;
             }
@@ -563,7 +645,7 @@ impl Request {
                 if self.v1_events {
                     return Err(unsupported("reconfiguring a request with edge detection"));
                 }
-                let enc = encode_v1(lines).map_err(|e| match e {
+                let enc = encode_v1(config.lines()).map_err(|e| match e {
                     V1Limit::Invalid(e) => config_error(&self.chip, e),
                     V1Limit::Needs(f) => unsupported(f),
                 })?;
@@ -578,19 +660,15 @@ impl Request {
                 st.v1_values = enc.values;
             }
         }
-        if in_order {
-            st.config.assign_from(config);
-        } else {
-            let mut stored = Config::new();
-            for (o, s) in lines {
-                stored = stored.with_line(*o).with_settings(s);
-            }
-            st.config = stored;
-        }
+        // The older slot takes the new configuration (and its encoding) and becomes current.
+        let slot = 1 - st.current;
+        st.applied[slot].assign_from(config);
+        st.current = slot;
         Ok(())
     }
 
     /// Bytes of one edge event record as the kernel writes it for this request.
+    #[inline]
     pub fn edge_event_size(&self) -> usize {
         match self.abi {
             AbiVersion::V2 => std::mem::size_of::<uapi::GpioV2LineEvent>(),
@@ -610,7 +688,22 @@ impl Request {
     }
 
     /// Reads one edge event, blocking until there is one.
+    #[inline]
     pub fn read_edge_event(&self) -> Result<EdgeEvent> {
+        if self.abi == AbiVersion::V2 {
+            // One read into a stack buffer, decoded in place. Anything unusual (a signal, a
+            // non-blocking fd with nothing queued, an error) takes the general path, which
+            // reads again: a failed read consumed nothing.
+            let mut buf = [0u8; std::mem::size_of::<uapi::GpioV2LineEvent>()];
+            if let Ok(n) = uapi::read_events(&self.fd, &mut buf) {
+                return self.decode_v2_event(&buf[..n]);
+            }
+        }
+        self.read_edge_event_blocking()
+    }
+
+    #[inline(never)]
+    fn read_edge_event_blocking(&self) -> Result<EdgeEvent> {
         let mut buf = [0u8; std::mem::size_of::<uapi::GpioV2LineEvent>()];
         let size = self.edge_event_size();
         let n = super::read_blocking(self.fd.as_fd(), &mut buf[..size])
@@ -646,36 +739,63 @@ impl Request {
     }
 
     pub(crate) fn decode_event(&self, bytes: &[u8]) -> Result<EdgeEvent> {
-        let bad = |detail: String| Error::UnexpectedData {
-            chip: self.chip.clone(),
-            call: "read",
-            detail,
-        };
-        let (ts, id, offset, seqno, line_seqno) = match self.abi {
-            AbiVersion::V2 => {
-                // Only the first 24 of the 48 bytes carry data; skip decoding the padding.
-                let e = uapi::GpioV2LineEvent::head_from_bytes(bytes)
-                    .ok_or_else(|| bad(format!("short edge event ({} bytes)", bytes.len())))?;
-                (e.timestamp_ns, e.id, e.offset, e.seqno, e.line_seqno)
-            }
+        match self.abi {
+            AbiVersion::V2 => self.decode_v2_event(bytes),
             AbiVersion::V1 => {
-                let e = uapi::GpioeventData::from_bytes(bytes)
-                    .ok_or_else(|| bad(format!("short edge event ({} bytes)", bytes.len())))?;
-                (e.timestamp, e.id, self.offsets[0], 0, 0)
+                let Some(e) = uapi::GpioeventData::from_bytes(bytes) else {
+                    return Err(self.short_event(bytes.len()));
+                };
+                self.edge_event(e.timestamp, e.id, self.offsets[0], 0, 0)
             }
+        }
+    }
+
+    #[inline]
+    fn decode_v2_event(&self, bytes: &[u8]) -> Result<EdgeEvent> {
+        // Only the first 24 of the 48 bytes carry data; skip decoding the padding.
+        let Some(e) = uapi::GpioV2LineEvent::head_from_bytes(bytes) else {
+            return Err(self.short_event(bytes.len()));
         };
+        self.edge_event(e.timestamp_ns, e.id, e.offset, e.seqno, e.line_seqno)
+    }
+
+    #[inline]
+    fn edge_event(
+        &self,
+        timestamp_ns: u64,
+        id: u32,
+        offset: u32,
+        seqno: u32,
+        line_seqno: u32,
+    ) -> Result<EdgeEvent> {
         let kind = match id {
             uapi::EVENT_RISING_EDGE => EdgeKind::Rising,
             uapi::EVENT_FALLING_EDGE => EdgeKind::Falling,
-            other => return Err(bad(format!("unknown edge event id {other}"))),
+            other => return Err(self.bad_event(format_args!("unknown edge event id {other}"))),
         };
         Ok(EdgeEvent {
-            timestamp_ns: ts,
+            timestamp_ns,
             kind,
             offset,
             seqno,
             line_seqno,
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn short_event(&self, len: usize) -> Error {
+        self.bad_event(format_args!("short edge event ({len} bytes)"))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_event(&self, detail: std::fmt::Arguments<'_>) -> Error {
+        Error::UnexpectedData {
+            chip: self.chip.clone(),
+            call: "read",
+            detail: detail.to_string(),
+        }
     }
 
     /// A blocking iterator over edge events (reads up to 16 at a time).

@@ -382,6 +382,7 @@ pub struct GpioV2LineEvent {
 
 impl GpioV2LineEvent {
     /// Like [`Self::from_bytes`] (same length check) but leaves `padding` zero.
+    #[inline]
     pub fn head_from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() < std::mem::size_of::<Self>() {
             return None;

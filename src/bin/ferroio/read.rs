@@ -10,6 +10,7 @@ use ferroio::buffer::{Buffer, BufferBuilder, Transfer, TransferRequest};
 use ferroio::types::ChannelType;
 use ferroio::{Channel, Context, Device, Error};
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -260,8 +261,14 @@ pub fn run(args: ReadArgs) -> ExitCode {
         Err(e) => return fail("signal handler", &e),
     };
     let cols = columns(&buf);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Rust's stdout handle is line-buffered: it would search every block for newlines (a
+    // quarter of the CPU time of a fast capture). Write through a handle of our own on the
+    // same open file instead.
+    let file = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(e) => return fail("stdout", &e),
+    };
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
     if args.csv {
         let header: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         if let Err(e) = writeln!(out, "{}", header.join(",")) {

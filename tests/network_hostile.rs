@@ -371,6 +371,112 @@ fn buffer_servers_that_break_mid_block() {
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
 }
 
+/// Buffer connections of [`chunking_script`] so far (the second one is a reconnection).
+static CHUNKING_CONNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A server that answers multi-block READBUFs legally but unlike the real iiod: chunks
+/// that straddle the client's blocks, one chunk for two blocks, replies cut short (`0`) in a
+/// block and before any data, then an error. The data is the stream position as a byte.
+/// OPEN with 2 samples gets a mask line that is not the one asked for.
+fn chunking_script(p: &mut Peer) {
+    let first = p.line();
+    if first == "BINARY" {
+        p.send(b"-22\n");
+        assert!(p.line().starts_with("TIMEOUT"));
+        p.send(b"0\n");
+        assert_eq!(p.line(), "ZPRINT");
+        p.send(b"-22\n");
+        assert_eq!(p.line(), "PRINT");
+        p.print_ok();
+        p.drain();
+        return;
+    }
+    assert!(first.starts_with("TIMEOUT"), "{first}");
+    p.send(b"0\n");
+    let open = p.line();
+    p.send(b"0\n");
+    if open == "OPEN iio:device0 2 00000001" {
+        assert_eq!(p.line(), "READBUF iio:device0 4");
+        p.send(b"4\n00000003\nabcd");
+        p.drain();
+        return;
+    }
+    assert_eq!(open, "OPEN iio:device0 4 00000001");
+    let data = |from: usize, n: usize| (from..from + n).map(|i| i as u8).collect::<Vec<u8>>();
+    if CHUNKING_CONNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+        // The reconnection: a plain one-chunk reply from position 100.
+        assert_eq!(p.line(), "READBUF iio:device0 8");
+        p.send(b"8\n00000001\n");
+        p.send(&data(100, 8));
+        p.drain();
+        return;
+    }
+    // Requests double from one block (8 bytes); two are in flight.
+    assert_eq!(p.line(), "READBUF iio:device0 8");
+    p.send(b"6\n00000001\n");
+    p.send(&data(0, 6));
+    p.send(b"2\n");
+    p.send(&data(6, 2));
+    assert_eq!(p.line(), "READBUF iio:device0 16");
+    p.send(b"16\n00000001\n");
+    p.send(&data(8, 16));
+    assert_eq!(p.line(), "READBUF iio:device0 32");
+    p.send(b"12\n00000001\n");
+    p.send(&data(24, 12));
+    p.send(b"0\n");
+    assert_eq!(p.line(), "READBUF iio:device0 64");
+    p.send(b"0\n");
+    assert_eq!(p.line(), "READBUF iio:device0 128");
+    p.send(b"8\n00000001\n");
+    p.send(&data(36, 8));
+    p.send(b"-5\n");
+    p.drain();
+}
+
+#[test]
+fn readbuf_replies_in_any_chunking_and_cut_short() {
+    CHUNKING_CONNS.store(0, std::sync::atomic::Ordering::SeqCst);
+    let f = fake(4, chunking_script);
+    let ctx = open(&f, 2000).unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", false)
+        .samples(4)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let refill = |buf: &mut ferroio::buffer::Buffer, scans: usize, from: u8| {
+        assert_eq!(buf.refill().unwrap(), scans);
+        let want: Vec<u8> = (from..from + 2 * scans as u8).collect();
+        assert_eq!(buf.data(), &want[..]);
+    };
+    refill(&mut buf, 4, 0);
+    refill(&mut buf, 4, 8);
+    refill(&mut buf, 4, 16);
+    refill(&mut buf, 4, 24);
+    // The reply cut short in the block: the scans that came.
+    refill(&mut buf, 2, 32);
+    // A reply cut short before any data is skipped.
+    refill(&mut buf, 4, 36);
+    // An error reply: iiod has closed the device; the next refill opens it again.
+    let e = buf.refill().unwrap_err();
+    assert_eq!(e.errno(), 5, "{e}");
+    refill(&mut buf, 4, 100);
+    drop(buf);
+
+    let mut other = dev
+        .buffer_builder()
+        .channel_named("voltage0", false)
+        .samples(2)
+        .build()
+        .unwrap();
+    let e = other.refill().unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
+    assert!(e.to_string().contains("mask"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
 /// A libiio 1.x server in binary mode (1.0 opcode numbering), little-endian headers.
 fn binary_script(p: &mut Peer) {
     assert_eq!(p.line(), "BINARY");

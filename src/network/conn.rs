@@ -214,14 +214,16 @@ impl Conn {
         )
     }
 
-    /// Reads one reply line (without its `\n`) of at most `max` bytes. Empty lines before it
-    /// are skipped, as libiio's client does.
-    pub(crate) fn read_line(
+    /// Reads one reply line (without its `\n`) of at most `max` bytes and hands it to `f`
+    /// where it lies in the receive buffer (no allocation: the buffer streams read a header
+    /// line per chunk). Empty lines before it are skipped, as libiio's client does.
+    pub(crate) fn read_line_with<T>(
         &mut self,
         max: usize,
         what: &str,
         deadline: Deadline,
-    ) -> Result<Vec<u8>> {
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T> {
         loop {
             while self.start < self.end && self.buf[self.start] == b'\n' {
                 self.start += 1;
@@ -233,9 +235,9 @@ impl Conn {
                 if pos > max {
                     return Err(self.proto_err(what, format!("reply line longer than {max} bytes")));
                 }
-                let line = self.buf[self.start..self.start + pos].to_vec();
+                let line = &self.buf[self.start..self.start + pos];
                 self.start += pos + 1;
-                return Ok(line);
+                return Ok(f(line));
             }
             if self.end - self.start > max {
                 return Err(self.proto_err(what, format!("reply line longer than {max} bytes")));

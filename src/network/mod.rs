@@ -257,8 +257,8 @@ impl Session {
 
     /// Reads a reply line and parses it as a number.
     fn read_int(&mut self, what: &str) -> Result<i64> {
-        let line = self.io(|c, d| c.read_line(MAX_LINE, what, d))?;
-        text::parse_int(&line).map_err(|reason| self.proto_err(what, reason))
+        let parsed = self.io(|c, d| c.read_line_with(MAX_LINE, what, d, text::parse_int))?;
+        parsed.map_err(|reason| self.proto_err(what, reason))
     }
 
     /// Sends a text command and reads its numeric reply.

@@ -1,31 +1,47 @@
 //! Buffers over the network: iiod's `OPEN`/`READBUF`/`WRITEBUF`/`CLOSE` on a connection of
 //! their own (as libiio does), behind the same [`BufferStream`] the local backend provides.
 //!
-//! Capture is pipelined: several `READBUF` requests are kept in flight, so while we copy one
-//! block the server is already reading and sending the next ones, and the link rather than
-//! the round trip sets the rate (libiio 0.x waits for each block before asking for the next:
-//! libiio #305). Output waits for the server's go-ahead (`0`) before sending a block, since
-//! data sent before it would be read as commands if the server refused, but it does not wait
-//! for the byte count of one block before announcing the next.
+//! Capture is pipelined so that the link, not round trips, sets the rate (libiio 0.x asks
+//! for one block, waits for it, then asks for the next: libiio #305). iiod serves one request
+//! of a connection at a time, and each request costs it a hand-over between its parser
+//! thread and its device thread, so keeping one-block requests in flight saves our round
+//! trip but not that cost. But a `READBUF` may ask for many blocks: iiod's device thread then
+//! refills and sends them back to back, one chunk (`LEN\n` + data) per block, the mask line
+//! only before the first. So each request asks for several blocks (doubling from one block
+//! up to about [`MAX_REQUEST`] bytes, so a short capture does not make the server read much
+//! more than it takes), two requests are kept in flight, and the replies are read as one
+//! stream of chunks straight into the caller's blocks. At most two requests' worth of scans
+//! is asked for ahead of the caller: like a queue of kernel buffers, a reader slower than the
+//! device gets scans that old, not a gap.
+//!
+//! Output waits for the server's go-ahead (`0`) before sending a block, since data sent
+//! before it would be read as commands if the server refused, but it does not wait for the
+//! byte count of one block before announcing the next.
 //!
 //! Every wait has the stream's timeout; the server is told half of it (`TIMEOUT`) so that a
 //! device without data makes the server answer `-110` rather than stay silent. A transport
-//! failure or a timeout in the middle of a reply leaves the connection out of step: it is
-//! dropped and the next call opens the buffer again on a new one. [`CancelHandle::cancel`]
-//! shuts the socket down, which wakes a call blocked in another thread.
+//! failure, a timeout in the middle of a reply or an error reply (after which iiod has shut
+//! the device down) leaves the connection out of step: it is dropped and the next call opens
+//! the buffer again on a new one. [`CancelHandle::cancel`] shuts the socket down, which wakes
+//! a call blocked in another thread.
 
 use super::conn::Endpoint;
 use super::{Options, Protocol, Session};
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::{Cancel, CancelHandle, Transfer};
 use crate::error::{Error, Result};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `READBUF` requests kept in flight.
-const PIPELINE_DEPTH: usize = 3;
+const PIPELINE_DEPTH: usize = 2;
+
+/// About the most one `READBUF` asks for (a request is at least one block).
+const MAX_REQUEST: usize = 1 << 20;
 
 /// libiio's default kernel buffer count: not worth a `SET ... BUFFERS_COUNT`.
 const SERVER_DEFAULT_BUFFERS: usize = 4;
@@ -64,20 +80,31 @@ pub(crate) struct NetStream {
     open_cmd: String,
     /// `SET DEV BUFFERS_COUNT N\r\n` when the count is not the server's default.
     count_cmd: Option<String>,
-    /// Length of the mask line the server sends with the first chunk of each READBUF.
-    mask_chars: usize,
-    /// Bytes of one block (one READBUF/WRITEBUF request).
+    /// The mask line the server sends before the first chunk of each READBUF reply: the
+    /// channels OPEN asked for (a different one means another client changed what the
+    /// server sends).
+    mask_line: Vec<u8>,
+    /// `READBUF DEV`, for messages.
+    readbuf_what: String,
+    /// Bytes of one block (one WRITEBUF request; READBUF asks for whole blocks).
     block: usize,
+    /// Bytes of one scan: every chunk holds whole scans.
+    scan_bytes: usize,
     output: bool,
     timeout: Option<Duration>,
     session: Option<Session>,
-    /// READBUF requests sent whose replies are not read yet.
-    inflight: usize,
+    /// READBUF requests sent whose replies are not over: bytes still to come of each, the
+    /// reply being read first.
+    requests: VecDeque<usize>,
+    /// Bytes left of the chunk being read.
+    chunk_left: usize,
+    /// Whether the first chunk header of the reply being read has come (and its mask line).
+    reply_started: bool,
+    /// Blocks the next READBUF asks for, and the most one asks for.
+    next_blocks: usize,
+    max_blocks: usize,
     /// A block was sent whose byte count reply is not read yet.
     write_unacked: bool,
-    /// Bytes of a reply that did not fit the caller's buffer, and how far they were taken.
-    spill: Vec<u8>,
-    spill_pos: usize,
     cancel: Arc<NetCancel>,
     closed: bool,
 }
@@ -111,20 +138,25 @@ pub(crate) fn open(
     );
     let count_cmd = (spec.kernel_buffers != SERVER_DEFAULT_BUFFERS)
         .then(|| format!("SET {dev} BUFFERS_COUNT {}\r\n", spec.kernel_buffers));
+    let block = spec.samples * spec.scan_bytes;
     let mut s = NetStream {
         ep: ep.clone(),
+        readbuf_what: format!("READBUF {dev}"),
         dev,
         open_cmd,
         count_cmd,
-        mask_chars: mask.len(),
-        block: spec.samples * spec.scan_bytes,
+        mask_line: mask.into_bytes(),
+        block,
+        scan_bytes: spec.scan_bytes.max(1),
         output: spec.output,
         timeout: timeout.filter(|t| !t.is_zero()),
         session: None,
-        inflight: 0,
+        requests: VecDeque::with_capacity(PIPELINE_DEPTH),
+        chunk_left: 0,
+        reply_started: false,
+        next_blocks: 1,
+        max_blocks: (MAX_REQUEST / block.max(1)).max(1),
         write_unacked: false,
-        spill: Vec::new(),
-        spill_pos: 0,
         cancel: Arc::new(NetCancel::default()),
         closed: false,
     };
@@ -164,10 +196,11 @@ impl NetStream {
             }
         }
         self.session = Some(session);
-        self.inflight = 0;
+        self.requests.clear();
+        self.chunk_left = 0;
+        self.reply_started = false;
+        self.next_blocks = 1;
         self.write_unacked = false;
-        self.spill.clear();
-        self.spill_pos = 0;
         Ok(())
     }
 
@@ -206,98 +239,105 @@ impl NetStream {
         e
     }
 
-    /// Reads the reply to one READBUF into `out` (one block long); returns the bytes stored
-    /// (fewer when the server ended the transfer short).
-    fn read_reply(&mut self, out: &mut [u8]) -> Result<usize> {
-        let dev = self.dev.clone();
-        let mask_chars = self.mask_chars;
-        let s = self.session()?;
-        let what = format!("READBUF {dev}");
-        let mut got = 0;
-        let mut first = true;
-        let result = loop {
-            let n = s.read_int(&what)?;
-            if n < 0 {
-                break Err(s.remote_err(&what, n));
-            }
-            if n == 0 {
-                break Ok(got);
-            }
-            if first {
-                // The mask of what the server sends: the same words OPEN was given.
-                let line = s.io(|c, d| c.read_line(mask_chars + 1, &what, d))?;
-                if line.len() != mask_chars || super::text::parse_mask(&line).is_err() {
-                    break Err(s.proto_err(&what, "expected the channel mask line"));
-                }
-                first = false;
-            }
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
-            if n > out.len() - got {
-                break Err(s.proto_err(
-                    &what,
-                    format!("chunk of {n} bytes, only {} asked for", out.len() - got),
-                ));
-            }
-            s.io(|c, d| c.read_exact(&mut out[got..got + n], &what, d))?;
-            got += n;
-            if got == out.len() {
-                break Ok(got);
-            }
-        };
-        self.inflight -= 1;
-        result
-    }
-
-    /// Sends READBUF requests until the pipeline is full.
+    /// Sends READBUF requests until [`PIPELINE_DEPTH`] are in flight, each for twice the
+    /// blocks of the one before, up to `max_blocks`.
     fn fill_pipeline(&mut self) -> Result<()> {
-        let want = PIPELINE_DEPTH - self.inflight;
-        if want == 0 {
+        if self.requests.len() >= PIPELINE_DEPTH {
             return Ok(());
         }
-        let cmd = format!("READBUF {} {}\r\n", self.dev, self.block);
-        let batch = cmd.repeat(want);
-        let s = self.session()?;
-        s.io(|c, d| c.send(batch.as_bytes(), cmd.trim_end(), d))?;
-        self.inflight += want;
+        let mut batch = String::new();
+        let mut asked = Vec::with_capacity(PIPELINE_DEPTH);
+        while self.requests.len() + asked.len() < PIPELINE_DEPTH {
+            let bytes = self.next_blocks * self.block;
+            let _ = write!(batch, "READBUF {} {bytes}\r\n", self.dev);
+            asked.push(bytes);
+            self.next_blocks = (self.next_blocks * 2).min(self.max_blocks);
+        }
+        let what = &self.readbuf_what;
+        let s = self.session.as_mut().expect("connected");
+        s.io(|c, d| c.send(batch.as_bytes(), what, d))?;
+        self.requests.extend(asked);
         Ok(())
+    }
+
+    /// The reply being read is over.
+    fn end_reply(&mut self) {
+        self.requests.pop_front();
+        self.chunk_left = 0;
+        self.reply_started = false;
+    }
+
+    /// Reads the next chunk header of the replies in flight into `chunk_left`. `Ok(false)`
+    /// when it was the end of a reply cut short (`0`).
+    fn next_chunk(&mut self) -> Result<bool> {
+        let what = &self.readbuf_what;
+        let s = self.session.as_mut().expect("connected");
+        let n = s.read_int(what)?;
+        if n < 0 {
+            // iiod's device thread has stopped: the buffer is closed on this connection.
+            s.broken = true;
+            return Err(s.remote_err(what, n));
+        }
+        if n == 0 {
+            self.end_reply();
+            return Ok(false);
+        }
+        if !self.reply_started {
+            let mask = &self.mask_line;
+            let same = s.io(|c, d| c.read_line_with(mask.len() + 1, what, d, |l| l == mask))?;
+            if !same {
+                return Err(s.proto_err(
+                    what,
+                    "expected the channel mask line of OPEN (another client of the device \
+                     changed the channels the server sends?)",
+                ));
+            }
+            self.reply_started = true;
+        }
+        let left = self.requests.front().copied().unwrap_or(0);
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if n > left {
+            return Err(s.proto_err(
+                what,
+                format!("chunk of {n} bytes, only {left} more asked for"),
+            ));
+        }
+        if n % self.scan_bytes != 0 {
+            return Err(s.proto_err(
+                what,
+                format!(
+                    "chunk of {n} bytes, not whole {}-byte scans",
+                    self.scan_bytes
+                ),
+            ));
+        }
+        self.chunk_left = n;
+        Ok(true)
     }
 
     fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
-        if self.spill_pos < self.spill.len() {
-            let n = (self.spill.len() - self.spill_pos).min(buf.len());
-            buf[..n].copy_from_slice(&self.spill[self.spill_pos..self.spill_pos + n]);
-            self.spill_pos += n;
-            done = n;
-        }
         while done < buf.len() {
             self.session()?;
             self.fill_pipeline()?;
-            let room = buf.len() - done;
-            let (n, short) = if room >= self.block {
-                let block = self.block;
-                let n = self.read_reply(&mut buf[done..done + block])?;
-                (n, n < block)
-            } else {
-                let mut tmp = std::mem::take(&mut self.spill);
-                tmp.resize(self.block, 0);
-                let got = match self.read_reply(&mut tmp) {
-                    Ok(g) => g,
-                    Err(e) => {
-                        self.spill_pos = 0;
-                        return Err(e);
-                    }
-                };
-                tmp.truncate(got);
-                let n = got.min(room);
-                buf[done..done + n].copy_from_slice(&tmp[..n]);
-                self.spill = tmp;
-                self.spill_pos = n;
-                (n, got < self.block)
-            };
+            if self.chunk_left == 0 && !self.next_chunk()? {
+                // A reply cut short: what came is the block (the scans that came, as a
+                // refill after a timeout has); with nothing yet, go on with the next one.
+                if done > 0 {
+                    break;
+                }
+                continue;
+            }
+            let n = self.chunk_left.min(buf.len() - done);
+            let what = &self.readbuf_what;
+            let s = self.session.as_mut().expect("connected");
+            s.io(|c, d| c.read_exact(&mut buf[done..done + n], what, d))?;
             done += n;
-            if short {
-                break;
+            self.chunk_left -= n;
+            let left = self.requests.front_mut().expect("a reply is being read");
+            *left -= n;
+            if *left == 0 {
+                self.end_reply();
             }
         }
         Ok(done)
@@ -389,7 +429,7 @@ impl BufferStream for NetStream {
         if self.cancel.is_cancelled() {
             return Ok(());
         }
-        if self.inflight > 0 {
+        if !self.requests.is_empty() {
             // Replies are still coming: dropping the connection closes the buffer on the
             // server without waiting for them.
             s.broken = true;

@@ -136,23 +136,6 @@ pub(crate) fn format_mask(words: &[u32]) -> String {
     words.iter().rev().map(|w| format!("{w:08x}")).collect()
 }
 
-/// Parses a mask line back into words (`words[0]` = channels 0–31).
-pub(crate) fn parse_mask(line: &[u8]) -> Result<Vec<u32>, String> {
-    if line.is_empty() || line.len() % 8 != 0 || !line.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!(
-            "expected a channel mask, got '{}'",
-            shorten(&String::from_utf8_lossy(line))
-        ));
-    }
-    Ok(line
-        .rchunks(8)
-        .map(|c| {
-            // Checked above: 8 ASCII hex digits.
-            u32::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0)
-        })
-        .collect())
-}
-
 /// A server's line cut to something printable in an error message.
 pub(crate) fn shorten(s: &str) -> String {
     let cut: String = s.chars().take(40).collect();
@@ -291,9 +274,5 @@ mod tests {
     fn masks() {
         assert_eq!(format_mask(&[7]), "00000007");
         assert_eq!(format_mask(&[1, 0x8000_0000]), "8000000000000001");
-        assert_eq!(parse_mask(b"8000000000000001"), Ok(vec![1, 0x8000_0000]));
-        assert_eq!(parse_mask(b"00000007"), Ok(vec![7]));
-        assert!(parse_mask(b"7").is_err());
-        assert!(parse_mask(b"0000000g").is_err());
     }
 }

@@ -7,10 +7,12 @@
 # the initramfs, creates the standard fixtures and runs each test binary as
 # root with `--ignored --test-threads=1`. See tests/kernel/README.md.
 #
-# usage: tests/kernel/run.sh [--test NAME]... [--timeout SECS] [--shell] [-- TEST_ARGS...]
+# usage: tests/kernel/run.sh [--test NAME]... [--optimized] [--timeout SECS] [--shell] [-- TEST_ARGS...]
 #        tests/kernel/run.sh capture OUT.tar.gz
 #
 #   --test NAME     only tests/NAME.rs (repeatable; default: every tests/vm_*.rs)
+#   --optimized     build the tests optimized, without debug assertions and overflow checks
+#                   (what speed figures need; vm_gpio_speed asserts its target only then)
 #   --timeout SECS  kill the VM after SECS seconds (default 600), counted as failure
 #   --shell         interactive shell on the VM console after the tests
 #   TEST_ARGS       extra arguments for every test binary, e.g. a test name filter
@@ -36,6 +38,7 @@ TESTS=()
 TEST_ARGS=(--ignored --test-threads=1)
 TIMEOUT=${FERROIO_VM_TIMEOUT:-600}
 TEST_TIMEOUT=${FERROIO_VM_TEST_TIMEOUT:-300}
+OPTIMIZED=
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --test) [ $# -ge 2 ] || usage; TESTS+=("$2"); shift 2 ;;
         --timeout) [ $# -ge 2 ] || usage; TIMEOUT=$2; shift 2 ;;
+        --optimized) OPTIMIZED=1; shift ;;
         --shell) MODE=shell; shift ;;
         --) shift; TEST_ARGS+=("$@"); break ;;
         -h|--help) usage ;;
@@ -81,7 +85,12 @@ if [ "$MODE" != capture ]; then
     else
         for t in "${TESTS[@]}"; do sel+=(--test "$t"); done
     fi
-    fk_log "cargo test --no-run --all-features --target $TARGET ${sel[*]}"
+    if [ -n "$OPTIMIZED" ]; then
+        # the dev profile, optimized (release would add LTO: slower to build, same verdict)
+        export CARGO_PROFILE_DEV_OPT_LEVEL=3 CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false \
+            CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false
+    fi
+    fk_log "cargo test --no-run --all-features --target $TARGET ${sel[*]}${OPTIMIZED:+ (optimized)}"
     # diagnostics are rendered on stderr; stdout carries one JSON object per artifact
     if ! (cd "$FK_REPO" && cargo test --no-run --all-features --target "$TARGET" "${sel[@]}" \
             --message-format=json-render-diagnostics) > "$WORK/cargo.json"; then
@@ -154,11 +163,13 @@ if [ "$ACCEL" = auto ]; then
 fi
 if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
 
-# 5. boot
+# 5. boot. tsc=reliable: no watching of the TSC against jiffies (the guest has no better
+#    reference), which a busy host stalling the TCG vCPU makes fail; the TSC is sound (the
+#    host's, under TCG) and a guest left on jiffies tells time in 4 ms steps
 QEMU=(qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -m "${FERROIO_VM_MEM:-1024M}"
       -smp "${FERROIO_VM_SMP:-2}" -nodefaults -no-reboot -display none -monitor none
       -serial stdio -kernel "$KDIR/bzImage" -initrd "$WORK/initrd.gz"
-      -append "console=ttyS0 panic=-1 loglevel=3")
+      -append "console=ttyS0 panic=-1 loglevel=3 tsc=reliable")
 [ "$MODE" = capture ] && QEMU+=(-serial "file:$WORK/ttyS1.txt")
 # runs may overlap (other checkouts, other users of the cache): parse this run's
 # own log, publish it as last-console.log only at the end

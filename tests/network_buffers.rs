@@ -1,7 +1,9 @@
 //! Buffers over the network against the real Debian `iiod` 0.24 on the fake sysfs tree:
 //! bytes put into the fake ADC's FIFO come back bit-exact through our [`ferroio::Buffer`]
 //! and through libiio's `iio_readdev`; blocks we push come out of the fake DAC's FIFO as
-//! `iio_writedev`'s do; timeouts and cancel end a refill that has no data. Root only (see
+//! `iio_writedev`'s do; the same for the CLIs (`ferroio read`/`write -u ip:` next to
+//! `iio_readdev`/`iio_writedev -u ip:`) over captures long enough for many pipelined
+//! requests; timeouts and cancel end a refill that has no data. Root only (see
 //! `network_harness`); otherwise each test says it is skipped.
 
 mod network_harness;
@@ -12,9 +14,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const URI: &str = "ip:127.0.0.1";
+const OURS: &str = env!("CARGO_BIN_EXE_ferroio");
 
 /// Opens a fake device FIFO read-write (so neither side's open blocks) and keeps it open.
 fn hold_fifo(path: &Path) -> File {
@@ -32,7 +36,8 @@ fn read_fifo(f: &mut File, n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     while out.len() < n {
-        match f.read(&mut buf[..n - out.len()]) {
+        let want = (n - out.len()).min(buf.len());
+        match f.read(&mut buf[..want]) {
             Ok(k) => out.extend_from_slice(&buf[..k]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 assert!(Instant::now() < deadline, "only {} of {n} bytes", out.len());
@@ -182,4 +187,125 @@ fn a_device_without_data_times_out_and_cancel_wakes_a_refill() {
         assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
     })
     .unwrap();
+}
+
+/// Writes `data` into a FIFO from a thread (it may be larger than the pipe), within 20 s.
+fn feed_in_background(f: &File, data: Vec<u8>) -> JoinHandle<()> {
+    let mut f = f.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            match f.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "{} bytes not taken", rest.len());
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => panic!("FIFO write: {e}"),
+            }
+        }
+    })
+}
+
+/// Reads `n` bytes from a FIFO in a thread (see [`read_fifo`]).
+fn drain_in_background(f: &File, n: usize) -> JoinHandle<Vec<u8>> {
+    let mut f = f.try_clone().unwrap();
+    std::thread::spawn(move || read_fifo(&mut f, n))
+}
+
+/// Waits (at most 10 s) until iiod has disabled the device's buffer: after a client that
+/// left with requests in flight, the server tears its buffer down on its own time, and a
+/// refill still running would take the next test's bytes.
+fn wait_buffer_disabled(srv: &RealIiod, dev: &str) {
+    let enable = srv.fake_device(dev).join("buffer/enable");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // The fake tree keeps what was written: "0" and the NUL libiio writes after it.
+    while std::fs::read(&enable).unwrap().first() != Some(&b'0') {
+        assert!(
+            Instant::now() < deadline,
+            "iiod kept the buffer of {dev} enabled"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn cli_read_moves_the_same_bytes_as_iio_readdev() {
+    let Some(srv) = RealIiod::start_fake() else {
+        return;
+    };
+    let mut fifo = hold_fifo(&srv.fake_root().join("dev/iio:device0"));
+    let _ = rustix::pipe::fcntl_setpipe_size(&fifo, 1 << 20);
+    // All channels (voltage0, voltage1, timestamp: 16-byte scans), as both tools enable
+    // them by default; block sizes from one request per block to many blocks per request.
+    for (block, blocks) in [(4usize, 300usize), (64, 100), (1024, 24)] {
+        let scans = block * blocks;
+        let (b, s) = (block.to_string(), scans.to_string());
+        let args = ["-u", URI, "-b", &b, "-s", &s, "iio:device0"];
+        let mut outputs = Vec::new();
+        for (seed, program, sub) in [
+            (block as u8, "iio_readdev", None),
+            (!block as u8, OURS, Some("read")),
+        ] {
+            let input = pattern(scans * 16, seed);
+            let feeder = feed_in_background(&fifo, input.clone());
+            let argv: Vec<&str> = sub.into_iter().chain(args).collect();
+            let t0 = Instant::now();
+            let out = srv.run_bytes(program, &argv, b"");
+            feeder.join().unwrap();
+            assert!(out.status.success(), "{program} {argv:?}: {out:?}");
+            assert!(
+                out.stdout == input,
+                "{program} -b {block}: {} bytes differ from the {} fed",
+                out.stdout.len(),
+                input.len()
+            );
+            assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+            wait_buffer_disabled(&srv, "iio:device0");
+            outputs.push(out.stdout.len());
+        }
+        assert_eq!(outputs[0], outputs[1]);
+        // Nothing was left in the FIFO: each tool took exactly what it was fed.
+        let mut rest = [0u8; 16];
+        assert!(fifo.read(&mut rest).is_err(), "bytes left in the FIFO");
+    }
+}
+
+#[test]
+fn cli_write_moves_the_same_bytes_as_iio_writedev() {
+    let Some(srv) = RealIiod::start_fake() else {
+        return;
+    };
+    let dac = hold_fifo(&srv.fake_root().join("dev/iio:device1"));
+    let _ = rustix::pipe::fcntl_setpipe_size(&dac, 1 << 20);
+    // fake-dac: one be:u10/16 channel, 2-byte scans. Whole blocks only: for a last partial
+    // block iio_writedev sends a whole one (with what its buffer held), we send the scans
+    // given.
+    for (block, blocks) in [(4usize, 200usize), (256, 40), (4096, 8)] {
+        let scans = block * blocks;
+        let (b, s) = (block.to_string(), scans.to_string());
+        let args = ["-u", URI, "-b", &b, "-s", &s, "iio:device1"];
+        for (seed, program, sub) in [
+            (block as u8, "iio_writedev", None),
+            (!block as u8, OURS, Some("write")),
+        ] {
+            let input = pattern(scans * 2, seed);
+            let drain = drain_in_background(&dac, input.len());
+            let argv: Vec<&str> = sub.into_iter().chain(args).collect();
+            let out = srv.run_bytes(program, &argv, &input);
+            assert!(out.status.success(), "{program} {argv:?}: {out:?}");
+            let got = drain.join().unwrap();
+            assert!(
+                got == input,
+                "{program} -b {block}: the DAC got other bytes"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let mut rest = [0u8; 16];
+        assert!(
+            (&dac).read(&mut rest).is_err(),
+            "more bytes than sent reached the DAC"
+        );
+    }
 }

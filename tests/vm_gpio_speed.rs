@@ -157,7 +157,7 @@ fn header(clock: &Clock, monotonic: &Clock) {
     if !monotonic.is_fine() {
         if let Ok(out) = std::process::Command::new("dmesg").output() {
             for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if line.contains("tsc") || line.contains("TSC") || line.contains("clocksource") {
+                if line.contains("tsc:") || line.contains("clocksource:") {
                     println!("gpio speed: kernel: {line}");
                 }
             }

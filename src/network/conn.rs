@@ -11,9 +11,12 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// Size of the receive buffer; bulk payloads larger than this are read straight into the
-/// caller's memory.
+/// Size of the receive buffer.
 const RECV_BUF: usize = 64 * 1024;
+
+/// Payload reads at least this long go straight into the caller's memory, not through the
+/// receive buffer.
+pub(crate) const DIRECT_READ: usize = RECV_BUF / 2;
 
 /// When a call must be over: `None` waits for ever (a timeout of zero, as in libiio).
 #[derive(Debug, Clone, Copy)]
@@ -150,23 +153,36 @@ impl Conn {
     pub(crate) fn send(&mut self, bytes: &[u8], what: &str, deadline: Deadline) -> Result<()> {
         let mut rest = bytes;
         while !rest.is_empty() {
-            let left = deadline.remaining().map_err(|e| self.io_err(what, e))?;
-            if left != self.sock_write_timeout {
-                self.stream
-                    .set_write_timeout(left)
-                    .map_err(|e| self.io_err(what, e))?;
-                self.sock_write_timeout = left;
-            }
-            match self.stream.write(rest) {
+            let r = with_deadline(&mut self.sock_write_timeout, deadline, |t| {
+                if let Some(t) = t {
+                    self.stream.set_write_timeout(t)?;
+                }
+                self.stream.write(rest)
+            });
+            match r {
                 Ok(0) => {
                     return Err(self.io_err(what, io::Error::from(io::ErrorKind::WriteZero)));
                 }
                 Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+                Err(e) => return Err(self.io_err(what, e)),
             }
         }
         Ok(())
+    }
+
+    /// One `recv` into `out` before the deadline; end of stream is an error.
+    fn recv_into(
+        stream: &mut TcpStream,
+        sock_timeout: &mut Option<Duration>,
+        out: &mut [u8],
+        deadline: Deadline,
+    ) -> io::Result<usize> {
+        with_deadline(sock_timeout, deadline, |t| {
+            if let Some(t) = t {
+                stream.set_read_timeout(t)?;
+            }
+            stream.read(out)
+        })
     }
 
     /// Waits for more bytes into the buffer; end of stream is an error.
@@ -179,29 +195,46 @@ impl Conn {
             self.end -= self.start;
             self.start = 0;
         }
-        loop {
-            self.arm_read(what, deadline)?;
-            match self.stream.read(&mut self.buf[self.end..]) {
-                Ok(0) => return Err(self.closed(what)),
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+        let r = Self::recv_into(
+            &mut self.stream,
+            &mut self.sock_read_timeout,
+            &mut self.buf[self.end..],
+            deadline,
+        );
+        match r {
+            Ok(0) => Err(self.closed(what)),
+            Ok(n) => {
+                self.end += n;
+                Ok(())
             }
+            Err(e) => Err(self.io_err(what, e)),
         }
     }
 
-    fn arm_read(&mut self, what: &str, deadline: Deadline) -> Result<()> {
-        let left = deadline.remaining().map_err(|e| self.io_err(what, e))?;
-        if left != self.sock_read_timeout {
-            self.stream
-                .set_read_timeout(left)
-                .map_err(|e| self.io_err(what, e))?;
-            self.sock_read_timeout = left;
+    /// When the buffer is empty, takes in at most `max` bytes with one `recv`: what a reply
+    /// header needs when a large payload follows, which then goes straight to the caller
+    /// ([`Conn::read_exact`]) instead of through the buffer.
+    pub(crate) fn prefetch(&mut self, max: usize, what: &str, deadline: Deadline) -> Result<()> {
+        if self.start != self.end {
+            return Ok(());
         }
-        Ok(())
+        self.start = 0;
+        self.end = 0;
+        let max = max.clamp(1, self.buf.len());
+        let r = Self::recv_into(
+            &mut self.stream,
+            &mut self.sock_read_timeout,
+            &mut self.buf[..max],
+            deadline,
+        );
+        match r {
+            Ok(0) => Err(self.closed(what)),
+            Ok(n) => {
+                self.end = n;
+                Ok(())
+            }
+            Err(e) => Err(self.io_err(what, e)),
+        }
     }
 
     fn closed(&self, what: &str) -> Error {
@@ -263,13 +296,17 @@ impl Conn {
                 continue;
             }
             // Large reads bypass the buffer.
-            if out.len() - done >= RECV_BUF / 2 {
-                self.arm_read(what, deadline)?;
-                match self.stream.read(&mut out[done..]) {
+            if out.len() - done >= DIRECT_READ {
+                let r = Self::recv_into(
+                    &mut self.stream,
+                    &mut self.sock_read_timeout,
+                    &mut out[done..],
+                    deadline,
+                );
+                match r {
                     Ok(0) => return Err(self.closed(what)),
                     Ok(n) => done += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(self.io_err(what, timeout_kind(e))),
+                    Err(e) => return Err(self.io_err(what, e)),
                 }
             } else {
                 self.fill(what, deadline)?;
@@ -325,11 +362,75 @@ impl Conn {
     }
 }
 
-/// Socket timeouts surface as `WouldBlock`; callers want `TimedOut` (ETIMEDOUT).
-fn timeout_kind(e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::WouldBlock {
-        io::Error::from_raw_os_error(110)
-    } else {
-        e
+/// Runs one socket call (`io` gets the socket timeout to set first, when it must change)
+/// until it does something or the deadline passes; then the error is ETIMEDOUT.
+///
+/// Setting the socket timeout to the exact time left before every call would cost a
+/// `setsockopt` per `recv`: the time left shrinks between any two. So the timeout set is
+/// kept while it outlasts the deadline by little (at most 1/64 of it plus 2 ms), and a
+/// socket timeout that expires before the deadline (one set for an earlier call) is retried.
+fn with_deadline(
+    sock_timeout: &mut Option<Duration>,
+    deadline: Deadline,
+    mut io: impl FnMut(Option<Option<Duration>>) -> io::Result<usize>,
+) -> io::Result<usize> {
+    loop {
+        let left = deadline.remaining()?;
+        let rearm = match (*sock_timeout, left) {
+            (None, None) => false,
+            (Some(set), Some(left)) => set > left + left / 64 + Duration::from_millis(2),
+            _ => true,
+        };
+        let r = if rearm {
+            *sock_timeout = left;
+            io(Some(left))
+        } else {
+            io(None)
+        };
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if deadline.remaining().is_err() || left.is_none() {
+                    return Err(io::Error::from_raw_os_error(110));
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Reads from a silent server end at their deadline, whatever socket timeout an earlier
+    /// call left behind: a shorter one is retried, a longer one set again.
+    #[test]
+    fn reads_end_at_their_deadline() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = Endpoint {
+            host: "127.0.0.1".into(),
+            port: l.local_addr().unwrap().port(),
+        };
+        let mut c = Conn::connect(&ep, Some(Duration::from_secs(2))).unwrap();
+        let _server = l.accept().unwrap();
+        for ms in [30u64, 300, 1000, 40] {
+            let t0 = Instant::now();
+            let deadline = Deadline::after(Some(Duration::from_millis(ms)));
+            let e = c.read_line_with(8, "x", deadline, |_| ()).unwrap_err();
+            let took = t0.elapsed();
+            assert_eq!(e.errno(), 110, "{e}");
+            assert!(took >= Duration::from_millis(ms), "{ms} ms: {took:?}");
+            assert!(
+                took < Duration::from_millis(ms + ms / 16 + 150),
+                "{ms} ms: {took:?}"
+            );
+        }
     }
 }

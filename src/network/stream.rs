@@ -25,7 +25,7 @@
 //! the buffer again on a new one. [`CancelHandle::cancel`] shuts the socket down, which wakes
 //! a call blocked in another thread.
 
-use super::conn::Endpoint;
+use super::conn::{Endpoint, DIRECT_READ};
 use super::{Options, Protocol, Session};
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::{Cancel, CancelHandle, Transfer};
@@ -272,6 +272,16 @@ impl NetStream {
     fn next_chunk(&mut self) -> Result<bool> {
         let what = &self.readbuf_what;
         let s = self.session.as_mut().expect("connected");
+        // A large chunk is read straight into the caller's block: take in no more than its
+        // header, as long as iiod makes it (a chunk is one of its refills, our block).
+        let expect = self.requests.front().copied().unwrap_or(0).min(self.block);
+        if expect >= DIRECT_READ {
+            let mut header = expect.to_string().len() + 1;
+            if !self.reply_started {
+                header += self.mask_line.len() + 1;
+            }
+            s.io(|c, d| c.prefetch(header, what, d))?;
+        }
         let n = s.read_int(what)?;
         if n < 0 {
             // iiod's device thread has stopped: the buffer is closed on this connection.

@@ -4,9 +4,10 @@
 //!
 //! Every client runs inside iiod's network namespace and connects to 127.0.0.1 directly (no
 //! bridge): libiio's tools through `nsenter`, our CLI the same way, our library from a
-//! thread that joined the namespace. The fake ADC's FIFO is kept full by a writer thread.
+//! thread that joined the namespace. The fake ADC's FIFO is kept full by a feeder thread
+//! that costs the link nothing (`splice` from a memfd).
 //!
-//! `cargo bench --bench network` (`FERROIO_BENCH_MB=64` for a shorter stream run).
+//! `cargo bench --bench network` (`FERROIO_BENCH_SCALE=0.25` for shorter stream runs).
 
 #[path = "../tests/network_harness/mod.rs"]
 mod network_harness;
@@ -48,7 +49,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Keeps the fake ADC FIFO full of bytes until dropped.
+/// Keeps the fake ADC FIFO full until dropped, at no cost to the link: the FIFO is held
+/// open read-write (so the reader's close is no SIGPIPE), its pipe enlarged to 1 MiB, and
+/// refilled by `splice` from a 1 MiB memfd, which hands the pages over without copying them.
+/// Both clients read from the same FIFO this way, so the "device" is never the limit.
 struct Feeder {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -56,26 +60,43 @@ struct Feeder {
 
 impl Feeder {
     fn start(fifo: &std::path::Path) -> Feeder {
+        const SRC: usize = 1 << 20;
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
             .open(fifo)
             .expect("open FIFO");
-        // A bigger pipe: fewer wakeups on both sides.
-        let _ = rustix::pipe::fcntl_setpipe_size(&f, 1 << 20);
+        let _ = rustix::pipe::fcntl_setpipe_size(&f, SRC);
+        let src = rustix::fs::memfd_create("feed", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd");
+        let mut src = std::fs::File::from(src);
+        src.write_all(&vec![0x5a; SRC]).expect("memfd write");
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut f = f;
-            let chunk = vec![0x5au8; 256 * 1024];
+            let mut off = 0u64;
+            let tick = rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: 50_000_000,
+            };
             while !s.load(Ordering::Relaxed) {
-                match f.write(&chunk) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_micros(200))
-                    }
-                    Err(_) => break,
+                let mut pfd = [rustix::event::PollFd::new(
+                    &f,
+                    rustix::event::PollFlags::OUT,
+                )];
+                let _ = rustix::event::poll(&mut pfd, Some(&tick));
+                let len = SRC - off as usize;
+                match rustix::pipe::splice(
+                    &src,
+                    Some(&mut off),
+                    &f,
+                    None,
+                    len,
+                    rustix::pipe::SpliceFlags::NONBLOCK,
+                ) {
+                    Ok(_) => off %= SRC as u64,
+                    Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => panic!("feeder splice: {e}"),
                 }
             }
         });
@@ -93,6 +114,39 @@ impl Drop for Feeder {
             let _ = t.join();
         }
     }
+}
+
+/// CPU time (user + system, seconds) of a process, all threads: `/proc/PID/stat`.
+fn cpu_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime, stime = fields 14, 15; cutime, cstime = 16, 17 (reaped children).
+    let (u, s, cu, cs) = (ticks(11), ticks(12), ticks(13), ticks(14));
+    if pid == "self" {
+        (cu + cs) / 100.0
+    } else {
+        (u + s) / 100.0
+    }
+}
+
+/// One timed run of a capture command in the server's namespace: wall time, and the CPU
+/// seconds of the client (its process tree) and of iiod during it.
+fn run_capture(srv: &RealIiod, cmd: &str) -> (Duration, f64, f64) {
+    let iiod = srv.pid().to_string();
+    let (c0, s0) = (cpu_of("self"), cpu_of(&iiod));
+    let t0 = Instant::now();
+    let out = srv
+        .command("sh")
+        .arg("-c")
+        .arg(format!("timeout 300 {cmd} > /dev/null"))
+        .output()
+        .expect("spawn");
+    let wall = t0.elapsed();
+    assert!(out.status.success(), "{cmd}: {out:?}");
+    (wall, cpu_of("self") - c0, cpu_of(&iiod) - s0)
 }
 
 fn main() {
@@ -141,54 +195,79 @@ fn main() {
         .unwrap();
     println!("Context::from_uri (in-process, median): {:.3} ms", ms(lib));
 
-    let mb: usize = std::env::var("FERROIO_BENCH_MB")
+    // Bytes per run: enough for a few tenths of a second at the faster tool's rate.
+    let scale: f64 = std::env::var("FERROIO_BENCH_SCALE")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 4 } else { 256 });
+        .unwrap_or(if quick { 0.01 } else { 1.0 });
+    let runs: usize = std::env::var("FERROIO_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 7 })
+        .max(1);
     let _feeder = Feeder::start(&srv.fake_root().join("dev/iio:device0"));
     let scan = 4; // voltage0 + voltage1, s12/16 each
-    println!("== stream: fake-adc voltage0+voltage1 ({scan}-byte scans), {mb} MiB per run");
-    for block in [4096usize, 65536] {
-        let scans = mb * (1 << 20) / scan;
-        let samples = (scans / block).max(1) * block;
-        let bytes = samples * scan;
-        let t0 = Instant::now();
-        let out = srv
-            .command("sh")
-            .arg("-c")
-            .arg(format!(
-                "timeout 300 iio_readdev -u {URI} -b {block} -s {samples} iio:device0 voltage0 voltage1 > /dev/null"
-            ))
-            .output()
-            .expect("spawn");
-        let theirs = t0.elapsed();
-        assert!(out.status.success(), "{out:?}");
-        let ours_t = srv
-            .in_netns(|| {
-                let t0 = Instant::now();
-                let ctx = Context::from_uri(URI).unwrap();
-                let dev = ctx.get_device("iio:device0").unwrap();
-                let mut buf = dev
-                    .buffer_builder()
-                    .channel_named("voltage0", false)
-                    .channel_named("voltage1", false)
-                    .samples(block)
-                    .build()
-                    .unwrap();
-                let mut got = 0;
-                while got < samples {
-                    got += buf.refill().unwrap();
-                }
-                drop(buf);
-                t0.elapsed()
-            })
-            .unwrap();
-        let rate = |d: Duration| bytes as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "== stream: fake-adc voltage0+voltage1 ({scan}-byte scans) through the real iiod, \
+         median of {runs} alternating runs of each CLI"
+    );
+    println!("   iio_readdev -u {URI} -b BLOCK -s SCANS iio:device0 voltage0 voltage1 > /dev/null");
+    println!(
+        "   ferroio read -u {URI} -b BLOCK -s SCANS iio:device0 voltage0 voltage1 > /dev/null"
+    );
+    println!(
+        "   (each through nsenter -t IIOD_PID -n; MB/s: median [slowest-fastest run];\n    \
+         cpu, iiod: CPU seconds per wall second of the client and of iiod, all runs)"
+    );
+    println!(
+        "{:>7} {:>6} | {:>23} {:>4} {:>4} | {:>23} {:>4} {:>4} | {:>5}",
+        "block",
+        "MiB",
+        "iio_readdev MB/s",
+        "cpu",
+        "iiod",
+        "ferroio read MB/s",
+        "cpu",
+        "iiod",
+        "ratio"
+    );
+    for (block, mib) in [
+        (64usize, 8.0),
+        (256, 32.0),
+        (1024, 128.0),
+        (4096, 512.0),
+        (16384, 1024.0),
+        (65536, 1024.0),
+    ] {
+        let mib = (mib * scale).max(0.25);
+        let scans = ((mib * (1 << 20) as f64) as usize / scan / block).max(1) * block;
+        let bytes = (scans * scan) as f64;
+        let args = format!("-u {URI} -b {block} -s {scans} iio:device0 voltage0 voltage1");
+        let theirs_cmd = format!("iio_readdev {args}");
+        let ours_cmd = format!("{ours} read {args}");
+        let (mut theirs, mut mine) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            theirs.push(run_capture(&srv, &theirs_cmd));
+            mine.push(run_capture(&srv, &ours_cmd));
+        }
+        let rate = |d: Duration| bytes / d.as_secs_f64() / 1e6;
+        // (median MB/s, cell text, client CPU, iiod CPU)
+        let summary = |v: &[(Duration, f64, f64)]| {
+            let wall: f64 = v.iter().map(|r| r.0.as_secs_f64()).sum();
+            let client: f64 = v.iter().map(|r| r.1).sum();
+            let server: f64 = v.iter().map(|r| r.2).sum();
+            let walls: Vec<Duration> = v.iter().map(|r| r.0).collect();
+            let (lo, hi) = (walls.iter().max().unwrap(), walls.iter().min().unwrap());
+            let mid = rate(median(walls.clone()));
+            let cell = format!("{mid:.1} [{:.0}-{:.0}]", rate(*lo), rate(*hi));
+            (mid, cell, client / wall, server / wall)
+        };
+        let (t, t_cell, tc, ts) = summary(&theirs);
+        let (m, m_cell, mc, ms_) = summary(&mine);
         println!(
-            "block {block:6} scans: iio_readdev {:8.1} MB/s   ferroio {:8.1} MB/s   ratio {:.2}",
-            rate(theirs),
-            rate(ours_t),
-            rate(ours_t) / rate(theirs)
+            "{block:>7} {:>6.1} | {t_cell:>23} {tc:>4.2} {ts:>4.2} | {m_cell:>23} {mc:>4.2} {ms_:>4.2} | {:>5.2}",
+            bytes / (1 << 20) as f64,
+            m / t
         );
     }
 }

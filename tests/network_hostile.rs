@@ -20,6 +20,8 @@ const XML: &str = concat!(
     r#"<attribute name="sampling_frequency" /><attribute name="a b" />"#,
     r#"<attribute name="buffer" /></device>"#,
     r#"<device id="trigger0" name="trig"><attribute name="sampling_frequency" /></device>"#,
+    r#"<device id="iio:device1" name="dac"><channel id="voltage0" type="output">"#,
+    r#"<scan-element index="0" format="le:u16/16&gt;&gt;0" /></channel></device>"#,
     r#"</context>"#
 );
 
@@ -477,6 +479,190 @@ fn readbuf_replies_in_any_chunking_and_cut_short() {
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }
 
+/// Connections of [`writebuf_script`] that were told to refuse.
+static WRITEBUF_REFUSALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An output server that takes its time before each go-ahead (so pushes queue up meanwhile)
+/// and reports every WRITEBUF's bytes as a line `DATA <hex>`. OPEN with 2 samples: the
+/// first such connection refuses its first WRITEBUF (`-5`), later ones serve; with 65536
+/// samples the server never gives the go-ahead.
+fn writebuf_script(p: &mut Peer) {
+    let first = p.line();
+    if first == "BINARY" {
+        p.send(b"-22\n");
+        assert!(p.line().starts_with("TIMEOUT"));
+        p.send(b"0\n");
+        assert_eq!(p.line(), "ZPRINT");
+        p.send(b"-22\n");
+        assert_eq!(p.line(), "PRINT");
+        p.print_ok();
+        p.drain();
+        return;
+    }
+    assert!(first.starts_with("TIMEOUT"), "{first}");
+    p.send(b"0\n");
+    let open = p.line();
+    p.send(b"0\n");
+    if open == "OPEN iio:device1 65536 00000001" {
+        // Never ready.
+        p.drain();
+        return;
+    }
+    let refuse = open == "OPEN iio:device1 2 00000001"
+        && WRITEBUF_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+    loop {
+        let l = p.line();
+        if let Some(n) = l.strip_prefix("WRITEBUF iio:device1 ") {
+            if refuse {
+                p.send(b"-5\n");
+                p.drain();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            p.send(b"0\n");
+            let mut data = vec![0u8; n.parse().unwrap()];
+            p.r.read_exact(&mut data).unwrap();
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            let _ = p.seen.send(format!("DATA {hex}"));
+            p.send(format!("{}\n", data.len()).as_bytes());
+        } else if l == "CLOSE iio:device1" {
+            p.send(b"0\n");
+        } else {
+            return;
+        }
+    }
+}
+
+/// The WRITEBUF payloads a fake reported, in order.
+fn writebufs(f: &Fake) -> Vec<Vec<u8>> {
+    f.lines
+        .try_iter()
+        .filter_map(|l| {
+            let hex = l.strip_prefix("DATA ")?.to_string();
+            Some(
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pushes_travel_in_batches_and_failures_come_back() {
+    WRITEBUF_REFUSALS.store(0, std::sync::atomic::Ordering::SeqCst);
+    let f = fake(4, writebuf_script);
+    let ctx = open(&f, 2000).unwrap();
+    let dev = ctx.get_device("dac").unwrap();
+    let t0 = Instant::now();
+
+    // 4-scan blocks of 2 bytes. Pushes return at once; what queues while the server makes
+    // the first WRITEBUF wait goes in one; a partial push ends its batch.
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", true)
+        .samples(4)
+        .build()
+        .unwrap();
+    let mut sent = Vec::new();
+    let pushing = Instant::now();
+    for (i, scans) in [4usize, 4, 4, 2, 4, 4].into_iter().enumerate() {
+        let block: Vec<u8> = (0..8).map(|k| (i * 16 + k) as u8).collect();
+        buf.data_mut().copy_from_slice(&block);
+        assert_eq!(buf.push_partial(scans).unwrap(), scans);
+        sent.extend_from_slice(&block[..scans * 2]);
+    }
+    // (One WRITEBUF per push would take 6 x 200 ms.)
+    assert!(
+        pushing.elapsed() < Duration::from_millis(150),
+        "{:?}",
+        pushing.elapsed()
+    );
+    buf.close().unwrap();
+    let batches = writebufs(&f);
+    assert_eq!(batches.concat(), sent);
+    assert!(batches.len() <= 3, "{} WRITEBUFs", batches.len());
+    // The partial push (after 3 blocks: 24 + 4 bytes) is the end of a batch.
+    let mut ends = batches.iter().scan(0, |at, b| {
+        *at += b.len();
+        Some(*at)
+    });
+    assert!(ends.any(|e| e == 28), "{batches:?}");
+
+    // A refused WRITEBUF: the next push says so; the one after opens the buffer again.
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", true)
+        .samples(2)
+        .build()
+        .unwrap();
+    buf.data_mut().copy_from_slice(&[1, 2, 3, 4]);
+    buf.push().unwrap();
+    let e = loop {
+        std::thread::sleep(Duration::from_millis(20));
+        match buf.push() {
+            Ok(_) => assert!(t0.elapsed() < Duration::from_secs(3), "no error came back"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.errno(), 5, "{e}");
+    buf.data_mut().copy_from_slice(&[5, 6, 7, 8]);
+    buf.push().unwrap();
+    buf.close().unwrap();
+    assert_eq!(writebufs(&f).concat(), [5, 6, 7, 8]);
+    assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn a_full_output_queue_times_out_and_cancel_wakes_it() {
+    let f = fake(3, writebuf_script);
+    let ctx = open(&f, 2000).unwrap();
+    let dev = ctx.get_device("dac").unwrap();
+    // 128 KiB blocks: the thread takes 1 MiB and waits for the go-ahead, 1 MiB more queues,
+    // then a push has to wait for room.
+    let fill = |buf: &mut ferroio::buffer::Buffer| {
+        let t0 = Instant::now();
+        loop {
+            match buf.push() {
+                Ok(_) => assert!(t0.elapsed() < Duration::from_secs(3), "never full"),
+                Err(e) => break (e, t0.elapsed()),
+            }
+        }
+    };
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", true)
+        .samples(65536)
+        .timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let (e, took) = fill(&mut buf);
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    drop(buf);
+
+    let mut buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", true)
+        .samples(65536)
+        .timeout(None)
+        .build()
+        .unwrap();
+    let cancel = buf.cancel_handle();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        cancel.cancel();
+    });
+    let (e, took) = fill(&mut buf);
+    stopper.join().unwrap();
+    assert!(matches!(e, Error::Cancelled { .. }), "{e}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let t0 = Instant::now();
+    buf.close().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+}
+
 /// A libiio 1.x server in binary mode (1.0 opcode numbering), little-endian headers.
 fn binary_script(p: &mut Peer) {
     assert_eq!(p.line(), "BINARY");
@@ -607,7 +793,7 @@ fn zprint_with_a_real_zstd_frame() {
         p.drain();
     });
     let ctx = open(&f, 1000).unwrap();
-    assert_eq!(ctx.num_devices(), 2);
+    assert_eq!(ctx.num_devices(), 3);
     assert_eq!(ctx.description(), "127.0.0.1 fake server");
     drop(ctx);
     std::fs::write(&path, b"").unwrap();

@@ -19,8 +19,9 @@
 //! reply cannot leave later calls reading the rest of it. Names that the server's lexer would
 //! misread are refused before anything is sent (`text.rs`).
 //!
-//! Buffers (`stream.rs`) use a connection of their own each, as libiio's do, and pipeline
-//! their requests.
+//! Buffers (`stream.rs`) use a connection of their own each, as libiio's do: capture asks
+//! for many blocks per request with two requests in flight, output is sent in batches by a
+//! thread of the stream (`sender.rs`), so neither waits a round trip per block.
 
 use crate::backend::{AttrLoc, Backend};
 use crate::context::Context;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 pub(crate) mod binary;
 pub(crate) mod conn;
+mod sender;
 mod stream;
 pub(crate) mod text;
 

@@ -14,9 +14,10 @@
 //! is asked for ahead of the caller: like a queue of kernel buffers, a reader slower than the
 //! device gets scans that old, not a gap.
 //!
-//! Output waits for the server's go-ahead (`0`) before sending a block, since data sent
-//! before it would be read as commands if the server refused, but it does not wait for the
-//! byte count of one block before announcing the next.
+//! Output goes through a thread of the stream that sends the queued blocks in batches, one
+//! `WRITEBUF` each (`sender.rs`). Cyclic output (one block the server repeats) is sent
+//! directly: the go-ahead (`0`) is awaited before the block, since data sent before it would
+//! be read as commands if the server refused.
 //!
 //! Every wait has the stream's timeout; the server is told half of it (`TIMEOUT`) so that a
 //! device without data makes the server answer `-110` rather than stay silent. A transport
@@ -26,6 +27,7 @@
 //! a call blocked in another thread.
 
 use super::conn::{Endpoint, DIRECT_READ};
+use super::sender::Sender;
 use super::{Options, Protocol, Session};
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::{Cancel, CancelHandle, Transfer};
@@ -48,7 +50,7 @@ const SERVER_DEFAULT_BUFFERS: usize = 4;
 
 /// Cancels a network stream: a flag, and the socket shut down under the waiter.
 #[derive(Debug, Default)]
-struct NetCancel {
+pub(super) struct NetCancel {
     flag: AtomicBool,
     socket: Mutex<Option<TcpStream>>,
 }
@@ -71,15 +73,74 @@ impl Cancel for NetCancel {
     }
 }
 
-/// An open iiod buffer.
+/// What it takes to open a buffer on a new connection (again after a failure).
 #[derive(Debug)]
-pub(crate) struct NetStream {
-    ep: Endpoint,
-    dev: String,
-    /// `OPEN DEV SAMPLES MASK [CYCLIC]\r\n`, sent again after a reconnection.
+pub(super) struct Link {
+    pub(super) ep: Endpoint,
+    pub(super) dev: String,
+    /// `OPEN DEV SAMPLES MASK [CYCLIC]\r\n`.
     open_cmd: String,
     /// `SET DEV BUFFERS_COUNT N\r\n` when the count is not the server's default.
     count_cmd: Option<String>,
+    pub(super) cancel: Arc<NetCancel>,
+}
+
+impl Link {
+    /// `buffer of device D on ip:HOST:PORT`, for messages.
+    pub(super) fn what(&self) -> String {
+        format!("buffer of device {} on {}", self.dev, self.ep.display())
+    }
+
+    /// Connects and opens the buffer: TIMEOUT, the kernel buffer count and OPEN go in one
+    /// write. The new socket is the one [`CancelHandle::cancel`] shuts down.
+    pub(super) fn open_session(&self, timeout: Option<Duration>) -> Result<Session> {
+        let options = Options {
+            timeout,
+            protocol: Protocol::Text,
+        };
+        let mut session = Session::open(&self.ep, &options)?;
+        *self.cancel.socket.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(session.conn.clone_stream()?);
+        let timeout_cmd = format!("TIMEOUT {}\r\n", session.remote_timeout_ms());
+        let mut batch = timeout_cmd.clone();
+        if let Some(c) = &self.count_cmd {
+            batch.push_str(c);
+        }
+        batch.push_str(&self.open_cmd);
+        session.io(|c, d| c.send(batch.as_bytes(), "OPEN", d))?;
+        // libiio ignores TIMEOUT refusals; the others must succeed.
+        let _ = session.read_int(timeout_cmd.trim_end())?;
+        for cmd in self.count_cmd.iter().chain([&self.open_cmd]) {
+            let what = cmd.trim_end();
+            let r = session.read_int(what)?;
+            if r < 0 {
+                return Err(session.remote_err(what, r));
+            }
+        }
+        Ok(session)
+    }
+
+    /// Turns a failure into what the buffer API reports: cancelled once cancelled, a
+    /// timeout for ETIMEDOUT (the server's or ours).
+    pub(super) fn error(&self, e: Error, timeout: Option<Duration>) -> Error {
+        if self.cancel.is_cancelled() {
+            return Error::Cancelled { what: self.what() };
+        }
+        if e.errno() == 110 {
+            return Error::Timeout {
+                what: self.what(),
+                after: timeout.unwrap_or_default(),
+            };
+        }
+        e
+    }
+}
+
+/// An open iiod buffer.
+#[derive(Debug)]
+pub(crate) struct NetStream {
+    link: Arc<Link>,
+    dev: String,
     /// The mask line the server sends before the first chunk of each READBUF reply: the
     /// channels OPEN asked for (a different one means another client changed what the
     /// server sends).
@@ -103,9 +164,10 @@ pub(crate) struct NetStream {
     /// Blocks the next READBUF asks for, and the most one asks for.
     next_blocks: usize,
     max_blocks: usize,
-    /// A block was sent whose byte count reply is not read yet.
+    /// A block was sent whose byte count reply is not read yet (cyclic output).
     write_unacked: bool,
-    cancel: Arc<NetCancel>,
+    /// The thread that sends output (all but cyclic output).
+    sender: Option<Sender>,
     closed: bool,
 }
 
@@ -140,11 +202,15 @@ pub(crate) fn open(
         .then(|| format!("SET {dev} BUFFERS_COUNT {}\r\n", spec.kernel_buffers));
     let block = spec.samples * spec.scan_bytes;
     let mut s = NetStream {
-        ep: ep.clone(),
+        link: Arc::new(Link {
+            ep: ep.clone(),
+            dev: dev.clone(),
+            open_cmd,
+            count_cmd,
+            cancel: Arc::new(NetCancel::default()),
+        }),
         readbuf_what: format!("READBUF {dev}"),
         dev,
-        open_cmd,
-        count_cmd,
         mask_line: mask.into_bytes(),
         block,
         scan_bytes: spec.scan_bytes.max(1),
@@ -157,44 +223,25 @@ pub(crate) fn open(
         next_blocks: 1,
         max_blocks: (MAX_REQUEST / block.max(1)).max(1),
         write_unacked: false,
-        cancel: Arc::new(NetCancel::default()),
+        sender: None,
         closed: false,
     };
     s.connect()?;
+    if spec.output && !spec.cyclic {
+        let session = s.session.take().expect("connected above");
+        s.sender = Some(Sender::start(s.link.clone(), session, s.timeout, block)?);
+    }
     Ok(Box::new(s))
 }
 
 impl NetStream {
     fn what(&self) -> String {
-        format!("buffer of device {} on {}", self.dev, self.ep.display())
+        self.link.what()
     }
 
-    /// Opens the connection and the buffer: TIMEOUT, the kernel buffer count and OPEN go in
-    /// one write.
+    /// Opens the connection and the buffer.
     fn connect(&mut self) -> Result<()> {
-        let options = Options {
-            timeout: self.timeout,
-            protocol: Protocol::Text,
-        };
-        let mut session = Session::open(&self.ep, &options)?;
-        *self.cancel.socket.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(session.conn.clone_stream()?);
-        let timeout_cmd = format!("TIMEOUT {}\r\n", session.remote_timeout_ms());
-        let mut batch = timeout_cmd.clone();
-        if let Some(c) = &self.count_cmd {
-            batch.push_str(c);
-        }
-        batch.push_str(&self.open_cmd);
-        session.io(|c, d| c.send(batch.as_bytes(), "OPEN", d))?;
-        // libiio ignores TIMEOUT refusals; the others must succeed.
-        let _ = session.read_int(timeout_cmd.trim_end())?;
-        for cmd in self.count_cmd.iter().chain([&self.open_cmd]) {
-            let what = cmd.trim_end();
-            let r = session.read_int(what)?;
-            if r < 0 {
-                return Err(session.remote_err(what, r));
-            }
-        }
+        let session = self.link.open_session(self.timeout)?;
         self.session = Some(session);
         self.requests.clear();
         self.chunk_left = 0;
@@ -206,7 +253,7 @@ impl NetStream {
 
     /// The open session, reconnecting after a failure; errors once cancelled or closed.
     fn session(&mut self) -> Result<&mut Session> {
-        if self.cancel.is_cancelled() {
+        if self.link.cancel.is_cancelled() {
             return Err(Error::Cancelled { what: self.what() });
         }
         if self.closed {
@@ -223,20 +270,10 @@ impl NetStream {
 
     /// Turns a failure into what the buffer API reports, and drops a broken connection.
     fn fail(&mut self, e: Error) -> Error {
-        if self.session.as_ref().is_some_and(|s| s.broken) {
+        if self.session.as_ref().is_some_and(|s| s.broken) || self.link.cancel.is_cancelled() {
             self.session = None;
         }
-        if self.cancel.is_cancelled() {
-            self.session = None;
-            return Error::Cancelled { what: self.what() };
-        }
-        if e.errno() == 110 {
-            return Error::Timeout {
-                what: self.what(),
-                after: self.timeout.unwrap_or_default(),
-            };
-        }
-        e
+        self.link.error(e, self.timeout)
     }
 
     /// Sends READBUF requests until [`PIPELINE_DEPTH`] are in flight, each for twice the
@@ -398,6 +435,15 @@ impl BufferStream for NetStream {
         if buf.is_empty() {
             return Ok(0);
         }
+        if let Some(sender) = &self.sender {
+            if self.closed {
+                return Err(Error::InvalidValue {
+                    what: self.what(),
+                    reason: "the buffer is closed".into(),
+                });
+            }
+            return sender.push(buf, self.timeout);
+        }
         self.write_inner(buf).map_err(|e| self.fail(e))
     }
 
@@ -418,10 +464,13 @@ impl BufferStream for NetStream {
         if let Some(s) = self.session.as_mut() {
             s.timeout = self.timeout;
         }
+        if let Some(sender) = &self.sender {
+            sender.set_timeout(self.timeout);
+        }
     }
 
     fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle::new(self.cancel.clone())
+        CancelHandle::new(self.link.cancel.clone())
     }
 
     fn transfer(&self) -> Transfer {
@@ -433,10 +482,13 @@ impl BufferStream for NetStream {
             return Ok(());
         }
         self.closed = true;
+        if let Some(mut sender) = self.sender.take() {
+            return sender.close();
+        }
         let Some(mut s) = self.session.take() else {
             return Ok(());
         };
-        if self.cancel.is_cancelled() {
+        if self.link.cancel.is_cancelled() {
             return Ok(());
         }
         if !self.requests.is_empty() {

@@ -49,28 +49,44 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Keeps the fake ADC FIFO full until dropped, at no cost to the link: the FIFO is held
-/// open read-write (so the reader's close is no SIGPIPE), its pipe enlarged to 1 MiB, and
-/// refilled by `splice` from a 1 MiB memfd, which hands the pages over without copying them.
-/// Both clients read from the same FIFO this way, so the "device" is never the limit.
-struct Feeder {
+/// Keeps a fake device's FIFO full (the ADC) or empty (the DAC) until dropped, at no cost to
+/// the link: the FIFO is held open read-write (so a client's close is no SIGPIPE), its pipe
+/// enlarged to 1 MiB, and `splice` moves pages between it and a 1 MiB memfd or `/dev/null`
+/// without copying them. Both tools get the same FIFO this way, so the "device" is never
+/// the limit.
+struct Pump {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Feeder {
-    fn start(fifo: &std::path::Path) -> Feeder {
-        const SRC: usize = 1 << 20;
+impl Pump {
+    const SIZE: usize = 1 << 20;
+
+    /// Fills the FIFO with 0x5a bytes.
+    fn feed(fifo: &std::path::Path) -> Pump {
+        let src = rustix::fs::memfd_create("feed", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd");
+        let mut src = std::fs::File::from(src);
+        src.write_all(&vec![0x5a; Self::SIZE]).expect("memfd write");
+        Self::start(fifo, Some(src))
+    }
+
+    /// Empties the FIFO into `/dev/null`.
+    fn drain(fifo: &std::path::Path) -> Pump {
+        Self::start(fifo, None)
+    }
+
+    fn start(fifo: &std::path::Path, src: Option<std::fs::File>) -> Pump {
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
             .open(fifo)
             .expect("open FIFO");
-        let _ = rustix::pipe::fcntl_setpipe_size(&f, SRC);
-        let src = rustix::fs::memfd_create("feed", rustix::fs::MemfdFlags::CLOEXEC).expect("memfd");
-        let mut src = std::fs::File::from(src);
-        src.write_all(&vec![0x5a; SRC]).expect("memfd write");
+        let _ = rustix::pipe::fcntl_setpipe_size(&f, Self::SIZE);
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .expect("/dev/null");
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -79,35 +95,48 @@ impl Feeder {
                 tv_sec: 0,
                 tv_nsec: 50_000_000,
             };
+            let (flags, dir) = match src {
+                Some(_) => (rustix::event::PollFlags::OUT, "feeder"),
+                None => (rustix::event::PollFlags::IN, "drain"),
+            };
             while !s.load(Ordering::Relaxed) {
-                let mut pfd = [rustix::event::PollFd::new(
-                    &f,
-                    rustix::event::PollFlags::OUT,
-                )];
+                let mut pfd = [rustix::event::PollFd::new(&f, flags)];
                 let _ = rustix::event::poll(&mut pfd, Some(&tick));
-                let len = SRC - off as usize;
-                match rustix::pipe::splice(
-                    &src,
-                    Some(&mut off),
-                    &f,
-                    None,
-                    len,
-                    rustix::pipe::SpliceFlags::NONBLOCK,
-                ) {
-                    Ok(_) => off %= SRC as u64,
-                    Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => panic!("feeder splice: {e}"),
+                let len = Self::SIZE - off as usize;
+                let r = match &src {
+                    Some(src) => rustix::pipe::splice(
+                        src,
+                        Some(&mut off),
+                        &f,
+                        None,
+                        len,
+                        rustix::pipe::SpliceFlags::NONBLOCK,
+                    )
+                    .map(|_| off %= Self::SIZE as u64),
+                    None => rustix::pipe::splice(
+                        &f,
+                        None,
+                        &null,
+                        None,
+                        Self::SIZE,
+                        rustix::pipe::SpliceFlags::NONBLOCK,
+                    )
+                    .map(|_| ()),
+                };
+                match r {
+                    Ok(()) | Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => panic!("{dir} splice: {e}"),
                 }
             }
         });
-        Feeder {
+        Pump {
             stop,
             thread: Some(thread),
         }
     }
 }
 
-impl Drop for Feeder {
+impl Drop for Pump {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
@@ -132,16 +161,16 @@ fn cpu_of(pid: &str) -> f64 {
     }
 }
 
-/// One timed run of a capture command in the server's namespace: wall time, and the CPU
+/// One timed run of a shell command in the server's namespace: wall time, and the CPU
 /// seconds of the client (its process tree) and of iiod during it.
-fn run_capture(srv: &RealIiod, cmd: &str) -> (Duration, f64, f64) {
+fn run_timed(srv: &RealIiod, cmd: &str) -> (Duration, f64, f64) {
     let iiod = srv.pid().to_string();
     let (c0, s0) = (cpu_of("self"), cpu_of(&iiod));
     let t0 = Instant::now();
     let out = srv
         .command("sh")
         .arg("-c")
-        .arg(format!("timeout 300 {cmd} > /dev/null"))
+        .arg(cmd)
         .output()
         .expect("spawn");
     let wall = t0.elapsed();
@@ -205,50 +234,73 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 7 })
         .max(1);
-    let _feeder = Feeder::start(&srv.fake_root().join("dev/iio:device0"));
-    let scan = 4; // voltage0 + voltage1, s12/16 each
     println!(
-        "== stream: fake-adc voltage0+voltage1 ({scan}-byte scans) through the real iiod, \
-         median of {runs} alternating runs of each CLI"
+        "(each through nsenter -t IIOD_PID -n; MB/s: median [slowest-fastest] of {runs} \
+         alternating runs;\n cpu, iiod: CPU seconds per wall second of the client and of iiod)"
     );
+    let scan = 4; // voltage0 + voltage1, s12/16 each
+    let feeder = Pump::feed(&srv.fake_root().join("dev/iio:device0"));
+    println!("== capture: fake-adc voltage0+voltage1 ({scan}-byte scans)");
     println!("   iio_readdev -u {URI} -b BLOCK -s SCANS iio:device0 voltage0 voltage1 > /dev/null");
     println!(
         "   ferroio read -u {URI} -b BLOCK -s SCANS iio:device0 voltage0 voltage1 > /dev/null"
     );
-    println!(
-        "   (each through nsenter -t IIOD_PID -n; MB/s: median [slowest-fastest run];\n    \
-         cpu, iiod: CPU seconds per wall second of the client and of iiod, all runs)"
-    );
-    println!(
-        "{:>7} {:>6} | {:>23} {:>4} {:>4} | {:>23} {:>4} {:>4} | {:>5}",
-        "block",
-        "MiB",
-        "iio_readdev MB/s",
-        "cpu",
-        "iiod",
-        "ferroio read MB/s",
-        "cpu",
-        "iiod",
-        "ratio"
-    );
-    for (block, mib) in [
+    let rows = [
         (64usize, 8.0),
         (256, 32.0),
         (1024, 128.0),
         (4096, 512.0),
         (16384, 1024.0),
         (65536, 1024.0),
-    ] {
+    ];
+    side_by_side(&srv, runs, scale, scan, &rows, |block, scans| {
+        let args = format!("-u {URI} -b {block} -s {scans} iio:device0 voltage0 voltage1");
+        (
+            format!("timeout 300 iio_readdev {args} > /dev/null"),
+            format!("timeout 300 {ours} read {args} > /dev/null"),
+        )
+    });
+    drop(feeder);
+
+    let scan = 2; // fake-dac voltage0, u10/16
+    let _drain = Pump::drain(&srv.fake_root().join("dev/iio:device1"));
+    println!("== output: fake-dac voltage0 ({scan}-byte scans), bytes from /dev/zero");
+    println!("   head -c BYTES /dev/zero | iio_writedev -u {URI} -b BLOCK -s SCANS iio:device1");
+    println!("   head -c BYTES /dev/zero | ferroio write -u {URI} -b BLOCK -s SCANS iio:device1");
+    let rows = [(256usize, 8.0), (4096, 64.0), (65536, 512.0)];
+    side_by_side(&srv, runs, scale, scan, &rows, |block, scans| {
+        let bytes = scans * scan;
+        let args = format!("-u {URI} -b {block} -s {scans} iio:device1");
+        (
+            format!("head -c {bytes} /dev/zero | timeout 300 iio_writedev {args}"),
+            format!("head -c {bytes} /dev/zero | timeout 300 {ours} write {args}"),
+        )
+    });
+}
+
+/// Runs libiio's and our command (from `cmds(block, scans)`) `runs` times each, alternating,
+/// for each row (block size in scans, MiB per run at scale 1), and prints a table row.
+fn side_by_side(
+    srv: &RealIiod,
+    runs: usize,
+    scale: f64,
+    scan: usize,
+    rows: &[(usize, f64)],
+    cmds: impl Fn(usize, usize) -> (String, String),
+) {
+    println!(
+        "{:>7} {:>6} | {:>23} {:>4} {:>4} | {:>23} {:>4} {:>4} | {:>5}",
+        "block", "MiB", "libiio MB/s", "cpu", "iiod", "ferroio MB/s", "cpu", "iiod", "ratio"
+    );
+    for &(block, mib) in rows {
         let mib = (mib * scale).max(0.25);
         let scans = ((mib * (1 << 20) as f64) as usize / scan / block).max(1) * block;
         let bytes = (scans * scan) as f64;
-        let args = format!("-u {URI} -b {block} -s {scans} iio:device0 voltage0 voltage1");
-        let theirs_cmd = format!("iio_readdev {args}");
-        let ours_cmd = format!("{ours} read {args}");
+        let (theirs_cmd, ours_cmd) = cmds(block, scans);
         let (mut theirs, mut mine) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            theirs.push(run_capture(&srv, &theirs_cmd));
-            mine.push(run_capture(&srv, &ours_cmd));
+            theirs.push(run_timed(srv, &theirs_cmd));
+            mine.push(run_timed(srv, &ours_cmd));
         }
         let rate = |d: Duration| bytes / d.as_secs_f64() / 1e6;
         // (median MB/s, cell text, client CPU, iiod CPU)

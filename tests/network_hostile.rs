@@ -57,6 +57,10 @@ impl Peer {
     /// and returns after reading PRINT.
     fn text_opening(&mut self) {
         assert_eq!(self.line(), "BINARY");
+        self.text_opening_after_binary();
+    }
+    /// The rest of [`Peer::text_opening`] once BINARY has been read.
+    fn text_opening_after_binary(&mut self) {
         self.send(b"-22\n");
         assert!(self.line().starts_with("TIMEOUT"));
         self.send(b"0\n");
@@ -75,6 +79,24 @@ impl Peer {
                 break;
             }
         }
+    }
+    /// The common start of the buffer scripts: a context connection (it opens with BINARY)
+    /// gets the normal opening and the XML and is served until the client goes away
+    /// (`None`); a buffer connection (text only, so its first line is TIMEOUT) gets TIMEOUT
+    /// and OPEN accepted (`Some` of the OPEN line).
+    fn buffer_opening(&mut self) -> Option<String> {
+        let first = self.line();
+        if first == "BINARY" {
+            self.text_opening_after_binary();
+            self.print_ok();
+            self.drain();
+            return None;
+        }
+        assert!(first.starts_with("TIMEOUT"), "{first}");
+        self.send(b"0\n");
+        let open = self.line();
+        self.send(b"0\n");
+        Some(open)
     }
 }
 
@@ -311,22 +333,9 @@ fn names_that_would_break_the_line_are_never_sent() {
 /// first line is TIMEOUT) get OPEN accepted and then a READBUF reply that goes wrong the way
 /// the sample count in OPEN selects.
 fn buffer_script(p: &mut Peer) {
-    let first = p.line();
-    if first == "BINARY" {
-        p.send(b"-22\n");
-        assert!(p.line().starts_with("TIMEOUT"));
-        p.send(b"0\n");
-        assert_eq!(p.line(), "ZPRINT");
-        p.send(b"-22\n");
-        assert_eq!(p.line(), "PRINT");
-        p.print_ok();
-        p.drain();
+    let Some(open) = p.buffer_opening() else {
         return;
-    }
-    assert!(first.starts_with("TIMEOUT"), "{first}");
-    p.send(b"0\n");
-    let open = p.line();
-    p.send(b"0\n");
+    };
     assert!(p.line().starts_with("READBUF iio:device0"));
     match open.as_str() {
         // 8 scans of 2 bytes: 10 of 16 bytes, then silence.
@@ -381,22 +390,9 @@ static CHUNKING_CONNS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// block and before any data, then an error. The data is the stream position as a byte.
 /// OPEN with 2 samples gets a mask line that is not the one asked for.
 fn chunking_script(p: &mut Peer) {
-    let first = p.line();
-    if first == "BINARY" {
-        p.send(b"-22\n");
-        assert!(p.line().starts_with("TIMEOUT"));
-        p.send(b"0\n");
-        assert_eq!(p.line(), "ZPRINT");
-        p.send(b"-22\n");
-        assert_eq!(p.line(), "PRINT");
-        p.print_ok();
-        p.drain();
+    let Some(open) = p.buffer_opening() else {
         return;
-    }
-    assert!(first.starts_with("TIMEOUT"), "{first}");
-    p.send(b"0\n");
-    let open = p.line();
-    p.send(b"0\n");
+    };
     if open == "OPEN iio:device0 2 00000001" {
         assert_eq!(p.line(), "READBUF iio:device0 4");
         p.send(b"4\n00000003\nabcd");
@@ -487,22 +483,9 @@ static WRITEBUF_REFUSALS: std::sync::atomic::AtomicUsize = std::sync::atomic::At
 /// first such connection refuses its first WRITEBUF (`-5`), later ones serve; with 65536
 /// samples the server never gives the go-ahead.
 fn writebuf_script(p: &mut Peer) {
-    let first = p.line();
-    if first == "BINARY" {
-        p.send(b"-22\n");
-        assert!(p.line().starts_with("TIMEOUT"));
-        p.send(b"0\n");
-        assert_eq!(p.line(), "ZPRINT");
-        p.send(b"-22\n");
-        assert_eq!(p.line(), "PRINT");
-        p.print_ok();
-        p.drain();
+    let Some(open) = p.buffer_opening() else {
         return;
-    }
-    assert!(first.starts_with("TIMEOUT"), "{first}");
-    p.send(b"0\n");
-    let open = p.line();
-    p.send(b"0\n");
+    };
     if open == "OPEN iio:device1 65536 00000001" {
         // Never ready.
         p.drain();

@@ -13,19 +13,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Creates a FIFO at `path`.
-fn mkfifo(path: &Path) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
-}
-
 /// Opens the FIFO for writing (the buffer holds it open for reading and writing, so this
 /// does not block once the buffer is open).
 fn feeder(path: &Path) -> fs::File {
@@ -61,7 +48,7 @@ struct Dummy {
 impl Dummy {
     fn new() -> Dummy {
         let root = common::fixture_copy("iio-dummy-6.1");
-        mkfifo(&root.path().join("dev/iio:device0"));
+        common::mkfifo(&root.path().join("dev/iio:device0"));
         Dummy { root }
     }
     fn ctx(&self) -> Context {
@@ -398,7 +385,7 @@ fn crafted_device() -> tempfile::TempDir {
             fs::write(dev.join(format!("in_{id}_offset")), format!("{offset}\n")).unwrap();
         }
     }
-    mkfifo(&root.path().join("dev/iio:device0"));
+    common::mkfifo(&root.path().join("dev/iio:device0"));
     root
 }
 
@@ -496,26 +483,12 @@ fn every_format_demuxes_and_converts() {
 
 #[test]
 fn output_buffers_fill_and_push() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::dac_fixture(
+        "iio:device1",
+        &[("voltage0", "le:u12/16>>4"), ("voltage1", "be:s16/16>>0")],
+    );
     let dev = root.path().join("bus/iio/devices/iio:device1");
-    fs::create_dir_all(dev.join("buffer")).unwrap();
-    fs::create_dir_all(dev.join("scan_elements")).unwrap();
-    fs::write(dev.join("name"), "dac\n").unwrap();
-    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
-        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
-    }
-    for (i, (id, fmt)) in [("voltage0", "le:u12/16>>4"), ("voltage1", "be:s16/16>>0")]
-        .iter()
-        .enumerate()
-    {
-        let se = dev.join("scan_elements");
-        fs::write(se.join(format!("out_{id}_en")), "0\n").unwrap();
-        fs::write(se.join(format!("out_{id}_index")), format!("{i}\n")).unwrap();
-        fs::write(se.join(format!("out_{id}_type")), format!("{fmt}\n")).unwrap();
-        fs::write(dev.join(format!("out_{id}_raw")), "0\n").unwrap();
-    }
     let fifo = root.path().join("dev/iio:device1");
-    mkfifo(&fifo);
     let before = snapshot(&dev);
     let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
     let d = ctx.get_device("dac").unwrap();
@@ -550,24 +523,9 @@ fn output_buffers_fill_and_push() {
 
 #[test]
 fn cyclic_output_repeats_the_block_until_dropped() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::dac_fixture("iio:device0", &[("voltage0", "le:s16/16>>0")]);
     let dev = root.path().join("bus/iio/devices/iio:device0");
-    fs::create_dir_all(dev.join("buffer")).unwrap();
-    fs::create_dir_all(dev.join("scan_elements")).unwrap();
-    fs::write(dev.join("name"), "dac\n").unwrap();
-    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
-        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
-    }
-    fs::write(dev.join("scan_elements/out_voltage0_en"), "0\n").unwrap();
-    fs::write(dev.join("scan_elements/out_voltage0_index"), "0\n").unwrap();
-    fs::write(
-        dev.join("scan_elements/out_voltage0_type"),
-        "le:s16/16>>0\n",
-    )
-    .unwrap();
-    fs::write(dev.join("out_voltage0_raw"), "0\n").unwrap();
     let fifo = root.path().join("dev/iio:device0");
-    mkfifo(&fifo);
     let before = snapshot(&dev);
     let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
     let d = ctx.get_device("dac").unwrap();
@@ -609,7 +567,7 @@ fn multi_buffer_device() -> tempfile::TempDir {
             fs::write(d.join(format!("in_{id}_type")), "le:u16/16>>0\n").unwrap();
         }
     }
-    mkfifo(&root.path().join("dev/iio:device0"));
+    common::mkfifo(&root.path().join("dev/iio:device0"));
     root
 }
 

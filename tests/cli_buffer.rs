@@ -13,18 +13,6 @@ fn ferroio() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferroio"))
 }
 
-fn mkfifo(path: &Path) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
-}
-
 fn scan(i: u16) -> [u8; 16] {
     let mut s = [0u8; 16];
     s[0..2].copy_from_slice(&i.to_le_bytes());
@@ -58,7 +46,7 @@ fn feed(fifo: &Path, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
 fn read_raw_bytes_like_iio_readdev() {
     let root = common::fixture_copy("iio-dummy-6.1");
     let fifo = root.path().join("dev/iio:device0");
-    mkfifo(&fifo);
+    common::mkfifo(&fifo);
     let bytes: Vec<u8> = (0..10).flat_map(scan).collect();
     let feeder = feed(&fifo, bytes.clone());
     let out = ferroio()
@@ -82,7 +70,7 @@ fn read_raw_bytes_like_iio_readdev() {
 fn read_csv_and_json_converted() {
     let root = common::fixture_copy("iio-dummy-6.1");
     let fifo = root.path().join("dev/iio:device0");
-    mkfifo(&fifo);
+    common::mkfifo(&fifo);
     // the layout of voltage0, accel_x, timestamp: u16 @0, s16 @2, padding, s64 @8
     let mut bytes = Vec::new();
     for i in 0..2u16 {
@@ -151,7 +139,7 @@ fn read_csv_and_json_converted() {
 #[test]
 fn ctrl_c_stops_and_restores_the_device() {
     let root = common::fixture_copy("iio-dummy-6.1");
-    mkfifo(&root.path().join("dev/iio:device0"));
+    common::mkfifo(&root.path().join("dev/iio:device0"));
     let mut child = ferroio()
         .args(["read", "-u", &common::local_uri(root.path())])
         .args(["-T", "0", "-t", "trig0", "dummy0"])
@@ -239,24 +227,9 @@ fn trigger_subcommands_on_the_fixture() {
 #[test]
 fn write_pushes_stdin_to_an_output_buffer() {
     // a DAC with one le:u16 output channel
-    let root = tempfile::tempdir().unwrap();
+    let root = common::dac_fixture("iio:device0", &[("voltage0", "le:u16/16>>0")]);
     let dev = root.path().join("bus/iio/devices/iio:device0");
-    fs::create_dir_all(dev.join("buffer")).unwrap();
-    fs::create_dir_all(dev.join("scan_elements")).unwrap();
-    fs::write(dev.join("name"), "dac\n").unwrap();
-    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
-        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
-    }
-    fs::write(dev.join("scan_elements/out_voltage0_en"), "0\n").unwrap();
-    fs::write(dev.join("scan_elements/out_voltage0_index"), "0\n").unwrap();
-    fs::write(
-        dev.join("scan_elements/out_voltage0_type"),
-        "le:u16/16>>0\n",
-    )
-    .unwrap();
-    fs::write(dev.join("out_voltage0_raw"), "0\n").unwrap();
     let fifo = root.path().join("dev/iio:device0");
-    mkfifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -292,24 +265,9 @@ fn write_pushes_stdin_to_an_output_buffer() {
 
 #[test]
 fn write_cyclic_repeats_until_ctrl_c() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::dac_fixture("iio:device0", &[("voltage0", "le:u16/16>>0")]);
     let dev = root.path().join("bus/iio/devices/iio:device0");
-    fs::create_dir_all(dev.join("buffer")).unwrap();
-    fs::create_dir_all(dev.join("scan_elements")).unwrap();
-    fs::write(dev.join("name"), "dac\n").unwrap();
-    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
-        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
-    }
-    fs::write(dev.join("scan_elements/out_voltage0_en"), "0\n").unwrap();
-    fs::write(dev.join("scan_elements/out_voltage0_index"), "0\n").unwrap();
-    fs::write(
-        dev.join("scan_elements/out_voltage0_type"),
-        "le:u16/16>>0\n",
-    )
-    .unwrap();
-    fs::write(dev.join("out_voltage0_raw"), "0\n").unwrap();
     let fifo = root.path().join("dev/iio:device0");
-    mkfifo(&fifo);
     let mut child = ferroio()
         .args([
             "write",

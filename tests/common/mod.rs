@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: fixture copies with their original file modes.
+//! Helpers shared by the integration tests: fixture copies with their original file modes,
+//! FIFOs standing in for device nodes, a small DAC tree.
 
 #![allow(dead_code)]
 
@@ -56,4 +57,42 @@ pub fn fixture_copy(name: &str) -> tempfile::TempDir {
 /// The `local:` URI of a directory.
 pub fn local_uri(root: &Path) -> String {
     format!("local:{}", root.display())
+}
+
+/// Creates a FIFO at `path` (and its parent directories): the stand-in for a device node.
+pub fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+}
+
+/// A sysfs root holding one output device named `dac` at `bus/iio/devices/<node>`: a legacy
+/// `buffer/` (disabled, length 0, watermark 1), one disabled output channel per
+/// `(id, format)` with scan indexes in that order and `raw` 0, and a FIFO at `dev/<node>` as
+/// its device node.
+pub fn dac_fixture(node: &str, channels: &[(&str, &str)]) -> tempfile::TempDir {
+    use std::fs;
+    let root = tempfile::tempdir().unwrap();
+    let dev = root.path().join("bus/iio/devices").join(node);
+    fs::create_dir_all(dev.join("buffer")).unwrap();
+    fs::create_dir_all(dev.join("scan_elements")).unwrap();
+    fs::write(dev.join("name"), "dac\n").unwrap();
+    for (f, v) in [("enable", "0"), ("length", "0"), ("watermark", "1")] {
+        fs::write(dev.join("buffer").join(f), format!("{v}\n")).unwrap();
+    }
+    let se = dev.join("scan_elements");
+    for (i, (id, fmt)) in channels.iter().enumerate() {
+        fs::write(se.join(format!("out_{id}_en")), "0\n").unwrap();
+        fs::write(se.join(format!("out_{id}_index")), format!("{i}\n")).unwrap();
+        fs::write(se.join(format!("out_{id}_type")), format!("{fmt}\n")).unwrap();
+        fs::write(dev.join(format!("out_{id}_raw")), "0\n").unwrap();
+    }
+    mkfifo(&root.path().join("dev").join(node));
+    root
 }

@@ -218,27 +218,7 @@ fn capture_through_the_hrtimer_trigger() {
 /// Runs Debian's iio_readdev while firing the sysfs trigger until it exits.
 fn iio_readdev_sysfs(args: &[&str]) -> Vec<u8> {
     let tools = std::env::var("FERROIO_VM_TOOLS").unwrap_or_else(|_| "/usr/bin".into());
-    let mut child = Command::new(Path::new(&tools).join("iio_readdev"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run iio_readdev");
-    let t0 = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                status.success(),
-                "iio_readdev {args:?}: {status}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return out.stdout;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "iio_readdev hangs");
-        fire_sysfs_trigger(1);
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    run_firing(Command::new(Path::new(&tools).join("iio_readdev")).args(args))
 }
 
 #[test]

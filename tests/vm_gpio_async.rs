@@ -75,18 +75,23 @@ fn pull_later(line: u32, up: bool) -> std::thread::JoinHandle<()> {
     })
 }
 
+/// `line` of gpiochip0 requested as an input with both edges detected.
+fn both_edges(line: u32) -> Request {
+    Request::builder()
+        .on_chip(CHIP0)
+        .with_line(line)
+        .with_edge_detection(EdgeDetection::Both)
+        .request()
+        .unwrap()
+}
+
 #[test]
 #[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
 fn edge_event_stream_waits_without_blocking() {
     require_vm();
     sim_pull(1, false);
     runtime().block_on(async {
-        let req = Request::builder()
-            .on_chip(CHIP0)
-            .with_line(1)
-            .with_edge_detection(EdgeDetection::Both)
-            .request()
-            .unwrap();
+        let req = both_edges(1);
         let mut events = EdgeEventStream::new(req).unwrap();
         assert_pending(events.next_event());
         let t = pull_later(1, true);
@@ -197,12 +202,7 @@ fn embedded_hal_async_wait() {
     require_vm();
     sim_pull(1, false);
     runtime().block_on(async {
-        let req = Request::builder()
-            .on_chip(CHIP0)
-            .with_line(1)
-            .with_edge_detection(EdgeDetection::Both)
-            .request()
-            .unwrap();
+        let req = both_edges(1);
         let mut pin = AsyncPin::new(req, 1).unwrap();
         pin.wait_for_low().await.unwrap(); // already low
         let t = pull_later(1, true);

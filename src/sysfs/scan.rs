@@ -396,19 +396,21 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
     dev.attrs = remaining;
 
     let mut channels: Vec<ChannelData> = datas.into_iter().map(|c| c.data).collect();
+    // A shared scale file (`in_voltage_scale`) serves many channels: read it once.
+    let mut scales: HashMap<String, Option<f64>> = HashMap::new();
     for c in &mut channels {
         names::sort_attrs(&mut c.attrs);
-        if c.attrs.iter().any(|a| a.name == "label") {
-            if let Some(f) = c.attrs.iter().find(|a| a.name == "label") {
-                c.label = read_attr_file(&dir.join(&f.filename)).ok();
-            }
+        if let Some(f) = c.attrs.iter().find(|a| a.name == "label") {
+            c.label = read_attr_file(&dir.join(&f.filename)).ok();
         }
         // libiio records the scale of scan elements when the context is created.
         if let Some(scan) = &mut c.scan {
             if let Some(f) = c.attrs.iter().find(|a| a.name == "scale") {
-                scan.scale = read_attr_file(&dir.join(&f.filename))
-                    .ok()
-                    .and_then(|t| t.trim().parse::<f64>().ok());
+                scan.scale = *scales.entry(f.filename.clone()).or_insert_with(|| {
+                    read_attr_file(&dir.join(&f.filename))
+                        .ok()
+                        .and_then(|t| t.trim().parse::<f64>().ok())
+                });
             }
         }
     }

@@ -44,8 +44,6 @@ pub struct DeviceData {
     /// Number of buffers the device has (`bufferN/` directories; 1 for the legacy layout
     /// alone; 0 when the device cannot buffer).
     pub buffer_count: u32,
-    /// Whether the device has a `trigger/` directory (can take a trigger).
-    pub has_trigger_dir: bool,
 }
 
 /// An attribute: its name as users see it and the file it lives in.

@@ -252,9 +252,6 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
             {
                 buffer_numbers.push(n);
             }
-            if name == "trigger" {
-                dev.has_trigger_dir = true;
-            }
             continue;
         }
         if !e.is_file {

@@ -582,7 +582,6 @@ fn random_snapshot(rng: &mut Rng) -> ContextData {
             buffer_attrs: named(rng),
             debug_attrs: named(rng),
             buffer_count,
-            has_trigger_dir: false,
         });
     }
     let mut attrs: Vec<(String, String)> = Vec::new();

@@ -367,19 +367,7 @@ impl Device {
             Family::Buffer => (AttrLoc::Buffer { dev, name }, &self.data().buffer_attrs),
             Family::Debug => (AttrLoc::Debug { dev, name }, &self.data().debug_attrs),
         };
-        match list.iter().find(|a| a.name == name) {
-            None => Err(Error::NoAttribute {
-                owner: loc.owner(),
-                attr: name.to_string(),
-            }),
-            Some(AttrData {
-                problem: Some(p), ..
-            }) => Err(Error::Malformed {
-                what: format!("attribute '{name}' of {}", loc.owner()),
-                reason: p.clone(),
-            }),
-            Some(_) => Ok(loc),
-        }
+        usable(list.iter().find(|a| a.name == name), loc)
     }
 
     fn read_family(&self, family: Family, name: &str) -> Result<String> {
@@ -729,19 +717,7 @@ impl Channel {
             name,
             filename: attr.map(|a| a.filename.as_str()).unwrap_or(""),
         };
-        match attr {
-            None => Err(Error::NoAttribute {
-                owner: loc.owner(),
-                attr: name.to_string(),
-            }),
-            Some(AttrData {
-                problem: Some(p), ..
-            }) => Err(Error::Malformed {
-                what: format!("attribute '{name}' of {}", loc.owner()),
-                reason: p.clone(),
-            }),
-            Some(_) => Ok(loc),
-        }
+        usable(attr, loc)
     }
 
     /// Reads a channel attribute as a string.
@@ -849,6 +825,24 @@ pub(crate) fn channel_numbers(id: &str) -> Option<(u32, Option<u32>)> {
     match id.split_once('-') {
         Some((a, b)) => Some((trailing_number(a)?, Some(trailing_number(b)?))),
         None => Some((trailing_number(id)?, None)),
+    }
+}
+
+/// `loc` when the snapshot lists the attribute and its scan found nothing wrong with it;
+/// otherwise the error that says which.
+fn usable<'a>(attr: Option<&AttrData>, loc: AttrLoc<'a>) -> Result<AttrLoc<'a>> {
+    match attr {
+        None => Err(Error::NoAttribute {
+            owner: loc.owner(),
+            attr: loc.name().to_string(),
+        }),
+        Some(AttrData {
+            problem: Some(p), ..
+        }) => Err(Error::Malformed {
+            what: format!("attribute '{}' of {}", loc.name(), loc.owner()),
+            reason: p.clone(),
+        }),
+        Some(_) => Ok(loc),
     }
 }
 

@@ -795,17 +795,29 @@ impl Channel {
             return self.attr_read_float("input");
         }
         let raw: f64 = self.attr_read_float("raw")?;
+        let (scale, offset) = self.scale_offset()?;
+        Ok((raw + offset) * scale)
+    }
+
+    /// The channel's `(scale, offset)` as the IIO ABI applies them, `(raw + offset) * scale`:
+    /// its `scale` and `offset` attributes, or, when absent, the scale the snapshot recorded
+    /// (XML contexts) or 1, and 0.
+    pub fn scale_offset(&self) -> Result<(f64, f64)> {
+        let scale = if self.has_attr("scale") {
+            self.attr_read_float("scale")?
+        } else {
+            self.data()
+                .scan
+                .as_ref()
+                .and_then(|s| s.scale)
+                .unwrap_or(1.0)
+        };
         let offset = if self.has_attr("offset") {
             self.attr_read_float("offset")?
         } else {
             0.0
         };
-        let scale = if self.has_attr("scale") {
-            self.attr_read_float("scale")?
-        } else {
-            1.0
-        };
-        Ok((raw + offset) * scale)
+        Ok((scale, offset))
     }
 }
 

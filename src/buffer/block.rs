@@ -260,20 +260,10 @@ impl BufferBuilder {
 /// `(scale, offset)` of a channel as the IIO ABI defines them: its `scale` and `offset`
 /// attributes, 1 and 0 when absent (the snapshot's scale for XML contexts).
 fn conversion(dev: &Device, pos: usize) -> Result<(f64, f64), String> {
-    let Some(c) = dev.channel(pos) else {
-        return Ok((1.0, 0.0));
-    };
-    let scale = if c.has_attr("scale") {
-        c.attr_read_float("scale").map_err(|e| e.to_string())?
-    } else {
-        c.data().scan.as_ref().and_then(|s| s.scale).unwrap_or(1.0)
-    };
-    let offset = if c.has_attr("offset") {
-        c.attr_read_float("offset").map_err(|e| e.to_string())?
-    } else {
-        0.0
-    };
-    Ok((scale, offset))
+    match dev.channel(pos) {
+        Some(c) => c.scale_offset().map_err(|e| e.to_string()),
+        None => Ok((1.0, 0.0)),
+    }
 }
 
 /// An open buffer of a device: the block of scans it moves, and the channel layout of those

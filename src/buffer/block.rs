@@ -3,7 +3,7 @@
 //! data moves through the backend's buffer stream (`backend::BufferStream`).
 
 use crate::backend::BufferSpec;
-use crate::buffer::demux::{self, ArrayIter, ChannelIter, ConvertedIter, Sample};
+use crate::buffer::demux::{self, ArrayIter, ChannelIter, ConvertedIter, DemuxOutput, Sample};
 use crate::buffer::mask::{ChannelMask, ElementLayout, ScanLayout};
 use crate::buffer::{CancelHandle, Transfer, TransferRequest};
 use crate::context::{Channel, Device};
@@ -499,6 +499,19 @@ impl Buffer {
     pub fn channel_read_into<T: Sample>(&self, chan: &Channel, out: &mut [T]) -> Result<usize> {
         let (_, e) = self.element(chan)?;
         demux::read_into(self.data(), self.layout.scan_bytes(), e, out)
+    }
+
+    /// Demultiplexes the last refill's scans for every enabled channel in one pass:
+    /// `outputs[i]` receives the values of `self.layout().elements()[i]` as the host integer
+    /// of its storage width ([`demux::SampleKind::of`]; allocate with
+    /// [`demux::Samples::for_element`]). Returns the scans demuxed. See [`demux::demux_into`].
+    pub fn demux_into<O: DemuxOutput>(&self, outputs: &mut [O]) -> Result<usize> {
+        demux::demux_into(
+            self.data(),
+            self.layout.scan_bytes(),
+            self.layout.elements(),
+            outputs,
+        )
     }
 
     /// Converts the channel's values to physical units into `out`; returns how many.

@@ -451,6 +451,670 @@ pub fn write_from<T: Sample>(
     n
 }
 
+// ---------------------------------------------------------------------------------------
+// Whole-block demux: every enabled element in one pass, each to its storage-width host type.
+// ---------------------------------------------------------------------------------------
+
+/// The host integer type a format's values take in a whole-block demux ([`demux_into`]):
+/// the storage width (24-bit storage widens to 32 bits), signed for signed formats — what
+/// libiio's `iio_channel_convert` writes for a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SampleKind {
+    /// `i8`: signed, 8-bit storage.
+    I8,
+    /// `u8`: unsigned, 8-bit storage.
+    U8,
+    /// `i16`: signed, 16-bit storage.
+    I16,
+    /// `u16`: unsigned, 16-bit storage.
+    U16,
+    /// `i32`: signed, 24- or 32-bit storage.
+    I32,
+    /// `u32`: unsigned, 24- or 32-bit storage.
+    U32,
+    /// `i64`: signed, 64-bit storage.
+    I64,
+    /// `u64`: unsigned, 64-bit storage.
+    U64,
+}
+
+impl SampleKind {
+    /// The kind a format demuxes to.
+    pub fn of(format: &DataFormat) -> SampleKind {
+        use SampleKind::*;
+        match (format.value_bytes(), format.is_signed) {
+            (0 | 1, true) => I8,
+            (0 | 1, false) => U8,
+            (2, true) => I16,
+            (2, false) => U16,
+            (3 | 4, true) => I32,
+            (3 | 4, false) => U32,
+            (_, true) => I64,
+            (_, false) => U64,
+        }
+    }
+
+    fn of_width(bytes: usize, signed: bool) -> SampleKind {
+        SampleKind::of(&DataFormat {
+            length: 8 * bytes as u32,
+            bits: 8 * bytes as u32,
+            shift: 0,
+            is_signed: signed,
+            is_fully_defined: true,
+            is_be: false,
+            repeat: 1,
+        })
+    }
+
+    /// Bytes of one value of this kind.
+    pub fn bytes(self) -> usize {
+        use SampleKind::*;
+        match self {
+            I8 | U8 => 1,
+            I16 | U16 => 2,
+            I32 | U32 => 4,
+            I64 | U64 => 8,
+        }
+    }
+}
+
+/// One element's output slice for [`demux_into`], typed by its [`SampleKind`].
+#[derive(Debug)]
+pub enum SamplesMut<'a> {
+    /// Values of an [`SampleKind::I8`] element.
+    I8(&'a mut [i8]),
+    /// Values of an [`SampleKind::U8`] element.
+    U8(&'a mut [u8]),
+    /// Values of an [`SampleKind::I16`] element.
+    I16(&'a mut [i16]),
+    /// Values of an [`SampleKind::U16`] element.
+    U16(&'a mut [u16]),
+    /// Values of an [`SampleKind::I32`] element.
+    I32(&'a mut [i32]),
+    /// Values of an [`SampleKind::U32`] element.
+    U32(&'a mut [u32]),
+    /// Values of an [`SampleKind::I64`] element.
+    I64(&'a mut [i64]),
+    /// Values of an [`SampleKind::U64`] element.
+    U64(&'a mut [u64]),
+}
+
+/// One element's values from [`demux_into`], owned: allocate once with
+/// [`Samples::for_element`] and demux block after block into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Samples {
+    /// Values of an [`SampleKind::I8`] element.
+    I8(Vec<i8>),
+    /// Values of an [`SampleKind::U8`] element.
+    U8(Vec<u8>),
+    /// Values of an [`SampleKind::I16`] element.
+    I16(Vec<i16>),
+    /// Values of an [`SampleKind::U16`] element.
+    U16(Vec<u16>),
+    /// Values of an [`SampleKind::I32`] element.
+    I32(Vec<i32>),
+    /// Values of an [`SampleKind::U32`] element.
+    U32(Vec<u32>),
+    /// Values of an [`SampleKind::I64`] element.
+    I64(Vec<i64>),
+    /// Values of an [`SampleKind::U64`] element.
+    U64(Vec<u64>),
+}
+
+macro_rules! samples_common {
+    ($($v:ident: $t:ty),*) => {
+        impl SamplesMut<'_> {
+            /// The kind of values the slice holds.
+            pub fn kind(&self) -> SampleKind {
+                match self { $(SamplesMut::$v(_) => SampleKind::$v,)* }
+            }
+
+            /// Number of values the slice holds.
+            pub fn len(&self) -> usize {
+                match self { $(SamplesMut::$v(s) => s.len(),)* }
+            }
+
+            /// Whether the slice is empty.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+        }
+
+        $(
+        impl<'a> From<&'a mut [$t]> for SamplesMut<'a> {
+            fn from(s: &'a mut [$t]) -> Self {
+                SamplesMut::$v(s)
+            }
+        }
+        )*
+
+        impl Samples {
+            /// `len` zeroed values of `kind`.
+            pub fn new(kind: SampleKind, len: usize) -> Samples {
+                match kind { $(SampleKind::$v => Samples::$v(vec![0; len]),)* }
+            }
+
+            /// The kind of values held.
+            pub fn kind(&self) -> SampleKind {
+                match self { $(Samples::$v(_) => SampleKind::$v,)* }
+            }
+
+            /// Number of values held.
+            pub fn len(&self) -> usize {
+                match self { $(Samples::$v(v) => v.len(),)* }
+            }
+
+            /// Whether no value is held.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Value `i` as `i64` (a `u64` above `i64::MAX` keeps its bit pattern).
+            pub fn get_i64(&self, i: usize) -> Option<i64> {
+                match self { $(Samples::$v(v) => v.get(i).map(|&x| x as i64),)* }
+            }
+
+            /// A borrowed view to demux into.
+            pub fn as_samples_mut(&mut self) -> SamplesMut<'_> {
+                match self { $(Samples::$v(v) => SamplesMut::$v(v),)* }
+            }
+        }
+    };
+}
+samples_common!(I8: i8, U8: u8, I16: i16, U16: u16, I32: i32, U32: u32, I64: i64, U64: u64);
+
+impl Samples {
+    /// Room for `scans` scans of `element` (`REPEAT` values per scan), of its kind.
+    pub fn for_element(element: &ElementLayout, scans: usize) -> Samples {
+        let f = &element.format;
+        Samples::new(SampleKind::of(f), scans * f.repeat.max(1) as usize)
+    }
+}
+
+/// What [`demux_into`] writes into: a [`SamplesMut`] view, or an owned [`Samples`].
+pub trait DemuxOutput {
+    /// The output as a typed slice.
+    fn samples_mut(&mut self) -> SamplesMut<'_>;
+}
+
+impl DemuxOutput for SamplesMut<'_> {
+    fn samples_mut(&mut self) -> SamplesMut<'_> {
+        match self {
+            SamplesMut::I8(s) => SamplesMut::I8(s),
+            SamplesMut::U8(s) => SamplesMut::U8(s),
+            SamplesMut::I16(s) => SamplesMut::I16(s),
+            SamplesMut::U16(s) => SamplesMut::U16(s),
+            SamplesMut::I32(s) => SamplesMut::I32(s),
+            SamplesMut::U32(s) => SamplesMut::U32(s),
+            SamplesMut::I64(s) => SamplesMut::I64(s),
+            SamplesMut::U64(s) => SamplesMut::U64(s),
+        }
+    }
+}
+
+impl DemuxOutput for Samples {
+    fn samples_mut(&mut self) -> SamplesMut<'_> {
+        self.as_samples_mut()
+    }
+}
+
+/// Scans per tile of the whole-block demux: a tile (at most 64 × 64 bytes) stays in L1 while
+/// every element is taken out of it.
+const TILE: usize = 64;
+
+/// A storage word the transposing kernels move: `u8`, `u16` or `u32`.
+trait Raw: Copy + Default + Send + 'static + Out<Self> {
+    /// The signed type of the same width.
+    type Signed: Out<Self>;
+    /// Bytes of the word.
+    const N: usize;
+    /// Most words per scan the kernels are built for.
+    const MAX_W: usize;
+    /// The little-endian word at the start of `b` (`b.len() == N`).
+    fn load_le(b: &[u8]) -> Self;
+    /// Shift, mask and sign extension in the word's own width.
+    fn finish(self, f: &Fin) -> Self;
+    /// Zero-extended.
+    fn widen(self) -> u64;
+    /// This word type's columns in the scratch space.
+    fn columns(s: &mut Scratch) -> &mut [[Self; TILE]];
+    /// Spare columns for the words no element takes.
+    fn sink(s: &mut Scratch) -> &mut [[Self; TILE]; 16];
+    /// Spare columns of the signed type.
+    fn sink_signed(s: &mut Scratch) -> &mut [[Self::Signed; TILE]; 16];
+}
+
+/// The finishing step of one word in its own width: `((w << lead) as signed >> pad) & mask`
+/// puts the field's top bit at the word's top, brings it down sign-extended, and for
+/// unsigned formats masks the extension off.
+#[derive(Debug, Clone, Copy)]
+struct Fin {
+    lead: u32,
+    pad: u32,
+    mask: u64,
+}
+
+impl Fin {
+    const IDENTITY: Fin = Fin {
+        lead: 0,
+        pad: 0,
+        mask: u64::MAX,
+    };
+
+    /// The step for `format` stored in `n` bytes; `None` unless `0 < bits` and
+    /// `shift + bits <= 8n`.
+    fn of(format: &DataFormat, n: usize) -> Option<Fin> {
+        let width = 8 * n as u32;
+        let (bits, shift) = (format.bits, format.shift);
+        if bits == 0 || bits > width || shift > width - bits {
+            return None;
+        }
+        let pad = width - bits;
+        Some(Fin {
+            lead: width - shift - bits,
+            pad,
+            mask: if format.is_signed || pad == 0 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            },
+        })
+    }
+
+    fn is_identity(&self) -> bool {
+        self.lead == 0 && self.pad == 0
+    }
+}
+
+/// Per-call scratch columns of the transposing kernels (zeroed once per call).
+struct Scratch {
+    b: [[u8; TILE]; 16],
+    h: [[u16; TILE]; 16],
+    w: [[u32; TILE]; 16],
+    sb: [[i8; TILE]; 16],
+    sh: [[i16; TILE]; 16],
+    sw: [[i32; TILE]; 16],
+}
+
+macro_rules! raw {
+    ($($u:ty, $s:ty, $max:expr, $field:ident, $sfield:ident);*) => {$(
+        impl Raw for $u {
+            type Signed = $s;
+            const N: usize = std::mem::size_of::<$u>();
+            const MAX_W: usize = $max;
+            #[inline(always)]
+            fn load_le(b: &[u8]) -> Self {
+                <$u>::from_le_bytes(b.try_into().expect("one word"))
+            }
+            #[inline(always)]
+            fn finish(self, f: &Fin) -> Self {
+                ((((self << f.lead) as $s) >> f.pad) as $u) & (f.mask as $u)
+            }
+            #[inline(always)]
+            fn widen(self) -> u64 {
+                u64::from(self)
+            }
+            fn columns(s: &mut Scratch) -> &mut [[Self; TILE]] {
+                &mut s.$field
+            }
+            fn sink(s: &mut Scratch) -> &mut [[Self; TILE]; 16] {
+                &mut s.$field
+            }
+            fn sink_signed(s: &mut Scratch) -> &mut [[$s; TILE]; 16] {
+                &mut s.$sfield
+            }
+        }
+    )*};
+}
+raw!(u8, i8, 16, b, sb; u16, i16, 16, h, sh; u32, i32, 8, w, sw);
+
+/// Transposes the (at most [`TILE`]) whole scans of `tile`, `W` words each, into columns,
+/// finishing every word. A constant stride and an unrolled word loop: the loop vectorizer
+/// turns it into wide loads and shuffles.
+#[inline(never)]
+fn transpose<R: Raw, const W: usize, const PLAIN: bool>(
+    tile: &[u8],
+    fins: &[Fin; W],
+    cols: &mut [[R; TILE]; W],
+) {
+    for (i, s) in tile.chunks_exact(W * R::N).take(TILE).enumerate() {
+        for w in 0..W {
+            let v = R::load_le(&s[w * R::N..(w + 1) * R::N]);
+            cols[w][i] = if PLAIN { v } else { v.finish(&fins[w]) };
+        }
+    }
+}
+
+/// An output type of a transposed group of `R` words (same width, either signedness).
+trait Out<R>: Copy + Default + 'static {
+    /// The word as this type.
+    fn from_raw(r: R) -> Self;
+    /// The slice inside `s`, when it holds this type.
+    fn slice(s: SamplesMut<'_>) -> Option<&mut [Self]>;
+}
+
+macro_rules! out {
+    ($($r:ty => $t:ty, $v:ident);*) => {$(
+        impl Out<$r> for $t {
+            #[inline(always)]
+            fn from_raw(r: $r) -> Self {
+                r as $t
+            }
+            fn slice(s: SamplesMut<'_>) -> Option<&mut [Self]> {
+                match s {
+                    SamplesMut::$v(o) => Some(o),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+out!(u8 => u8, U8; u8 => i8, I8; u16 => u16, U16; u16 => i16, I16; u32 => u32, U32; u32 => i32, I32);
+
+/// Transposes one whole tile straight into the members' outputs (`outs[w]` is word `w`'s
+/// destination; words of no member go to scratch).
+#[inline(never)]
+fn transpose_into<R: Raw, T: Out<R>, const W: usize, const PLAIN: bool>(
+    tile: &[u8],
+    fins: &[Fin; W],
+    outs: &mut [&mut [T; TILE]; W],
+) {
+    for (i, s) in tile.chunks_exact(W * R::N).take(TILE).enumerate() {
+        for w in 0..W {
+            let v = R::load_le(&s[w * R::N..(w + 1) * R::N]);
+            outs[w][i] = T::from_raw(if PLAIN { v } else { v.finish(&fins[w]) });
+        }
+    }
+}
+
+/// A whole tile of a group whose members all take `T`: transposed in place, no copy.
+/// `false` when the members' outputs are not all `T` (nothing is written then).
+#[inline(always)]
+fn group_tile_direct<R: Raw, T: Out<R>, const W: usize, const PLAIN: bool, O: DemuxOutput>(
+    g: &Group,
+    tile: &[u8],
+    at: usize,
+    fins: &[Fin; W],
+    sink: &mut [[T; TILE]; 16],
+    outputs: &mut [O],
+) -> bool {
+    let mut slots: [Option<&mut [T; TILE]>; W] = std::array::from_fn(|_| None);
+    for (j, o) in outputs.iter_mut().enumerate() {
+        let Some(&(w, _)) = g.members.iter().find(|&&(_, m)| m == j) else {
+            continue;
+        };
+        let Some(s) = T::slice(o.samples_mut()) else {
+            return false;
+        };
+        slots[w] = Some((&mut s[at..at + TILE]).try_into().expect("a whole tile"));
+    }
+    let mut spare = sink.iter_mut();
+    let mut outs: [&mut [T; TILE]; W] = std::array::from_fn(|w| match slots[w].take() {
+        Some(s) => s,
+        None => spare.next().expect("16 spare columns"),
+    });
+    transpose_into::<R, T, W, PLAIN>(tile, fins, &mut outs);
+    true
+}
+
+/// Stores `col` at `at` in `out` (same width: the cast only reinterprets the sign).
+#[inline(always)]
+fn store<R: Raw>(out: SamplesMut<'_>, at: usize, col: &[R]) {
+    macro_rules! put {
+        ($o:expr, $t:ty) => {
+            for (d, s) in $o[at..at + col.len()].iter_mut().zip(col) {
+                *d = s.widen() as $t;
+            }
+        };
+    }
+    match out {
+        SamplesMut::I8(o) => put!(o, i8),
+        SamplesMut::U8(o) => put!(o, u8),
+        SamplesMut::I16(o) => put!(o, i16),
+        SamplesMut::U16(o) => put!(o, u16),
+        SamplesMut::I32(o) => put!(o, i32),
+        SamplesMut::U32(o) => put!(o, u32),
+        SamplesMut::I64(o) => put!(o, i64),
+        SamplesMut::U64(o) => put!(o, u64),
+    }
+}
+
+/// A group of elements taken out together: all words of one width, little-endian, repeat 1,
+/// aligned, the scan a whole number (`words`) of them.
+struct Group {
+    n: usize,
+    words: usize,
+    plain: bool,
+    /// The members' common output kind, if they share one.
+    kind: Option<SampleKind>,
+    /// `(word index in the scan, element index)`.
+    members: Vec<(usize, usize)>,
+    fins: Vec<Fin>,
+}
+
+/// One tile of one group: transpose, then copy each member's column out.
+#[inline(always)]
+fn group_tile<R: Raw, const W: usize, const PLAIN: bool, O: DemuxOutput>(
+    g: &Group,
+    tile: &[u8],
+    at: usize,
+    scratch: &mut Scratch,
+    outputs: &mut [O],
+) {
+    let n = tile.len() / (W * R::N);
+    let fins: [Fin; W] = std::array::from_fn(|w| g.fins[w]);
+    if n == TILE {
+        let done = match g.kind {
+            Some(k) if k == SampleKind::of_width(R::N, true) => {
+                group_tile_direct::<R, R::Signed, W, PLAIN, O>(
+                    g,
+                    tile,
+                    at,
+                    &fins,
+                    R::sink_signed(scratch),
+                    outputs,
+                )
+            }
+            Some(_) => group_tile_direct::<R, R, W, PLAIN, O>(
+                g,
+                tile,
+                at,
+                &fins,
+                R::sink(scratch),
+                outputs,
+            ),
+            None => false,
+        };
+        if done {
+            return;
+        }
+    }
+    let cols: &mut [[R; TILE]; W] = (&mut R::columns(scratch)[..W])
+        .try_into()
+        .expect("W columns");
+    transpose::<R, W, PLAIN>(tile, &fins, cols);
+    for &(w, j) in &g.members {
+        store(outputs[j].samples_mut(), at, &cols[w][..n]);
+    }
+}
+
+/// Picks the monomorphized kernel for a group's word count.
+fn group_dispatch<R: Raw, O: DemuxOutput>(
+    g: &Group,
+    tile: &[u8],
+    at: usize,
+    scratch: &mut Scratch,
+    outputs: &mut [O],
+) {
+    macro_rules! by_words {
+        ($($w:literal)*) => {
+            match (g.words, g.plain) {
+                $(
+                ($w, true) => group_tile::<R, $w, true, O>(g, tile, at, scratch, outputs),
+                ($w, false) => group_tile::<R, $w, false, O>(g, tile, at, scratch, outputs),
+                )*
+                _ => unreachable!("group sizes are checked when planning"),
+            }
+        };
+    }
+    if R::MAX_W == 8 {
+        by_words!(1 2 3 4 5 6 7 8)
+    } else {
+        by_words!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    }
+}
+
+/// One element taken out of a tile by the per-element loops (`dispatch`).
+#[inline(always)]
+fn element_tile(tile: &[u8], step: usize, e: &ElementLayout, at: usize, out: SamplesMut<'_>) {
+    let at = at * e.format.repeat.max(1) as usize;
+    match out {
+        SamplesMut::I8(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i8),
+        SamplesMut::U8(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u8),
+        SamplesMut::I16(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i16),
+        SamplesMut::U16(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u16),
+        SamplesMut::I32(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i32),
+        SamplesMut::U32(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u32),
+        SamplesMut::I64(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i64),
+        SamplesMut::U64(o) => dispatch(tile, step, e, &mut o[at..], |v| v),
+    };
+}
+
+/// Splits the elements into transposed groups (by word width) and the rest. A group is
+/// worth its transpose when its members cover at least half of the scan's words.
+fn plan(step: usize, elements: &[ElementLayout]) -> (Vec<Group>, Vec<usize>) {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut rest = Vec::new();
+    for (j, e) in elements.iter().enumerate() {
+        let f = &e.format;
+        let n = f.value_bytes();
+        let max_w = match n {
+            1 | 2 => 16,
+            4 => 8,
+            _ => 0,
+        };
+        let fin = Fin::of(f, n);
+        let fits = max_w > 0
+            && !f.is_be
+            && f.repeat == 1
+            && step % n == 0
+            && e.offset % n == 0
+            && e.offset + n <= step
+            && step / n <= max_w;
+        match fin {
+            Some(fin) if fits => {
+                let g = match groups.iter_mut().position(|g| g.n == n) {
+                    Some(i) => &mut groups[i],
+                    None => {
+                        groups.push(Group {
+                            n,
+                            words: step / n,
+                            plain: true,
+                            kind: Some(SampleKind::of(f)),
+                            members: Vec::new(),
+                            fins: vec![Fin::IDENTITY; step / n],
+                        });
+                        groups.last_mut().expect("just pushed")
+                    }
+                };
+                let w = e.offset / n;
+                // Two elements on one word (shared scan index) need two finishes: the
+                // second one goes through the per-element loops.
+                if g.members.iter().any(|&(mw, _)| mw == w) {
+                    rest.push(j);
+                    continue;
+                }
+                g.plain &= fin.is_identity();
+                if g.kind != Some(SampleKind::of(f)) {
+                    g.kind = None;
+                }
+                g.fins[w] = fin;
+                g.members.push((w, j));
+            }
+            _ => rest.push(j),
+        }
+    }
+    groups.retain(|g| {
+        let worth = 2 * g.members.len() >= g.words;
+        if !worth {
+            rest.extend(g.members.iter().map(|&(_, j)| j));
+        }
+        worth
+    });
+    rest.sort_unstable();
+    (groups, rest)
+}
+
+/// Demultiplexes a whole block at once: every element of `elements` (scans of `step` bytes)
+/// into its output, converted from its storage format (byte order, shift, mask, sign
+/// extension) to the host integer of its storage width ([`SampleKind::of`]), as libiio's
+/// `iio_channel_convert` does. `outputs[i]` receives `elements[i]`'s values (`REPEAT` per
+/// scan for repeat elements); elements may come in any order. Returns the scans demuxed:
+/// those of the block, or fewer if an output is shorter.
+///
+/// The block is read once, in tiles that stay in L1: elements of one storage width that
+/// cover most of a little-endian scan are transposed together by loops monomorphized on
+/// the word width and count (which the compiler vectorizes); the others (big-endian,
+/// repeat, 24- or 64-bit storage, sparse) go through the per-element loops of
+/// [`read_into`], tile by tile. Fails when the counts differ or an output is not of its
+/// element's kind.
+pub fn demux_into<O: DemuxOutput>(
+    block: &[u8],
+    step: usize,
+    elements: &[ElementLayout],
+    outputs: &mut [O],
+) -> Result<usize> {
+    if elements.len() != outputs.len() {
+        return Err(Error::InvalidValue {
+            what: "demux outputs".into(),
+            reason: format!("{} elements but {} outputs", elements.len(), outputs.len()),
+        });
+    }
+    if step == 0 {
+        return Ok(0);
+    }
+    let mut scans = block.len() / step;
+    for (e, o) in elements.iter().zip(outputs.iter_mut()) {
+        let o = o.samples_mut();
+        let want = SampleKind::of(&e.format);
+        if o.kind() != want || e.offset + e.format.sample_bytes() > step {
+            return Err(Error::InvalidValue {
+                what: format!("demux output of {} at offset {}", e.format, e.offset),
+                reason: if o.kind() != want {
+                    format!("it takes {want:?} values, not {:?}", o.kind())
+                } else {
+                    format!("the element does not fit a {step}-byte scan")
+                },
+            });
+        }
+        scans = scans.min(o.len() / e.format.repeat.max(1) as usize);
+    }
+    let (groups, rest) = plan(step, elements);
+    let mut scratch = Scratch {
+        b: [[0; TILE]; 16],
+        h: [[0; TILE]; 16],
+        w: [[0; TILE]; 16],
+        sb: [[0; TILE]; 16],
+        sh: [[0; TILE]; 16],
+        sw: [[0; TILE]; 16],
+    };
+    let data = &block[..scans * step];
+    for (t, tile) in data.chunks(TILE * step).enumerate() {
+        let at = t * TILE;
+        for g in &groups {
+            match g.n {
+                1 => group_dispatch::<u8, O>(g, tile, at, &mut scratch, outputs),
+                2 => group_dispatch::<u16, O>(g, tile, at, &mut scratch, outputs),
+                _ => group_dispatch::<u32, O>(g, tile, at, &mut scratch, outputs),
+            }
+        }
+        for &j in &rest {
+            element_tile(tile, step, &elements[j], at, outputs[j].samples_mut());
+        }
+    }
+    Ok(scans)
+}
+
 pub(crate) fn check_fits<T: Sample>(format: &DataFormat) -> Result<()> {
     if fits::<T>(format) {
         Ok(())
@@ -587,5 +1251,147 @@ mod tests {
         // 7 bytes hold one whole 4-byte scan
         assert_eq!(ChannelIter::<i16>::new(&[0; 7], 4, &e).count(), 1);
         assert_eq!(ChannelIter::<i16>::new(&[0; 7], 0, &e).count(), 0);
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Runs `demux_into` over `els` (given in the order of `order`) and checks every value
+    /// against `DataFormat::extract_i64`.
+    fn check_demux(els: &[ElementLayout], step: usize, scans: usize, order: &[usize]) {
+        let block = noise(scans * step + step / 2, (scans * 31 + step) as u64);
+        let els: Vec<ElementLayout> = order.iter().map(|&i| els[i]).collect();
+        let mut outs: Vec<Samples> = els.iter().map(|e| Samples::for_element(e, scans)).collect();
+        assert_eq!(demux_into(&block, step, &els, &mut outs).unwrap(), scans);
+        for (e, o) in els.iter().zip(&outs) {
+            let f = &e.format;
+            assert_eq!(o.kind(), SampleKind::of(f));
+            let vb = f.value_bytes();
+            for s in 0..scans {
+                for k in 0..f.repeat as usize {
+                    let want = f.extract_i64(&block[s * step + e.offset + k * vb..]);
+                    let got = o.get_i64(s * f.repeat as usize + k).unwrap();
+                    assert_eq!(got, want, "{f} at {} step {step}, scan {s}", e.offset);
+                }
+            }
+        }
+    }
+
+    const FORMATS: [&str; 24] = [
+        "le:s8/8>>0",
+        "le:u8/8>>0",
+        "le:u7/8>>1",
+        "be:s5/8>>2",
+        "le:s16/16>>0",
+        "le:u16/16>>0",
+        "le:s12/16>>4",
+        "le:u12/16>>0",
+        "be:s12/16>>4",
+        "be:u16/16>>0",
+        "le:u1/16>>9",
+        "le:s24/24>>0",
+        "be:u24/24>>0",
+        "le:s24/32>>8",
+        "le:u24/32>>0",
+        "le:s32/32>>0",
+        "le:u32/32>>0",
+        "be:s20/32>>4",
+        "be:u32/32>>0",
+        "le:s64/64>>0",
+        "le:u64/64>>0",
+        "be:u48/64>>16",
+        "be:s64/64>>0",
+        "le:s17/32>>3",
+    ];
+
+    /// `count` copies of each format packed scan after scan, across tile boundaries and odd
+    /// scan counts, in forward and reversed order.
+    #[test]
+    fn demux_into_agrees_with_the_reference_for_every_format() {
+        for fmt in FORMATS {
+            let f = DataFormat::parse(fmt).unwrap();
+            let n = f.sample_bytes();
+            for count in [1usize, 2, 3, 5, 8, 16, 17] {
+                let els: Vec<ElementLayout> = (0..count).map(|i| el(fmt, i * n)).collect();
+                let fwd: Vec<usize> = (0..count).collect();
+                let rev: Vec<usize> = (0..count).rev().collect();
+                for scans in [0usize, 1, 7, 63, 64, 65, 200] {
+                    check_demux(&els, count * n, scans, &fwd);
+                    check_demux(&els, count * n, scans, &rev);
+                }
+            }
+        }
+    }
+
+    /// Mixed layouts as the kernel builds them: timestamps, padding, repeat, shared words,
+    /// sparse scans, elements in any order.
+    #[test]
+    fn demux_into_mixed_layouts() {
+        let bench = [
+            el("le:s24/32>>8", 0),
+            el("le:s24/32>>8", 4),
+            el("le:u24/32>>0", 8),
+            el("le:s24/32>>8", 12),
+            el("le:s64/64>>0", 16),
+        ];
+        let dummy = [
+            el("le:u13/16>>0", 0),
+            el("le:s12/16>>0", 2),
+            el("le:s11/16>>0", 4),
+            el("le:s16/16>>0", 6),
+            el("le:s64/64>>0", 8),
+        ];
+        let shared = [
+            el("le:u8/8>>0", 0),
+            el("le:s16/16X4>>0", 8),
+            el("le:u24/32>>8", 16),
+            el("le:u1/16>>0", 20),
+            el("le:u1/16>>1", 20),
+            el("le:s64/64>>0", 24),
+        ];
+        let sparse = [el("le:s16/16>>0", 2), el("be:s16/16>>0", 12)];
+        for scans in [1usize, 64, 129, 300] {
+            check_demux(&bench, 24, scans, &[0, 1, 2, 3, 4]);
+            check_demux(&bench, 24, scans, &[4, 2, 0, 3, 1]);
+            check_demux(&dummy, 16, scans, &[3, 0, 4, 1, 2]);
+            check_demux(&shared, 32, scans, &[5, 4, 3, 2, 1, 0]);
+            check_demux(&shared, 32, scans, &[0, 1, 2, 3, 4, 5]);
+            check_demux(&sparse, 16, scans, &[1, 0]);
+            check_demux(&bench[..4], 24, scans, &[1, 3]);
+        }
+    }
+
+    #[test]
+    fn demux_into_borrowed_outputs_and_limits() {
+        let els = [el("le:s16/16>>0", 0), el("le:u16/16>>0", 2)];
+        let block = noise(4 * 100 + 3, 7);
+        let mut a = [0i16; 100];
+        let mut b = [0u16; 40];
+        {
+            let mut outs = [SamplesMut::from(&mut a[..]), SamplesMut::from(&mut b[..])];
+            // the shorter output bounds the scans
+            assert_eq!(demux_into(&block, 4, &els, &mut outs).unwrap(), 40);
+            assert!(demux_into(&block, 4, &els[..1], &mut outs).is_err());
+        }
+        assert_eq!(
+            b[39],
+            u16::from_le_bytes([block[39 * 4 + 2], block[39 * 4 + 3]])
+        );
+        assert_eq!(a[40..], [0; 60]);
+        // wrong kind, element beyond the scan
+        let mut wrong = [SamplesMut::from(&mut b[..]), SamplesMut::from(&mut a[..])];
+        assert!(demux_into(&block, 4, &els, &mut wrong).is_err());
+        let mut one = [Samples::new(SampleKind::I16, 4)];
+        assert!(demux_into(&block, 2, &els[1..], &mut one).is_err());
+        assert_eq!(demux_into(&block, 0, &els[..1], &mut one).unwrap(), 0);
     }
 }

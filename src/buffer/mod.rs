@@ -19,7 +19,9 @@ pub mod uapi;
 pub use block::{Buffer, BufferBuilder, DEFAULT_KERNEL_BUFFERS};
 pub use cancel::CancelHandle;
 pub(crate) use cancel::{Cancel, EventFdCancel};
-pub use demux::{ArrayIter, ChannelIter, ConvertedIter, Sample};
+pub use demux::{
+    ArrayIter, ChannelIter, ConvertedIter, DemuxOutput, Sample, SampleKind, Samples, SamplesMut,
+};
 pub use events::{Event, EventStream};
 pub use mask::{ChannelMask, ElementLayout, ScanLayout};
 pub use trigger::{Configfs, SoftwareObject};

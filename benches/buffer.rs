@@ -6,8 +6,8 @@
 //! timestamp (24-byte scans).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferroio::buffer::demux::{convert_into, read_into};
-use ferroio::buffer::{ChannelIter, ConvertedIter, ElementLayout};
+use ferroio::buffer::demux::{convert_into, demux_into, read_into};
+use ferroio::buffer::{ChannelIter, ConvertedIter, ElementLayout, Samples};
 use ferroio::{Context, DataFormat};
 use std::fs;
 use std::io::Write;
@@ -89,10 +89,34 @@ fn demux_case(c: &mut Criterion, name: &str, formats: &[&str], scans: usize) {
                 black_box(&dst);
             })
         });
-        // One f64 (or i64 for the timestamp) per value: the convert path users call.
+        // All elements in one pass, each to its storage-width host integer (i16, i32, i64).
+        let mut natural: Vec<Samples> =
+            els.iter().map(|e| Samples::for_element(e, SCANS)).collect();
+        g.bench_function("demux_into (whole block, i16/i32/i64)", |b| {
+            b.iter(|| {
+                demux_into(black_box(&src), step, &els, &mut natural).unwrap();
+                black_box(&natural);
+            })
+        });
+        // The same outputs, one channel per call.
+        g.bench_function("read_into (per channel, i16/i32/i64)", |b| {
+            b.iter(|| {
+                for (e, o) in els.iter().zip(natural.iter_mut()) {
+                    match o {
+                        Samples::I16(o) => read_into(black_box(&src), step, e, o),
+                        Samples::I32(o) => read_into(black_box(&src), step, e, o),
+                        Samples::I64(o) => read_into(black_box(&src), step, e, o),
+                        _ => unreachable!(),
+                    }
+                    .unwrap();
+                }
+                black_box(&natural);
+            })
+        });
+        // One f64 (or i64 for the timestamp) per value: the physical-units convenience path.
         let mut out = vec![vec![0f64; SCANS]; els.len()];
         let mut ts = vec![0i64; SCANS];
-        g.bench_function("convert_into (bulk, f64)", |b| {
+        g.bench_function("convert_into (per channel, f64)", |b| {
             b.iter(|| {
                 for (e, o) in els.iter().zip(out.iter_mut()) {
                     if e.format.length == 64 {
@@ -102,19 +126,6 @@ fn demux_case(c: &mut Criterion, name: &str, formats: &[&str], scans: usize) {
                     }
                 }
                 black_box(&out);
-            })
-        });
-        let mut raw = vec![vec![0i32; SCANS]; els.len()];
-        g.bench_function("read_into (bulk, raw i32/i64)", |b| {
-            b.iter(|| {
-                for (e, o) in els.iter().zip(raw.iter_mut()) {
-                    if e.format.length == 64 {
-                        read_into(black_box(&src), step, e, &mut ts).unwrap();
-                    } else {
-                        read_into(black_box(&src), step, e, o).unwrap();
-                    }
-                }
-                black_box(&raw);
             })
         });
         g.bench_function("ConvertedIter (iterator, f64)", |b| {

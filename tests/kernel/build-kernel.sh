@@ -52,12 +52,24 @@ if [ ! -f "$SRC/.unpacked" ]; then
     touch "$SRC/.unpacked"
 fi
 
+# ferroio's test drivers: copied into drivers/iio/ferroio/ and hooked into the IIO
+# Kconfig/Makefile of this source tree (idempotent; only for kernels that ask for them).
+if fk_wants_drivers; then
+    mkdir -p "$SRC/drivers/iio/ferroio"
+    cp "$FK_DIR"/driver/* "$SRC/drivers/iio/ferroio/"
+    grep -q 'drivers/iio/ferroio/Kconfig' "$SRC/drivers/iio/Kconfig" \
+        || printf '\nsource "drivers/iio/ferroio/Kconfig"\n' >> "$SRC/drivers/iio/Kconfig"
+    grep -q 'ferroio/' "$SRC/drivers/iio/Makefile" \
+        || printf 'obj-y += ferroio/\n' >> "$SRC/drivers/iio/Makefile"
+fi
+
 kmake() { nice -n 10 make -C "$SRC" O="$OBJ" ARCH="$FK_ARCH" "$@"; }
 
 mkdir -p "$OBJ"
-fk_log "configuring: tinyconfig + kernel.config"
+fk_log "configuring: tinyconfig + kernel.config${FK_EXTRA_CONFIG:+ + $(basename "$FK_EXTRA_CONFIG")}"
 kmake -s tinyconfig >/dev/null
-"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FK_DIR/kernel.config" >/dev/null
+"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FK_DIR/kernel.config" \
+    ${FK_EXTRA_CONFIG:+"$FK_EXTRA_CONFIG"} >/dev/null
 kmake -s olddefconfig >/dev/null
 
 # Kconfig silently drops options whose dependencies are off: insist on every line.
@@ -70,7 +82,7 @@ while IFS= read -r line; do
             opt=${line#\# }; opt=${opt%% *}
             if grep -q "^$opt=" "$OBJ/.config"; then fk_log "option should be off: $opt"; lost=1; fi ;;
     esac
-done < "$FK_DIR/kernel.config"
+done < <(cat "$FK_DIR/kernel.config" ${FK_EXTRA_CONFIG:+"$FK_EXTRA_CONFIG"})
 [ $lost = 0 ] || fk_die "kernel.config does not apply cleanly to $FK_KSRC_PKG $VER"
 
 mkdir -p "$FK_CACHE/kernel"
@@ -88,6 +100,7 @@ rm -rf "$tmp" && mkdir -p "$tmp"
 cp "$OBJ/arch/x86/boot/bzImage" "$tmp/bzImage"
 cp "$OBJ/.config" "$tmp/config"
 cp "$FK_DIR/kernel.config" "$tmp/kernel.config"
+[ -z "$FK_EXTRA_CONFIG" ] || cp "$FK_EXTRA_CONFIG" "$tmp/"
 mv "$LOG" "$tmp/build.log"
 printf '%s %s\nbuild_seconds=%s jobs=%s\n' "$FK_KSRC_PKG" "$VER" $((t1 - t0)) "$JOBS" > "$tmp/info"
 rm -rf "$OUT"

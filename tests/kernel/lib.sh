@@ -7,6 +7,10 @@ FK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FK_REPO=$(cd "$FK_DIR/../.." && pwd)
 FK_CACHE=${FERROIO_KERNEL_CACHE:-$HOME/.cache/ferroio-kernel}
 FK_KSRC_PKG=${FERROIO_KERNEL_SRC_PKG:-linux-source-6.1}
+# Options for one kernel version only (kernel-6.12.config ...), merged after kernel.config;
+# the test drivers in driver/ are built into kernels whose fragment names them.
+FK_EXTRA_CONFIG=$FK_DIR/kernel-${FK_KSRC_PKG#linux-source-}.config
+[ -f "$FK_EXTRA_CONFIG" ] || FK_EXTRA_CONFIG=
 FK_ARCH=x86_64
 
 fk_log() { printf '[ferroio-vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -74,10 +78,19 @@ fk_lock() {
 
 fk_sha() { sha256sum | cut -c1-16; }
 
-# Cache key of the kernel: config fragment + kernel source package and version.
+# Does this kernel build ferroio's test drivers (driver/)?
+fk_wants_drivers() { [ -n "$FK_EXTRA_CONFIG" ] && grep -q '^CONFIG_FERROIO_' "$FK_EXTRA_CONFIG"; }
+
+# Cache key of the kernel: config fragments + kernel source package and version (+ the
+# test drivers' sources when they are built in).
 fk_kernel_key() {
     local ver
     ver=$(fk_pkg_version "$FK_KSRC_PKG")
     [ -n "$ver" ] || fk_die "cannot tell the version of $FK_KSRC_PKG (apt-get update?)"
-    { printf '%s %s %s\n' "$FK_KSRC_PKG" "$ver" "$FK_ARCH"; cat "$FK_DIR/kernel.config"; } | fk_sha
+    {
+        printf '%s %s %s\n' "$FK_KSRC_PKG" "$ver" "$FK_ARCH"
+        cat "$FK_DIR/kernel.config"
+        [ -z "$FK_EXTRA_CONFIG" ] || cat "$FK_EXTRA_CONFIG"
+        if fk_wants_drivers; then cat "$FK_DIR"/driver/*; fi
+    } | fk_sha
 }

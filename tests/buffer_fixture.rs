@@ -339,7 +339,14 @@ fn builder_mistakes_are_reported() {
         .transfer(TransferRequest::Force(ferroio::buffer::Transfer::Dmabuf))
         .build()
         .unwrap_err();
-    assert_eq!(e.errno(), 38, "{e}");
+    // No system dma-heap on this machine (ENOENT), or the FIFO standing in for the device
+    // refuses the attach ioctl (ENOTTY): either way the step that failed is named.
+    let msg = e.to_string();
+    assert!(matches!(e.errno(), 2 | 25), "{e}");
+    assert!(
+        msg.contains("dma_heap") || msg.contains("IIO_BUFFER_DMABUF_ATTACH_IOCTL"),
+        "{msg}"
+    );
     assert_eq!(d.read("buffer/enable"), "0");
     // XML contexts describe structure only
     let xctx = Context::from_xml_str(&ctx.to_xml()).unwrap();

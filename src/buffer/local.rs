@@ -9,8 +9,13 @@
 //! the scan elements' `_en` files, `length` (`samples × kernel_buffers`) and `watermark`
 //! (`samples`), choose the transfer method, and write `1` to `enable`. Every write records
 //! the previous value; closing writes them back in reverse order, starting with `enable`.
+//!
+//! The transfer is `read()`/`write()` on the buffer fd, or DMABUF (`super::dmabuf`) when the
+//! kernel's buffer takes dma-bufs: [`TransferRequest::Auto`] tries DMABUF first and falls
+//! back to read/write, as libiio 1.x does; either can be forced.
 
 use crate::backend::{BufferSpec, BufferStream};
+use crate::buffer::dmabuf::{self, Dmabufs, Step};
 use crate::buffer::uapi;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
 use crate::error::{Error, Result};
@@ -77,6 +82,10 @@ pub(crate) struct LocalStream {
     /// Cyclic output over read/write: the first block pushed, repeated by a thread.
     cyclic: bool,
     pusher: Option<Pusher>,
+    /// The attached dma-bufs when the transfer is DMABUF.
+    dmabufs: Option<Dmabufs>,
+    /// A cyclic DMABUF buffer got its block.
+    cyclic_pushed: bool,
     closed: bool,
 }
 
@@ -203,6 +212,7 @@ pub(crate) fn open(
     };
 
     let mut undo = Vec::new();
+    let mut dmabufs = None;
     let setup = (|| -> Result<Transfer> {
         for (pos, chan) in spec.dev.channels.iter().enumerate() {
             let Some(scan) = &chan.scan else { continue };
@@ -225,8 +235,13 @@ pub(crate) fn open(
             Err(e) if matches!(e.errno(), 2 | 13) => {}
             r => r?,
         }
-        let transfer = choose_transfer(&fd, spec, &node)?;
+        let transfer;
+        (transfer, dmabufs) = choose_transfer(&fd, spec, &node)?;
         set(&mut undo, &attr("enable"), "1")?;
+        if let Some(d) = dmabufs.as_mut() {
+            d.start(fd.as_fd())
+                .map_err(|(step, e)| dmabuf_error(&node, step, e))?;
+        }
         Ok(transfer)
     })();
     let transfer = match setup {
@@ -250,22 +265,62 @@ pub(crate) fn open(
         transfer,
         cyclic: spec.cyclic,
         pusher: None,
+        dmabufs,
+        cyclic_pushed: false,
         closed: false,
     }))
 }
 
-/// Picks the transfer method. Only read/write is implemented (cyclic output included, by a
-/// thread that repeats the block); the ADI block API is probed (libiio probes with
-/// `BLOCK_FREE`) so that forcing it on a kernel without it says so.
-fn choose_transfer(fd: &OwnedFd, spec: &BufferSpec<'_>, node: &Path) -> Result<Transfer> {
+fn dmabuf_error(node: &Path, step: Step, e: Errno) -> Error {
+    match step {
+        Step::OpenHeap => Error::io(dmabuf::SYSTEM_HEAP, e.into()),
+        _ => Error::Ioctl {
+            path: node.to_path_buf(),
+            ioctl: step.ioctl(),
+            source: e.into(),
+        },
+    }
+}
+
+/// Picks the transfer method (before the buffer is enabled: dma-bufs must be attached
+/// first). `Auto` takes DMABUF when the system dma-heap exists and the buffer accepts
+/// dma-bufs (a DMA buffer driver on a kernel with the interface), else read/write. The ADI
+/// block API is probed when forced (libiio probes with `BLOCK_FREE`) so that forcing it
+/// says whether the kernel has it; transfers through it are not implemented.
+fn choose_transfer(
+    fd: &OwnedFd,
+    spec: &BufferSpec<'_>,
+    node: &Path,
+) -> Result<(Transfer, Option<Dmabufs>)> {
     let unsupported = |what: String| Error::Unsupported {
         backend: "local",
         what,
     };
+    let dmabufs = || {
+        let count = if spec.cyclic {
+            1
+        } else {
+            spec.kernel_buffers.max(1)
+        };
+        Dmabufs::setup(
+            fd.as_fd(),
+            dmabuf::SYSTEM_HEAP,
+            count,
+            spec.samples.saturating_mul(spec.scan_bytes),
+            spec.output,
+            spec.cyclic,
+        )
+    };
     match spec.transfer {
-        TransferRequest::Auto | TransferRequest::Force(Transfer::ReadWrite) => {
-            Ok(Transfer::ReadWrite)
-        }
+        TransferRequest::Force(Transfer::ReadWrite) => Ok((Transfer::ReadWrite, None)),
+        TransferRequest::Auto => match dmabufs() {
+            Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
+            Err(_) => Ok((Transfer::ReadWrite, None)),
+        },
+        TransferRequest::Force(Transfer::Dmabuf) => match dmabufs() {
+            Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
+            Err((step, e)) => Err(dmabuf_error(node, step, e)),
+        },
         TransferRequest::Force(Transfer::MmapBlocks) => match uapi::block_free(fd) {
             Ok(()) => Err(unsupported(
                 "the ADI mmap block API (present on this kernel, not implemented yet)".into(),
@@ -297,33 +352,90 @@ impl LocalStream {
 
     /// Waits for `events` on the buffer fd, the cancel eventfd, or the deadline.
     fn wait(&self, events: PollFlags, deadline: Option<Instant>) -> Result<Waited> {
-        loop {
-            if self.cancel.is_cancelled() {
-                return Err(self.cancelled());
-            }
-            let timeout = deadline.map(|d| {
-                let left = d.saturating_duration_since(Instant::now());
-                rustix::time::Timespec {
-                    tv_sec: left.as_secs() as _,
-                    tv_nsec: left.subsec_nanos() as _,
-                }
-            });
-            let mut fds = [
-                PollFd::from_borrowed_fd(self.fd.as_fd(), events),
-                PollFd::from_borrowed_fd(self.cancel.fd(), PollFlags::IN),
-            ];
-            match poll(&mut fds, timeout.as_ref()) {
-                Ok(0) => return Ok(Waited::TimedOut),
-                Ok(_) => {
-                    if self.cancel.is_cancelled() {
-                        return Err(self.cancelled());
+        wait_fd(
+            &self.cancel,
+            &self.what,
+            &self.node,
+            self.fd.as_fd(),
+            events,
+            deadline,
+        )
+    }
+
+    /// Capture through DMABUF: copies whole scans out of completed blocks, re-queueing each
+    /// block once it is used up. Same blocking and timeout rules as `read()`.
+    fn read_dmabuf(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let sb = self.scan_bytes.max(1);
+        let want = buf.len() / sb * sb;
+        let deadline = self.deadline();
+        let mut filled = 0;
+        let mut timed_out = false;
+        while filled < want {
+            let d = self.dmabufs.as_mut().expect("DMABUF transfer");
+            if let Some((dfd, ev)) = d.pending() {
+                let limit = if self.blocking {
+                    deadline
+                } else {
+                    Some(Instant::now())
+                };
+                match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
+                    Waited::Ready => {}
+                    Waited::TimedOut => {
+                        timed_out = self.blocking;
+                        break;
                     }
-                    return Ok(Waited::Ready);
                 }
-                Err(Errno::INTR) => continue,
-                Err(e) => return Err(Error::io(&self.node, e.into())),
+                d.take()
+                    .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
             }
+            filled += d
+                .copy_out(self.fd.as_fd(), &mut buf[filled..want])
+                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
         }
+        // Blocks are whole scans, so `filled` is too unless the block size is not a
+        // multiple of the scan size (it always is: samples × scan bytes).
+        if filled == 0 && timed_out {
+            return Err(self.timed_out("refill"));
+        }
+        Ok(filled)
+    }
+
+    /// Output through DMABUF: copies `buf` (whole scans) into free blocks and queues each
+    /// block when it is full or the data ends. A cyclic buffer takes one block.
+    fn write_dmabuf(&mut self, buf: &[u8]) -> Result<usize> {
+        if self.cyclic && self.cyclic_pushed {
+            return Err(Error::InvalidValue {
+                what: self.what.clone(),
+                reason: "a cyclic buffer takes one block; close it to push another".into(),
+            });
+        }
+        let deadline = self.deadline();
+        let mut done = 0;
+        while done < buf.len() {
+            let d = self.dmabufs.as_mut().expect("DMABUF transfer");
+            if let Some((dfd, ev)) = d.pending() {
+                let limit = if self.blocking {
+                    deadline
+                } else {
+                    Some(Instant::now())
+                };
+                match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
+                    Waited::Ready => {}
+                    Waited::TimedOut if done > 0 || !self.blocking => break,
+                    Waited::TimedOut => return Err(self.timed_out("push")),
+                }
+                d.take()
+                    .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+            }
+            let n = d
+                .copy_in(self.fd.as_fd(), &buf[done..], true)
+                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+            done += n;
+        }
+        if self.cyclic && done > 0 {
+            self.cyclic_pushed = true;
+        }
+        Ok(done)
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -334,6 +446,47 @@ impl LocalStream {
         Error::Timeout {
             what: format!("{op} of {}", self.what),
             after: self.timeout.unwrap_or_default(),
+        }
+    }
+}
+
+/// Waits for `events` on `fd`, the cancel eventfd, or the deadline.
+fn wait_fd(
+    cancel: &EventFdCancel,
+    what: &str,
+    node: &Path,
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    deadline: Option<Instant>,
+) -> Result<Waited> {
+    let cancelled = || Error::Cancelled {
+        what: what.to_string(),
+    };
+    loop {
+        if cancel.is_cancelled() {
+            return Err(cancelled());
+        }
+        let timeout = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            rustix::time::Timespec {
+                tv_sec: left.as_secs() as _,
+                tv_nsec: left.subsec_nanos() as _,
+            }
+        });
+        let mut fds = [
+            PollFd::from_borrowed_fd(fd, events),
+            PollFd::from_borrowed_fd(cancel.fd(), PollFlags::IN),
+        ];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => return Ok(Waited::TimedOut),
+            Ok(_) => {
+                if cancel.is_cancelled() {
+                    return Err(cancelled());
+                }
+                return Ok(Waited::Ready);
+            }
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(Error::io(node, e.into())),
         }
     }
 }
@@ -371,6 +524,9 @@ impl BufferStream for LocalStream {
         }
         if self.cancel.is_cancelled() {
             return Err(self.cancelled());
+        }
+        if self.dmabufs.is_some() {
+            return self.read_dmabuf(buf);
         }
         let sb = self.scan_bytes.max(1);
         let want = buf.len() / sb * sb;
@@ -416,6 +572,9 @@ impl BufferStream for LocalStream {
         }
         let sb = self.scan_bytes.max(1);
         let want = buf.len() / sb * sb;
+        if self.dmabufs.is_some() {
+            return self.write_dmabuf(&buf[..want]);
+        }
         if self.cyclic {
             if self.pusher.is_some() {
                 return Err(Error::InvalidValue {
@@ -480,7 +639,12 @@ impl BufferStream for LocalStream {
         if let Some(mut p) = self.pusher.take() {
             p.stop();
         }
-        restore(&mut self.undo)
+        let restored = restore(&mut self.undo);
+        // Disabled now: the kernel has given every queued dma-buf back.
+        if let Some(mut d) = self.dmabufs.take() {
+            d.detach(self.fd.as_fd());
+        }
+        restored
     }
 }
 

@@ -10,6 +10,7 @@
 mod block;
 mod cancel;
 pub mod demux;
+pub(crate) mod dmabuf;
 pub mod events;
 pub(crate) mod local;
 pub mod mask;

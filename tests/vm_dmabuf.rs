@@ -1,0 +1,487 @@
+//! DMABUF transfers and a second buffer (`buffer1`) against a real kernel: the qemu tier run
+//! with Debian's 6.12 kernel source (`FERROIO_KERNEL_SRC_PKG=linux-source-6.12
+//! tests/kernel/run.sh --test vm_dmabuf`), whose config builds in the dma-buf system heap,
+//! the IIO DMA buffer and `ferroio_dmasim` (tests/kernel/driver/): a software device, made
+//! through configfs like iio_dummy (`iio/devices/dmasim/NAME`, here with ferroio's
+//! `Configfs`), whose buffer0 captures a known pattern and whose buffer1 (output) counts and
+//! hashes what it consumes. Both buffers are the IIO core's DMA buffers, so they take dma-bufs and
+//! `read()`/`write()` alike.
+//!
+//! On the 6.1 tier only the fallback test runs (iio_dummy's kfifo buffer refuses
+//! dma-bufs); the others need the 6.12 kernel and say so.
+
+use ferroio::buffer::{Buffer, Configfs, SoftwareObject, Transfer, TransferRequest};
+use ferroio::{Channel, Context, Device, Error};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const IIO: &str = "/sys/bus/iio/devices";
+/// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
+fn pattern(n: u64, chan: u32) -> i16 {
+    (n.wrapping_mul(16).wrapping_add(u64::from(chan)) as u16) as i16
+}
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("FERROIO_VM").as_deref(),
+        Ok("1"),
+        "this test needs the qemu kernel tier: tests/kernel/run.sh"
+    );
+}
+
+/// The running kernel's (major, minor).
+fn kernel_version() -> (u32, u32) {
+    let r = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
+    let major = it.next().unwrap().parse().unwrap();
+    let minor = it.next().unwrap().parse().unwrap();
+    (major, minor)
+}
+
+/// A `dmasim` instance, removed from configfs when dropped (declare it before any buffer,
+/// so buffers close first).
+struct Sim {
+    obj: Option<SoftwareObject>,
+    dev: Device,
+    dir: PathBuf,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = fs::write(self.dir.join("sim_paused"), "0");
+        if let Some(o) = self.obj.take() {
+            o.remove().unwrap();
+        }
+    }
+}
+
+/// A new sim device named `name` on the 6.12 tier; `None` (after saying why) on older
+/// kernels, where the harness builds no DMA buffer driver.
+fn dmasim(name: &str) -> Option<Sim> {
+    require_vm();
+    if kernel_version() < (6, 12) {
+        eprintln!(
+            "skipped: needs the 6.12 kernel tier (FERROIO_KERNEL_SRC_PKG=linux-source-6.12), \
+             this is {:?}",
+            kernel_version()
+        );
+        return None;
+    }
+    let cfs = Configfs::system();
+    assert!(cfs.device_kinds().unwrap().contains(&"dmasim".to_string()));
+    let obj = cfs.create_device("dmasim", name).unwrap();
+    let id = obj
+        .sysfs_id()
+        .unwrap()
+        .expect("the sim registered an IIO device");
+    let ctx = Context::new().unwrap();
+    let dev = ctx
+        .find_device(name)
+        .expect("the new device is in the snapshot");
+    assert_eq!(dev.id(), id);
+    let dir = Path::new(IIO).join(&id);
+    Some(Sim {
+        obj: Some(obj),
+        dev,
+        dir,
+    })
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim_end()
+        .to_string()
+}
+
+/// Buffer settings and scan element enables of both buffers.
+fn state(dev: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for dir in ["buffer0", "buffer1", "scan_elements", "buffer"] {
+        let Ok(rd) = fs::read_dir(dev.join(dir)) else {
+            continue;
+        };
+        for e in rd {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with("_en") || ["enable", "length", "watermark"].contains(&name.as_str()) {
+                out.insert(format!("{dir}/{name}"), read(&dev.join(dir).join(&name)));
+            }
+        }
+    }
+    out
+}
+
+fn chan(dev: &Device, key: &str, output: bool) -> Channel {
+    dev.find_channel(key, output)
+        .unwrap_or_else(|| panic!("no channel {key} (output {output})"))
+}
+
+/// 64-bit FNV-1a continued over `bytes`, as the sim hashes what buffer1 consumes.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+/// Waits until the sim has consumed `bytes`, then returns its hash.
+fn consumed(dir: &Path, bytes: u64) -> u64 {
+    let t0 = Instant::now();
+    loop {
+        let n: u64 = read(&dir.join("sim_consumed_bytes")).parse().unwrap();
+        if n == bytes {
+            return u64::from_str_radix(&read(&dir.join("sim_consumed_fnv1a")), 16).unwrap();
+        }
+        assert!(
+            n < bytes,
+            "the device consumed {n} bytes, more than the {bytes} pushed"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the device consumed {n} of {bytes} bytes in 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn the_snapshot_sees_two_buffers_and_their_channels() {
+    let Some(sim) = dmasim("dmasim_snapshot") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    assert_eq!(dev.data().buffer_count, 2);
+    assert!(dir.join("buffer1/enable").exists());
+    for i in 0..4 {
+        let c = chan(&dev, &format!("voltage{i}"), false);
+        assert_eq!(c.data().scan.as_ref().unwrap().format_text, "le:s16/16>>0");
+    }
+    for i in 4..6 {
+        assert!(chan(&dev, &format!("voltage{i}"), true).is_output());
+    }
+}
+
+/// Captures `refills` blocks of `samples` scans of voltage0 and voltage2 and checks every
+/// value against the sim's pattern.
+fn capture(dev: &Device, request: TransferRequest, expect: Transfer) {
+    let (v0, v2) = (chan(dev, "voltage0", false), chan(dev, "voltage2", false));
+    let samples = 256;
+    let mut buf: Buffer = dev
+        .buffer_builder()
+        .channel(&v0)
+        .channel(&v2)
+        .samples(samples)
+        .kernel_buffers(4)
+        .transfer(request)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), expect);
+    assert_eq!(buf.scan_bytes(), 4);
+    let mut n = 0u64;
+    for _ in 0..12 {
+        assert_eq!(buf.refill().unwrap(), samples);
+        let a: Vec<i16> = v0.read(&buf).unwrap();
+        let b: Vec<i16> = v2.read(&buf).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (*x, *y),
+                (pattern(n, 0), pattern(n, 2)),
+                "scan {n} ({expect})"
+            );
+            n += 1;
+        }
+    }
+    buf.close().unwrap();
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn capture_through_dmabuf_and_read_gives_the_device_pattern() {
+    let Some(sim) = dmasim("dmasim_capture") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let before = state(&dir);
+    // Auto prefers DMABUF where the buffer takes dma-bufs.
+    capture(&dev, TransferRequest::Auto, Transfer::Dmabuf);
+    assert_eq!(state(&dir), before);
+    capture(
+        &dev,
+        TransferRequest::Force(Transfer::ReadWrite),
+        Transfer::ReadWrite,
+    );
+    assert_eq!(state(&dir), before);
+    // The dma-bufs were detached on close: read() works again and DMABUF can start over.
+    capture(
+        &dev,
+        TransferRequest::Force(Transfer::Dmabuf),
+        Transfer::Dmabuf,
+    );
+    assert_eq!(state(&dir), before);
+}
+
+/// Pushes through buffer1: `blocks` full blocks then, for DMABUF, a partial one; checks
+/// the device consumed exactly those bytes.
+fn output(dev: &Device, dir: &Path, request: TransferRequest, expect: Transfer) {
+    let (o4, o5) = (chan(dev, "voltage4", true), chan(dev, "voltage5", true));
+    let samples = 1000;
+    // Two kernel buffers: read/write DMA buffers split `length` into two blocks, so one
+    // push of `samples` scans is exactly one block and reaches the device at once.
+    let mut buf = dev
+        .buffer_builder()
+        .buffer_index(1)
+        .channel(&o4)
+        .channel(&o5)
+        .samples(samples)
+        .kernel_buffers(2)
+        .transfer(request)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), expect);
+    let mut hash = FNV_OFFSET;
+    let mut total = 0u64;
+    for k in 0..5i32 {
+        let a: Vec<i16> = (0..samples as i32)
+            .map(|i| (i * 7 + k * 1000) as i16)
+            .collect();
+        let b: Vec<i16> = (0..samples as i32).map(|i| (-i - k) as i16).collect();
+        o4.write(&mut buf, &a).unwrap();
+        o5.write(&mut buf, &b).unwrap();
+        assert_eq!(buf.push().unwrap(), samples);
+        hash = fnv1a(hash, buf.data_mut());
+        total += (samples * 4) as u64;
+    }
+    if expect == Transfer::Dmabuf {
+        // A DMABUF block carries what was pushed, however little.
+        assert_eq!(buf.push_partial(37).unwrap(), 37);
+        hash = fnv1a(hash, &buf.data_mut()[..37 * 4]);
+        total += 37 * 4;
+    }
+    assert_eq!(
+        consumed(dir, total),
+        hash,
+        "{expect}: bytes the device consumed"
+    );
+    buf.close().unwrap();
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn output_through_dmabuf_and_write_reaches_the_device() {
+    let Some(sim) = dmasim("dmasim_output") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let before = state(&dir);
+    output(
+        &dev,
+        &dir,
+        TransferRequest::Force(Transfer::Dmabuf),
+        Transfer::Dmabuf,
+    );
+    assert_eq!(state(&dir), before);
+    output(
+        &dev,
+        &dir,
+        TransferRequest::Force(Transfer::ReadWrite),
+        Transfer::ReadWrite,
+    );
+    assert_eq!(state(&dir), before);
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn cyclic_dmabuf_output_takes_one_block() {
+    let Some(sim) = dmasim("dmasim_cyclic") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let o4 = chan(&dev, "voltage4", true);
+    let mut buf = dev
+        .buffer_builder()
+        .buffer_index(1)
+        .channel(&o4)
+        .samples(64)
+        .cyclic(true)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::Dmabuf);
+    let v: Vec<i16> = (0..64).map(|i| i * 3 - 50).collect();
+    o4.write(&mut buf, &v).unwrap();
+    assert_eq!(buf.push().unwrap(), 64);
+    let hash = fnv1a(FNV_OFFSET, buf.data_mut());
+    assert_eq!(consumed(&dir, 128), hash);
+    let e = buf.push().unwrap_err();
+    assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+    buf.close().unwrap();
+    assert_eq!(read(&dir.join("buffer1/enable")), "0");
+}
+
+/// The IIO core runs one hardware-mode buffer of a device at a time: opening buffer1 while
+/// buffer0 streams is refused by the kernel (EINVAL from `buffer1/enable`), buffer0 goes on,
+/// and buffer1's settings are put back. Afterwards buffer1 works.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn one_buffer_at_a_time_in_hardware_mode() {
+    let Some(sim) = dmasim("dmasim_both") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let before = state(&dir);
+    let v1 = chan(&dev, "voltage1", false);
+    let o5 = chan(&dev, "voltage5", true);
+    let mut cap = dev
+        .buffer_builder()
+        .channel(&v1)
+        .samples(128)
+        .build()
+        .unwrap();
+    cap.refill().unwrap();
+    let first: Vec<i16> = v1.read(&cap).unwrap();
+    let e = dev
+        .buffer_builder()
+        .buffer_index(1)
+        .channel(&o5)
+        .samples(128)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.errno(), 22, "{e}");
+    assert!(e.to_string().contains("buffer1/enable"), "{e}");
+    let now = state(&dir);
+    for (k, v) in before.iter().filter(|(k, _)| k.starts_with("buffer1/")) {
+        assert_eq!(now.get(k), Some(v), "{k} after the refused open");
+    }
+    assert_eq!(now["buffer0/enable"], "1");
+    cap.refill().unwrap();
+    let second: Vec<i16> = v1.read(&cap).unwrap();
+    let want: Vec<i16> = (0..256).map(|n| pattern(n, 1)).collect();
+    assert_eq!([first, second].concat(), want, "buffer0 went on");
+    cap.close().unwrap();
+
+    let mut out = dev
+        .buffer_builder()
+        .buffer_index(1)
+        .channel(&o5)
+        .samples(128)
+        .build()
+        .unwrap();
+    assert_eq!(out.transfer(), Transfer::Dmabuf);
+    let v: Vec<i16> = (0..128).map(|n| pattern(n, 1)).collect();
+    o5.write(&mut out, &v).unwrap();
+    out.push().unwrap();
+    let hash = fnv1a(FNV_OFFSET, out.data_mut());
+    assert_eq!(consumed(&dir, 256), hash);
+    out.close().unwrap();
+    assert_eq!(state(&dir), before);
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn a_waiting_dmabuf_refill_times_out_and_cancels() {
+    let Some(sim) = dmasim("dmasim_wait") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let v0 = chan(&dev, "voltage0", false);
+    fs::write(dir.join("sim_paused"), "1").unwrap();
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::Dmabuf);
+    let t0 = Instant::now();
+    let e = buf.refill().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(t0.elapsed() >= Duration::from_millis(190));
+
+    // Non-blocking: nothing there, nothing waited for.
+    buf.set_blocking(false).unwrap();
+    assert_eq!(buf.refill().unwrap(), 0);
+    buf.set_blocking(true).unwrap();
+
+    // Cancel wakes a refill waiting without a timeout.
+    buf.set_timeout(None).unwrap();
+    let cancel = buf.cancel_handle();
+    let waiter = std::thread::spawn(move || {
+        let r = buf.refill();
+        (r.map(|_| ()), Instant::now(), buf)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    cancel.cancel();
+    let (r, woke, buf) = waiter.join().unwrap();
+    assert!(matches!(r, Err(Error::Cancelled { .. })), "{r:?}");
+    let latency = woke.saturating_duration_since(asked);
+    assert!(
+        latency < Duration::from_millis(100),
+        "woke after {latency:?}"
+    );
+    drop(buf);
+    assert_eq!(read(&dir.join("buffer0/enable")), "0");
+
+    // Resumed, a new buffer gets the pattern from scan 0.
+    fs::write(dir.join("sim_paused"), "0").unwrap();
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .build()
+        .unwrap();
+    buf.refill().unwrap();
+    let got: Vec<i16> = v0.read(&buf).unwrap();
+    assert_eq!(got, (0..64).map(|n| pattern(n, 0)).collect::<Vec<_>>());
+}
+
+/// On a buffer that takes no dma-bufs (iio_dummy's kfifo, on either kernel) `Auto` falls
+/// back to read/write and forcing DMABUF names the ioctl that refused.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn a_kfifo_buffer_falls_back_to_read() {
+    require_vm();
+    let ctx = Context::new().unwrap();
+    let dev = ctx
+        .find_device("dummy0")
+        .expect("the fixtures create dummy0");
+    let dir = Path::new(IIO).join(dev.id());
+    let before = state(&dir);
+    let v = chan(&dev, "voltage0", false);
+    // iio_dummy's triggered buffer only enables with a trigger.
+    let trig = ctx.find_device("trig0").expect("the fixtures create trig0");
+    let buf = dev
+        .buffer_builder()
+        .channel(&v)
+        .samples(16)
+        .trigger(Some(&trig))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::ReadWrite);
+    drop(buf);
+    let e = dev
+        .buffer_builder()
+        .channel(&v)
+        .samples(16)
+        .trigger(Some(&trig))
+        .transfer(TransferRequest::Force(Transfer::Dmabuf))
+        .build()
+        .unwrap_err();
+    let msg = e.to_string();
+    // 6.1 has no dma-heap in the tier's config; 6.12 has one but kfifo refuses (EPERM).
+    if kernel_version() >= (6, 12) {
+        assert!(msg.contains("IIO_BUFFER_DMABUF_ATTACH_IOCTL"), "{msg}");
+    } else {
+        assert!(msg.contains("dma_heap"), "{msg}");
+    }
+    assert_eq!(
+        state(&dir),
+        before,
+        "a refused setup leaves sysfs as it was"
+    );
+}

@@ -4,7 +4,9 @@
 #   1. host tests: unit, integration (fixtures, XML conformance against ../shared when it
 #      exists, real libiio 0.24 comparisons when its tools are installed), doc tests, and
 #      every example and bench compiled;
-#   2. the real-kernel tier: tests/vm_*.rs inside qemu (tests/kernel/run.sh);
+#   2. the real-kernel tier: tests/vm_*.rs inside qemu (tests/kernel/run.sh), on Debian's
+#      6.1 kernel and again on 6.12, whose config adds the IIO DMABUF interface, the system
+#      dma-heap and ferroio's software DMA test device (tests/kernel/README.md);
 #   3. static cross builds for armv7 / aarch64 / x86_64 with the unit tests run under
 #      qemu-user (scripts/cross-build.sh).
 #
@@ -31,8 +33,10 @@ cargo test --all-features --all-targets
 cargo test --all-features --doc
 
 if [ -z "${FERROIO_SKIP_VM:-}" ]; then
-    echo "== real-kernel tier (qemu) ($(date +%T))"
+    echo "== real-kernel tier (qemu, linux 6.1) ($(date +%T))"
     tests/kernel/run.sh
+    echo "== real-kernel tier (qemu, linux 6.12: DMABUF, two-buffer device) ($(date +%T))"
+    FERROIO_KERNEL_SRC_PKG=linux-source-6.12 tests/kernel/run.sh
 fi
 
 if [ -z "${FERROIO_SKIP_CROSS:-}" ]; then

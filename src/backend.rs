@@ -152,4 +152,23 @@ pub(crate) trait BufferStream: Send + std::fmt::Debug {
     /// Disables the buffer and restores what opening it changed. Idempotent; dropping the
     /// stream does the same and ignores errors.
     fn close(&mut self) -> Result<()>;
+    /// Whether capture can skip the copy: the stream lends its own blocks (memory shared
+    /// with the device, DMABUF), and `Buffer` uses [`BufferStream::acquire`] and
+    /// [`BufferStream::lent`] instead of [`BufferStream::read`].
+    fn lends_blocks(&self) -> bool {
+        false
+    }
+    /// Capture without copying: gives the block lent last back to the device and lends the
+    /// next one once it is filled; returns its bytes (a whole number of scans). Blocking,
+    /// timeout and end-of-data rules as in [`BufferStream::read`].
+    fn acquire(&mut self) -> Result<usize> {
+        Err(Error::Unsupported {
+            backend: "buffer stream",
+            what: "lending blocks".into(),
+        })
+    }
+    /// The block lent by the last [`BufferStream::acquire`] (empty when none is).
+    fn lent(&self) -> &[u8] {
+        &[]
+    }
 }

@@ -183,8 +183,10 @@ fn capture(dev: &Device, request: TransferRequest, expect: Transfer) {
     assert_eq!(buf.transfer(), expect);
     assert_eq!(buf.scan_bytes(), 4);
     let mut n = 0u64;
+    let mut blocks = Vec::new();
     for _ in 0..12 {
         assert_eq!(buf.refill().unwrap(), samples);
+        blocks.push(buf.data().as_ptr() as usize);
         let a: Vec<i16> = v0.read(&buf).unwrap();
         let b: Vec<i16> = v2.read(&buf).unwrap();
         for (x, y) in a.iter().zip(&b) {
@@ -195,6 +197,16 @@ fn capture(dev: &Device, request: TransferRequest, expect: Transfer) {
             );
             n += 1;
         }
+    }
+    let mut distinct = blocks.clone();
+    distinct.sort();
+    distinct.dedup();
+    if expect == Transfer::Dmabuf {
+        // No copy: each refill lends the next of the 4 mapped dma-bufs, round and round.
+        assert_eq!(distinct.len(), 4, "{blocks:x?}");
+        assert!(blocks.windows(5).all(|w| w[0] == w[4]), "{blocks:x?}");
+    } else {
+        assert_eq!(distinct.len(), 1, "read() fills the buffer's own block");
     }
     buf.close().unwrap();
 }

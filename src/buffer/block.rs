@@ -240,9 +240,16 @@ impl BufferBuilder {
             }
         };
         let cancel = stream.cancel_handle();
+        let lent = !output && stream.lends_blocks();
         Ok(Buffer {
-            data: vec![0; self.samples * layout.scan_bytes()],
+            // A lent block replaces the buffer's own for capture.
+            data: if lent {
+                Vec::new()
+            } else {
+                vec![0; self.samples * layout.scan_bytes()]
+            },
             valid: 0,
+            lent,
             samples: self.samples,
             output,
             cyclic: self.cyclic,
@@ -285,6 +292,8 @@ pub struct Buffer {
     data: Vec<u8>,
     /// Bytes of `data` holding scans from the last refill.
     valid: usize,
+    /// Capture reads the stream's lent blocks in place (DMABUF) instead of `data`.
+    lent: bool,
     samples: usize,
     output: bool,
     cyclic: bool,
@@ -380,7 +389,11 @@ impl Buffer {
             what: format!("buffer of device {}", self.dev.id()),
             reason: "the buffer is closed".into(),
         })?;
-        let n = stream.read(&mut self.data)?;
+        let n = if self.lent {
+            stream.acquire()?
+        } else {
+            stream.read(&mut self.data)?
+        };
         self.valid = n;
         Ok(n / sb)
     }
@@ -409,12 +422,18 @@ impl Buffer {
         Ok(n / sb)
     }
 
-    /// The scans of the last refill, as raw bytes in the device's layout.
+    /// The scans of the last refill, as raw bytes in the device's layout. With DMABUF
+    /// capture this is the dma-buf the device filled, mapped (no copy was made); it goes
+    /// back to the device at the next refill.
     pub fn data(&self) -> &[u8] {
-        &self.data[..self.valid]
+        match &self.stream {
+            Some(s) if self.lent => &s.lent()[..self.valid],
+            Some(_) | None => &self.data[..self.valid],
+        }
     }
 
-    /// The whole block, writable (fill it before [`Buffer::push`]).
+    /// The whole block, writable (fill it before [`Buffer::push`]). Empty for a DMABUF
+    /// capture buffer, whose blocks belong to the device.
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.data
     }

@@ -6,8 +6,9 @@
 //! IIO core attached), and CPU access is bracketed by `DMA_BUF_IOCTL_SYNC`.
 //!
 //! Blocks are used in the order they were queued (the IIO core completes them in order).
-//! Capture queues every block at start and re-queues each one once its scans have been
-//! copied out; output fills the next free block and queues it with the bytes pushed.
+//! Capture queues every block at start, lends each completed block to the `Buffer` (its
+//! scans are read in place) and re-queues it at the next refill; output copies the pushed
+//! scans into the next free block and queues it with the bytes pushed.
 
 use crate::buffer::uapi::{self, IioDmabuf, Mapping};
 use rustix::io::Errno;
@@ -63,8 +64,10 @@ pub(crate) struct Dmabufs {
     next: usize,
     /// `blocks[next]` is held by this process (synced for CPU access).
     held: bool,
-    /// Bytes of `blocks[next]` already copied out (capture) or filled (output).
+    /// Bytes of `blocks[next]` already lent (capture) or filled (output).
     pos: usize,
+    /// Capture: where the bytes lent from the held block start.
+    lent_from: usize,
     output: bool,
     cyclic: bool,
     attached: usize,
@@ -97,6 +100,7 @@ impl Dmabufs {
             next: 0,
             held: false,
             pos: 0,
+            lent_from: 0,
             output,
             cyclic,
             attached: 0,
@@ -174,25 +178,39 @@ impl Dmabufs {
             .map_err(|e| (Step::Sync, e))?;
         self.held = true;
         self.pos = 0;
+        self.lent_from = 0;
         Ok(())
     }
 
-    /// Capture: copies scans out of the held block into `dst`; when the block is used up it
-    /// goes back to the device. Returns the bytes copied.
-    pub(crate) fn copy_out(
-        &mut self,
-        buffer: BorrowedFd<'_>,
-        dst: &mut [u8],
-    ) -> Result<usize, (Step, Errno)> {
+    /// Whether the blocks carry output.
+    pub(crate) fn is_output(&self) -> bool {
+        self.output
+    }
+
+    /// Capture without copying: lends what is left of the held block (taken with
+    /// [`Dmabufs::take`]) and counts it as consumed; the next lend or copy gives it back.
+    /// Returns the bytes lent.
+    pub(crate) fn lend(&mut self) -> usize {
         debug_assert!(self.held && !self.output);
-        let src = &self.blocks[self.next].map.as_slice()[..self.block_bytes];
-        let n = dst.len().min(self.block_bytes - self.pos);
-        dst[..n].copy_from_slice(&src[self.pos..self.pos + n]);
-        self.pos += n;
-        if self.pos == self.block_bytes {
+        self.lent_from = self.pos;
+        self.pos = self.block_bytes;
+        self.block_bytes - self.lent_from
+    }
+
+    /// The bytes lent by the last [`Dmabufs::lend`] (empty once given back).
+    pub(crate) fn lent(&self) -> &[u8] {
+        if !self.held || self.output {
+            return &[];
+        }
+        &self.blocks[self.next].map.as_slice()[self.lent_from..self.block_bytes]
+    }
+
+    /// Capture: gives the held block back to the device once it was lent.
+    pub(crate) fn give_back(&mut self, buffer: BorrowedFd<'_>) -> Result<(), (Step, Errno)> {
+        if self.held && !self.output && self.pos == self.block_bytes {
             self.release(buffer, self.block_bytes)?;
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Output: copies `src` into the held block; the block is queued when it is full or

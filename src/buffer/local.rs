@@ -362,42 +362,27 @@ impl LocalStream {
         )
     }
 
-    /// Capture through DMABUF: copies whole scans out of completed blocks, re-queueing each
-    /// block once it is used up. Same blocking and timeout rules as `read()`.
-    fn read_dmabuf(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let sb = self.scan_bytes.max(1);
-        let want = buf.len() / sb * sb;
-        let deadline = self.deadline();
-        let mut filled = 0;
-        let mut timed_out = false;
-        while filled < want {
-            let d = self.dmabufs.as_mut().expect("DMABUF transfer");
-            if let Some((dfd, ev)) = d.pending() {
-                let limit = if self.blocking {
-                    deadline
-                } else {
-                    Some(Instant::now())
-                };
-                match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
-                    Waited::Ready => {}
-                    Waited::TimedOut => {
-                        timed_out = self.blocking;
-                        break;
-                    }
-                }
-                d.take()
-                    .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+    /// Capture through DMABUF without copying: the held block goes back to the device and
+    /// the next completed one is lent (`lent()`).
+    fn acquire_dmabuf(&mut self) -> Result<usize> {
+        let d = self.dmabufs.as_mut().expect("DMABUF transfer");
+        d.give_back(self.fd.as_fd())
+            .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+        if let Some((dfd, ev)) = d.pending() {
+            let limit = if self.blocking {
+                self.timeout.map(|t| Instant::now() + t)
+            } else {
+                Some(Instant::now())
+            };
+            match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
+                Waited::Ready => {}
+                Waited::TimedOut if !self.blocking => return Ok(0),
+                Waited::TimedOut => return Err(self.timed_out("refill")),
             }
-            filled += d
-                .copy_out(self.fd.as_fd(), &mut buf[filled..want])
+            d.take()
                 .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
         }
-        // Blocks are whole scans, so `filled` is too unless the block size is not a
-        // multiple of the scan size (it always is: samples × scan bytes).
-        if filled == 0 && timed_out {
-            return Err(self.timed_out("refill"));
-        }
-        Ok(filled)
+        Ok(d.lend())
     }
 
     /// Output through DMABUF: copies `buf` (whole scans) into free blocks and queues each
@@ -526,7 +511,11 @@ impl BufferStream for LocalStream {
             return Err(self.cancelled());
         }
         if self.dmabufs.is_some() {
-            return self.read_dmabuf(buf);
+            // `Buffer` takes DMABUF capture blocks in place (`acquire`/`lent`).
+            return Err(Error::Unsupported {
+                backend: "local",
+                what: "copying reads of a DMABUF capture (its blocks are lent)".into(),
+            });
         }
         let sb = self.scan_bytes.max(1);
         let want = buf.len() / sb * sb;
@@ -629,6 +618,27 @@ impl BufferStream for LocalStream {
 
     fn transfer(&self) -> Transfer {
         self.transfer
+    }
+
+    fn lends_blocks(&self) -> bool {
+        !self.closed && self.dmabufs.as_ref().is_some_and(|d| !d.is_output())
+    }
+
+    fn acquire(&mut self) -> Result<usize> {
+        if self.closed || self.dmabufs.is_none() {
+            return Err(Error::InvalidValue {
+                what: self.what.clone(),
+                reason: "no block to lend: the buffer is closed or copies through read()".into(),
+            });
+        }
+        if self.cancel.is_cancelled() {
+            return Err(self.cancelled());
+        }
+        self.acquire_dmabuf()
+    }
+
+    fn lent(&self) -> &[u8] {
+        self.dmabufs.as_ref().map_or(&[], |d| d.lent())
     }
 
     fn close(&mut self) -> Result<()> {

@@ -497,3 +497,59 @@ fn a_kfifo_buffer_falls_back_to_read() {
         "a refused setup leaves sysfs as it was"
     );
 }
+
+/// `ferroio read` through DMABUF and Debian's `iio_readdev` (libiio 0.24: `read()` on the
+/// node) read the same bytes from the sim: the pattern from scan 0 of each run.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn cli_read_through_dmabuf_equals_iio_readdev() {
+    let Some(sim) = dmasim("dmasim_cli") else {
+        return;
+    };
+    let args = [
+        "-b",
+        "256",
+        "-s",
+        "1024",
+        "dmasim_cli",
+        "voltage0",
+        "voltage3",
+    ];
+    let ours = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .args(["read", "-v", "--transfer", "dmabuf"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let said = String::from_utf8_lossy(&ours.stderr);
+    assert!(said.contains("transfer dmabuf"), "{said}");
+    let tools = std::env::var("FERROIO_VM_TOOLS").unwrap();
+    let theirs = std::process::Command::new(Path::new(&tools).join("iio_readdev"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(ours.stdout.len(), 1024 * 4);
+    assert!(
+        ours.stdout == theirs.stdout,
+        "ferroio and iio_readdev read different bytes"
+    );
+    for (n, scan) in ours.stdout.chunks_exact(4).enumerate() {
+        let v0 = i16::from_le_bytes([scan[0], scan[1]]);
+        let v3 = i16::from_le_bytes([scan[2], scan[3]]);
+        assert_eq!(
+            (v0, v3),
+            (pattern(n as u64, 0), pattern(n as u64, 3)),
+            "scan {n}"
+        );
+    }
+    assert_eq!(read(&sim.dir.join("buffer0/enable")), "0");
+}

@@ -18,6 +18,7 @@ pub mod gpio;
 pub mod info;
 pub mod model;
 pub mod network;
+pub mod scan;
 pub mod sysfs;
 pub mod types;
 mod xml;
@@ -25,6 +26,7 @@ mod xml;
 pub use context::{Channel, Context, Device, FromAttr, ToAttr};
 pub use error::{Error, Result};
 pub use format::DataFormat;
+pub use scan::{scan, ContextInfo};
 pub use types::{ChannelType, EventDirection, EventType, Modifier};
 
 /// The README's code blocks, compiled as doc tests so they stay true.

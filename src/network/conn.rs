@@ -18,6 +18,9 @@ const RECV_BUF: usize = 64 * 1024;
 /// receive buffer.
 pub(crate) const DIRECT_READ: usize = RECV_BUF / 2;
 
+/// How long a `.local` name may take to resolve over multicast DNS.
+const MDNS_RESOLVE_WINDOW: Duration = Duration::from_millis(1500);
+
 /// When a call must be over: `None` waits for ever (a timeout of zero, as in libiio).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline(Option<Instant>);
@@ -90,10 +93,26 @@ impl Conn {
             what: what.to_string(),
             source,
         };
-        let addrs: Vec<SocketAddr> = (ep.host.as_str(), ep.port)
-            .to_socket_addrs()
-            .map_err(|e| net_err("resolving the host", e))?
-            .collect();
+        let addrs: Vec<SocketAddr> = match (ep.host.as_str(), ep.port).to_socket_addrs() {
+            Ok(a) => a.collect(),
+            // A `.local` name the system resolver does not know (a static binary, no
+            // nss-mdns): ask the link with multicast DNS, as libiio's Avahi setups do.
+            Err(e) if super::mdns::is_local_name(&ep.host) => {
+                let window = timeout
+                    .filter(|t| !t.is_zero())
+                    .map_or(MDNS_RESOLVE_WINDOW, |t| t.min(MDNS_RESOLVE_WINDOW));
+                let found = super::mdns::socket_addrs(&ep.host, ep.port, window)
+                    .map_err(|m| net_err("resolving the host with multicast DNS", m))?;
+                if found.is_empty() {
+                    return Err(net_err(
+                        "resolving the host (system resolver, then multicast DNS)",
+                        e,
+                    ));
+                }
+                found
+            }
+            Err(e) => return Err(net_err("resolving the host", e)),
+        };
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
         for addr in addrs {
             let attempt = match timeout.filter(|t| !t.is_zero()) {

@@ -19,6 +19,10 @@
 //! reply cannot leave later calls reading the rest of it. Names that the server's lexer would
 //! misread are refused before anything is sent (`text.rs`).
 //!
+//! Servers are found with DNS-SD (`mdns.rs`): `ip:` with no host takes the first that
+//! announces itself, and `.local` names the system resolver does not know are asked for on
+//! the link.
+//!
 //! Buffers (`stream.rs`) use a connection of their own each, as libiio's do: capture asks
 //! for many blocks per request with two requests in flight, output is sent in batches by a
 //! thread of the stream (`sender.rs`), so neither waits a round trip per block.
@@ -33,6 +37,7 @@ use std::time::Duration;
 
 pub(crate) mod binary;
 pub(crate) mod conn;
+pub mod mdns;
 mod sender;
 mod stream;
 pub(crate) mod text;
@@ -108,13 +113,22 @@ impl Options {
     }
 }
 
+/// How long `ip:` with no host listens for DNS-SD answers before taking the first server.
+pub const DISCOVERY_WINDOW: Duration = Duration::from_millis(1500);
+
 /// Opens the context served by `iiod` at `host` (`HOST`, `HOST:PORT`, `[IPV6]:PORT` or a
-/// bare IPv6 address: what follows `ip:` in a URI).
+/// bare IPv6 address: what follows `ip:` in a URI). An empty `host` finds a server with
+/// DNS-SD (the first `_iio._tcp` service that answers, as libiio's `ip:` does); a `.local`
+/// name the system resolver does not know is resolved with multicast DNS.
 pub fn create_context(host: &str, options: &Options) -> Result<Context> {
-    let ep = parse_host(host).map_err(|reason| Error::InvalidUri {
-        uri: format!("ip:{host}"),
-        reason,
-    })?;
+    let ep = if host.is_empty() {
+        discover()?
+    } else {
+        parse_host(host).map_err(|reason| Error::InvalidUri {
+            uri: format!("ip:{host}"),
+            reason,
+        })?
+    };
     let mut session = Session::open(&ep, options)?;
     let xml = session.handshake()?;
     let mut data = crate::xml::parse(&xml, &format!("{} (PRINT)", session.conn.peer))?;
@@ -136,6 +150,31 @@ pub fn create_context(host: &str, options: &Options) -> Result<Context> {
         data: data_for_backend,
     };
     Ok(Context::from_parts(data, Arc::new(backend)))
+}
+
+/// The first iiod that answers a DNS-SD browse.
+fn discover() -> Result<Endpoint> {
+    let what = format!("DNS-SD discovery of {}", mdns::IIO_SERVICE);
+    let found = mdns::browse(DISCOVERY_WINDOW).map_err(|e| Error::Network {
+        peer: "ip:".into(),
+        what: what.clone(),
+        source: e,
+    })?;
+    let first = found
+        .iter()
+        .find_map(|s| s.addrs.first().map(|a| (a, s.port)))
+        .ok_or_else(|| Error::Network {
+            peer: "ip:".into(),
+            what,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no iiod server announced itself on the local networks",
+            ),
+        })?;
+    Ok(Endpoint {
+        host: first.0.to_string(),
+        port: first.1,
+    })
 }
 
 /// Replaces a context attribute in place, or appends it (libiio's `iio_context_add_attr`).
@@ -175,9 +214,7 @@ pub(crate) fn parse_host(rest: &str) -> std::result::Result<Endpoint, String> {
         }
     };
     if host.is_empty() {
-        return Err(
-            "no host given (libiio's DNS-SD discovery for a bare 'ip:' is not supported)".into(),
-        );
+        return Err("no host given (a bare 'ip:' finds one with DNS-SD)".into());
     }
     if host
         .chars()

@@ -86,6 +86,15 @@ struct InfoArgs {
     /// Print JSON instead of iio_info's text.
     #[arg(long)]
     json: bool,
+    /// List the contexts a scan finds (iio_info -S): `local`, `ip` (DNS-SD) or both
+    /// (`local,ip`, the default).
+    #[arg(short = 'S', long = "scan", num_args = 0..=1, default_missing_value = "",
+          value_name = "BACKENDS", conflicts_with_all = ["uri", "xml", "auto"])]
+    scan: Option<String>,
+    /// Scan and use the context found when it is the only one (iio_info -a).
+    #[arg(short = 'a', long = "auto", num_args = 0..=1, default_missing_value = "",
+          value_name = "BACKENDS", conflicts_with_all = ["uri", "xml"])]
+    auto: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -102,12 +111,77 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a scan for `info -S`/`-a`; `None` after printing why it failed.
+fn run_scan(backends: &str) -> Option<Vec<ferroio::ContextInfo>> {
+    let list = (!backends.is_empty()).then_some(backends);
+    match ferroio::scan(list) {
+        Ok(found) => Some(found),
+        Err(e) => {
+            eprintln!("Scanning for IIO contexts failed: {e}");
+            None
+        }
+    }
+}
+
+/// iio_info's list of scan results.
+fn write_scan(out: &mut impl Write, found: &[ferroio::ContextInfo]) -> std::io::Result<()> {
+    if found.is_empty() {
+        return writeln!(out, "No IIO context found.");
+    }
+    writeln!(out, "Available contexts:")?;
+    for (i, c) in found.iter().enumerate() {
+        writeln!(out, "\t{i}: {} [{}]", c.description, c.uri)?;
+    }
+    Ok(())
+}
+
 fn info(args: InfoArgs) -> ExitCode {
-    let ctx = match args.context.open() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
     let stdout = std::io::stdout();
+    if let Some(backends) = &args.scan {
+        let mut out = stdout.lock();
+        let header = writeln!(out, "Library version: 0.24 (git tag: v0.24)")
+            .and_then(|_| writeln!(out, "Compiled with backends: local xml ip usb"));
+        if let Err(e) = header {
+            return finish_output(Err(e));
+        }
+        let Some(found) = run_scan(backends) else {
+            return ExitCode::FAILURE;
+        };
+        return finish_output(write_scan(&mut out, &found).and_then(|_| out.flush()));
+    }
+    let ctx = if let Some(backends) = &args.auto {
+        let Some(found) = run_scan(backends) else {
+            return ExitCode::FAILURE;
+        };
+        match found.as_slice() {
+            [one] => {
+                println!("Using auto-detected IIO context at URI \"{}\"", one.uri);
+                match Context::from_uri(&one.uri) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("ferroio: unable to create IIO context {}: {e}", one.uri);
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            [] => {
+                eprintln!("No IIO context found.");
+                return ExitCode::FAILURE;
+            }
+            many => {
+                eprintln!("Multiple contexts found. Please select one using --uri:");
+                for (i, c) in many.iter().enumerate() {
+                    eprintln!("\t{i}: {} [{}]", c.description, c.uri);
+                }
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        match args.context.open() {
+            Ok(c) => c,
+            Err(code) => return code,
+        }
+    };
     let mut out = stdout.lock();
     let result = if args.json {
         writeln!(out, "{}", ferroio::info::info_json(&ctx))

@@ -13,6 +13,10 @@
 //! bounded in time and killed by PID when late. Everything needs root; without it (or
 //! without iiod, unshare, nsenter or `../shared`) [`RealIiod::start_fake`] returns `None`
 //! after printing why, and the test returns.
+//!
+//! [`DnssdBoard`] is the DNS-SD variant: iiod plus a real avahi-daemon (fetched, not
+//! installed) in a "board" namespace, joined by a veth pair to a "client" namespace
+//! (`dnssd-board.sh`).
 
 #![allow(dead_code)]
 
@@ -158,26 +162,7 @@ impl RealIiod {
     /// Runs `f` on a thread inside the server's network namespace: sockets it opens reach
     /// the server at 127.0.0.1:30431. `None` when the namespace is not (yet) there.
     pub fn in_netns<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Option<T> {
-        let ns_path = format!("/proc/{}/ns/net", self.pid);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = std::fs::File::open(&ns_path).ok()?;
-                let mine = std::fs::read_link("/proc/thread-self/ns/net").ok()?;
-                let theirs = std::fs::read_link(&ns_path).ok()?;
-                if mine == theirs {
-                    // The scripts have not unshared yet.
-                    return None;
-                }
-                rustix::thread::move_into_link_name_space(
-                    std::os::fd::AsFd::as_fd(&ns),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .ok()?;
-                Some(f())
-            })
-            .join()
-            .expect("test thread in the namespace panicked")
-        })
+        in_netns_of(self.pid, f)
     }
 
     /// A command run inside the server's network namespace (`nsenter -t PID -n PROGRAM`).
@@ -226,6 +211,32 @@ impl Drop for RealIiod {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `f` on a fresh thread that joined the network namespace of process `pid` with
+/// `setns` (sockets it opens live there). `None` when that process is not (yet) in a
+/// namespace of its own.
+pub fn in_netns_of<T: Send>(pid: i32, f: impl FnOnce() -> T + Send) -> Option<T> {
+    let ns_path = format!("/proc/{pid}/ns/net");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let ns = std::fs::File::open(&ns_path).ok()?;
+            let mine = std::fs::read_link("/proc/thread-self/ns/net").ok()?;
+            let theirs = std::fs::read_link(&ns_path).ok()?;
+            if mine == theirs {
+                // The scripts have not unshared yet.
+                return None;
+            }
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&ns),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .ok()?;
+            Some(f())
+        })
+        .join()
+        .expect("test thread in the namespace panicked")
+    })
 }
 
 /// Runs a command to completion within `limit`, killing it (by PID) when late.
@@ -277,5 +288,387 @@ pub fn bounded_with_input(cmd: &mut Command, input: &[u8], limit: Duration) -> O
         status,
         stdout: out_reader.join().unwrap_or_default(),
         stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// The port iiod listens on.
+pub const IIOD_PORT: u16 = 30431;
+
+/// A DNS-SD "board": real Debian iiod 0.24 and a real avahi-daemon (with a private
+/// dbus-daemon) in a board network namespace, joined by a veth pair to a client network
+/// namespace (`dnssd-board.sh`).
+///
+/// iiod registers `_iio._tcp` with avahi itself (service `iiod on HOST`, port 30431), avahi
+/// answers mDNS on the board's end of the veth pair only (IPv4, `allow-interfaces`). The
+/// client namespace holds a sleeping process and the other end of the pair, with a route
+/// for 224.0.0.0/4: a thread that joined it ([`DnssdBoard::in_client_netns`]) can query
+/// 224.0.0.251:5353 and connect to the board's address, which is all it can see.
+///
+/// avahi-daemon is not installed on the host (its postinst would start a daemon on the
+/// host network): `dnssd-board.sh fetch` downloads it and the libraries the host lacks with
+/// `apt-get download` into a cache outside the repository (`$FERROIO_NET_CACHE`, else
+/// `$XDG_CACHE_HOME/ferroio-net`, else `$HOME/.cache/ferroio-net`) and unpacks them there.
+///
+/// Stopping kills the script's process group (every process it started is in it); the
+/// namespaces and the veth pair (which never exists in the host namespace) vanish with
+/// their last process.
+pub struct DnssdBoard {
+    dir: tempfile::TempDir,
+    child: Child,
+    leader: i32,
+    board_pid: i32,
+    client_pid: i32,
+    n: u8,
+    host: String,
+    avahi_root: PathBuf,
+    started_in: Duration,
+    first_scan: String,
+}
+
+/// The board's dbus socket, inside its private `/run`.
+const BOARD_DBUS: &str = "unix:path=/run/dbus/system_bus_socket";
+
+/// The context the default board serves: PlutoSDR (4 devices, `hw_model`, `hw_serial`).
+pub const DNSSD_CONTEXT: &str = "pyadi-iio__pluto.xml";
+
+/// The default board host name.
+pub const DNSSD_HOST: &str = "ferroio-board";
+
+fn dnssd_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/network_harness/dnssd-board.sh")
+}
+
+/// Where the downloaded avahi packages are kept (outside the repository).
+pub fn net_cache_dir() -> Option<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("FERROIO_NET_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("ferroio-net")))
+        .or_else(|| env("HOME").map(|p| p.join(".cache/ferroio-net")))
+}
+
+/// What a missing prerequisite of [`DnssdBoard`] looks like (avahi itself is fetched by
+/// [`DnssdBoard::start`]).
+pub fn dnssd_skip_reason() -> Option<String> {
+    if let Some(why) = skip_reason() {
+        return Some(why);
+    }
+    for (tool, pkg) in [
+        ("ip", "iproute2"),
+        ("dbus-daemon", "dbus-daemon"),
+        ("dbus-send", "dbus-bin"),
+        ("flock", "util-linux"),
+        ("timeout", "coreutils"),
+    ] {
+        if !have(tool) {
+            return Some(format!("'{tool}' is not installed (Debian: {pkg})"));
+        }
+    }
+    if shared_context(DNSSD_CONTEXT).is_none() {
+        return Some(format!("../shared/contexts/{DNSSD_CONTEXT} is not present"));
+    }
+    if net_cache_dir().is_none() {
+        return Some("no cache directory (set HOME or FERROIO_NET_CACHE)".into());
+    }
+    None
+}
+
+/// Downloads/unpacks avahi (once, cached): its root, or why it cannot be had here.
+fn fetch_avahi() -> Result<PathBuf, String> {
+    let cache = net_cache_dir().ok_or("no cache directory")?;
+    let out = bounded(
+        Command::new(dnssd_script()).arg("fetch").arg(&cache),
+        Duration::from_secs(300),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match out.status.code() {
+        Some(0) => Ok(PathBuf::from(stdout)),
+        Some(3) => Err(stdout),
+        _ => panic!(
+            "dnssd-board.sh fetch failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+impl DnssdBoard {
+    /// The default board: host `ferroio-board`, iiod serving the PlutoSDR context.
+    pub fn start() -> Option<DnssdBoard> {
+        let ctx = shared_context(DNSSD_CONTEXT);
+        match ctx {
+            Some(ctx) => Self::start_with(DNSSD_HOST, &ctx),
+            None => {
+                println!("skipped: ../shared/contexts/{DNSSD_CONTEXT} is not present");
+                None
+            }
+        }
+    }
+
+    /// A board with host name `host` (also avahi's host name: `HOST.local`) whose iiod
+    /// serves `context` (`iiod -u xml:FILE`). Returns once `iio_info -S ip` in the board
+    /// lists the service (at most ~45 s); `None` after printing why when the machine
+    /// cannot run it.
+    pub fn start_with(host: &str, context: &Path) -> Option<DnssdBoard> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        if let Some(why) = dnssd_skip_reason() {
+            println!("skipped: {why}");
+            return None;
+        }
+        let t0 = Instant::now();
+        let avahi_root = match fetch_avahi() {
+            Ok(p) => p,
+            Err(why) => {
+                println!("skipped: {why}");
+                return None;
+            }
+        };
+        // Each board's addresses live in its own pair of namespaces, so they cannot
+        // clash; distinct numbers only keep logs apart.
+        let n = (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 250 + 2) as u8;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(dir.path().join("board.log")).expect("log");
+        let child = Command::new(dnssd_script())
+            .arg("run")
+            .arg(dir.path())
+            .arg(&avahi_root)
+            .arg(host)
+            .arg(n.to_string())
+            .arg(context)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("start dnssd-board.sh");
+        let leader = child.id() as i32;
+        let mut board = DnssdBoard {
+            dir,
+            child,
+            leader,
+            board_pid: 0,
+            client_pid: 0,
+            n,
+            host: host.to_string(),
+            avahi_root,
+            started_in: Duration::ZERO,
+            first_scan: String::new(),
+        };
+        if let Err(why) = board.wait_ready(Duration::from_secs(30)) {
+            println!("skipped: {why}");
+            return None;
+        }
+        board.board_pid = board.read_pid("board.pid");
+        board.client_pid = board.read_pid("client.pid");
+        board.first_scan = board.wait_listed(Duration::from_secs(15));
+        board.started_in = t0.elapsed();
+        Some(board)
+    }
+
+    /// Waits for `DIR/ready`; `Err(reason)` when the script gave up for a reason of the
+    /// machine's (exit 3 + `DIR/skip`); panics on anything else.
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.dir.path().join("ready").exists() {
+                return Ok(());
+            }
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                let skip = std::fs::read_to_string(self.dir.path().join("skip"));
+                match (st.code(), skip) {
+                    (Some(3), Ok(why)) => return Err(why.trim().to_string()),
+                    _ => panic!("dnssd-board.sh exited ({st}); logs:\n{}", self.log()),
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the DNS-SD board was not up within {limit:?}; logs:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn read_pid(&self, name: &str) -> i32 {
+        let text = std::fs::read_to_string(self.dir.path().join(name)).expect(name);
+        text.trim().parse().expect(name)
+    }
+
+    /// Polls `iio_info -S ip` in the board until it lists this board's service; its output.
+    fn wait_listed(&self, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let want = format!("[ip:{}]", self.mdns_name());
+        loop {
+            let out = self.run_in_board("iio_info", &["-S", "ip"]);
+            if out.contains(&want) {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "iio_info -S ip did not list {want} within {limit:?}; last output:\n{out}\nlogs:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// How long [`DnssdBoard::start_with`] took (fetch check + namespaces + daemons + until
+    /// the service was listed).
+    pub fn started_in(&self) -> Duration {
+        self.started_in
+    }
+
+    /// The `iio_info -S ip` output that ended the start-up wait (ends in `rc=N`).
+    pub fn first_scan(&self) -> &str {
+        &self.first_scan
+    }
+
+    /// The board's host name (its UTS name and avahi's host name).
+    pub fn host_name(&self) -> &str {
+        &self.host
+    }
+
+    /// `HOST.local`, the name avahi publishes an A record for.
+    pub fn mdns_name(&self) -> String {
+        format!("{}.local", self.host)
+    }
+
+    /// The DNS-SD service instance iiod registers: `iiod on HOST` (type `_iio._tcp`).
+    pub fn service_name(&self) -> String {
+        format!("iiod on {}", self.host)
+    }
+
+    /// The board's address (its end of the veth pair).
+    pub fn board_ip(&self) -> std::net::Ipv4Addr {
+        std::net::Ipv4Addr::new(10, 77, self.n, 1)
+    }
+
+    /// The client's address.
+    pub fn client_ip(&self) -> std::net::Ipv4Addr {
+        std::net::Ipv4Addr::new(10, 77, self.n, 2)
+    }
+
+    /// The board's end of the veth pair (in the board namespace).
+    pub fn board_interface(&self) -> String {
+        format!("fio-b{}", self.n)
+    }
+
+    /// The client's end of the veth pair (in the client namespace).
+    pub fn client_interface(&self) -> String {
+        format!("fio-c{}", self.n)
+    }
+
+    /// A process in the board's namespaces (mount, network, UTS).
+    pub fn board_pid(&self) -> i32 {
+        self.board_pid
+    }
+
+    /// The process holding the client network namespace.
+    pub fn client_pid(&self) -> i32 {
+        self.client_pid
+    }
+
+    /// `/proc/PID/ns/net` of the client namespace (open it and `setns` to join).
+    pub fn client_netns_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.client_pid))
+    }
+
+    /// Runs `f` on a thread inside the client network namespace.
+    pub fn in_client_netns<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        in_netns_of(self.client_pid, f).expect("cannot join the client namespace")
+    }
+
+    /// Runs `f` on a thread inside the board network namespace.
+    pub fn in_board_netns<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        in_netns_of(self.board_pid, f).expect("cannot join the board namespace")
+    }
+
+    /// A command run inside the board's namespaces (`nsenter -m -n -u`: its private `/run`
+    /// holds the dbus socket), with `DBUS_SYSTEM_BUS_ADDRESS` set and `LD_LIBRARY_PATH`
+    /// reaching the unpacked avahi libraries (for [`DnssdBoard::avahi_tool`]).
+    pub fn board_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("-t")
+            .arg(self.board_pid.to_string())
+            .args(["-m", "-n", "-u"])
+            .arg(program)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", BOARD_DBUS)
+            .env("LD_LIBRARY_PATH", self.avahi_libdir());
+        c
+    }
+
+    /// A command run inside the client network namespace (`nsenter -n`).
+    pub fn client_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("-t")
+            .arg(self.client_pid.to_string())
+            .arg("-n")
+            .arg(program);
+        c
+    }
+
+    /// Runs a command in the board, bounded to 30 s: its output (`2>&1`) then `rc=N`.
+    pub fn run_in_board(&self, program: &str, args: &[&str]) -> String {
+        run_merged(self.board_command("sh"), program, args)
+    }
+
+    /// Runs a command in the client namespace, bounded to 30 s: output then `rc=N`.
+    pub fn run_in_client(&self, program: &str, args: &[&str]) -> String {
+        run_merged(self.client_command("sh"), program, args)
+    }
+
+    /// A tool from the unpacked avahi-utils (`avahi-browse`, `avahi-resolve`, ...), to run
+    /// with [`DnssdBoard::board_command`] / [`DnssdBoard::run_in_board`].
+    pub fn avahi_tool(&self, name: &str) -> PathBuf {
+        self.avahi_root.join("usr/bin").join(name)
+    }
+
+    /// `usr/lib/<multiarch triplet>` of the unpacked packages.
+    fn avahi_libdir(&self) -> PathBuf {
+        let lib = self.avahi_root.join("usr/lib");
+        std::fs::read_dir(&lib)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("libavahi-core.so.7").exists() || p.join("libdaemon.so.0").exists())
+            .unwrap_or(lib)
+    }
+
+    /// The script's, dbus', avahi's and iiod's logs so far.
+    pub fn log(&self) -> String {
+        let mut all = String::new();
+        for name in ["board.log", "dbus.log", "avahi.log", "iiod.log"] {
+            let text = std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+            all.push_str(&format!("--- {name}\n{text}"));
+        }
+        all
+    }
+}
+
+/// `sh -c '"$0" "$@" 2>&1' PROGRAM ARGS` on `base`, bounded to 30 s, as text ending `rc=N`.
+fn run_merged(mut base: Command, program: &str, args: &[&str]) -> String {
+    let out = bounded(
+        base.arg("-c")
+            .arg("\"$0\" \"$@\" 2>&1")
+            .arg(program)
+            .args(args),
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    format!("{text}rc={}", out.status.code().unwrap_or(-1))
+}
+
+impl Drop for DnssdBoard {
+    fn drop(&mut self) {
+        // Every process the script started is in its process group.
+        if let Some(pid) = rustix::process::Pid::from_raw(self.leader) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,15 +1,17 @@
 //! DNS-SD discovery of iiod with real peers only: Debian's `iiod` 0.24 registering
 //! `_iio._tcp` with a real `avahi-daemon` in a "board" network namespace, reached over a
 //! veth pair from a "client" network namespace (see `network_harness::DnssdBoard`).
+//! ferroio, in the client namespace, asks the link itself (multicast DNS, no daemon); the
+//! reference is libiio 0.24, run in the board namespace where avahi's dbus is.
 //! Root only; without root, the Debian packages (`iiod libiio-utils dbus-daemon iproute2`)
 //! or a way to `apt-get download` avahi-daemon, the test says it is skipped.
 
 mod network_harness;
 
-use network_harness::{DnssdBoard, IIOD_PORT};
+use network_harness::{bounded, DnssdBoard, IIOD_PORT};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// libiio's own discovery (`iio_info -S ip`, avahi-client over the board's dbus) lists the
 /// board's iiod, and the client namespace reaches that iiod over the veth pair.
@@ -82,4 +84,130 @@ fn libiio_discovers_the_board_and_the_client_reaches_it() {
         !local,
         "127.0.0.1:{IIOD_PORT} answered in the client namespace"
     );
+}
+
+const PLUTO_MODEL: &str = "Analog Devices PlutoSDR Rev.C (Z7010-AD9363A)";
+
+/// stdout of a command, bounded in time; `(stdout, exit code)`.
+fn stdout_of(mut cmd: std::process::Command) -> (String, Option<i32>) {
+    let out = bounded(&mut cmd, Duration::from_secs(60));
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+/// `ferroio info -S ip` from the client namespace prints what `iio_info -S ip` prints on the
+/// board (byte for byte); the library's `scan` gives the same URI and description.
+#[test]
+fn ferroio_scan_lists_what_libiio_lists() {
+    let Some(board) = DnssdBoard::start() else {
+        return;
+    };
+    let mut theirs = board.board_command("iio_info");
+    theirs.args(["-S", "ip"]);
+    let (theirs, their_rc) = stdout_of(theirs);
+    let mut ours = board.client_command(env!("CARGO_BIN_EXE_ferroio"));
+    ours.args(["info", "-S", "ip"]);
+    let t0 = Instant::now();
+    let (ours, our_rc) = stdout_of(ours);
+    println!("iio_info -S ip (board, exit {their_rc:?}):\n{theirs}");
+    println!(
+        "ferroio info -S ip (client, exit {our_rc:?}, {:?}):\n{ours}",
+        t0.elapsed()
+    );
+    assert!(
+        theirs.contains(&board.mdns_name()),
+        "libiio found nothing:\n{theirs}"
+    );
+    assert_eq!(ours, theirs);
+    // libiio 0.24 exits 1 after a successful scan; ferroio says success.
+    assert_eq!(our_rc, Some(0));
+
+    let found = board.in_client_netns(|| ferroio::scan(Some("ip")).unwrap());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].uri, format!("ip:{}", board.mdns_name()));
+    assert!(found[0]
+        .description
+        .starts_with(&format!("{} ({PLUTO_MODEL}), serial=", board.board_ip())));
+
+    // The raw DNS-SD answer, as the library's browse sees it.
+    let services = board
+        .in_client_netns(|| ferroio::network::mdns::browse(Duration::from_millis(1500)).unwrap());
+    assert_eq!(services.len(), 1, "{services:?}");
+    let s = &services[0];
+    assert_eq!(
+        s.instance,
+        format!("{}._iio._tcp.local", board.service_name())
+    );
+    assert_eq!(s.host, board.mdns_name());
+    assert_eq!(s.port, IIOD_PORT);
+    assert_eq!(s.addrs, vec![std::net::IpAddr::V4(board.board_ip())]);
+}
+
+/// `ip:` with no host opens the board found by DNS-SD; `ip:NAME.local`, unknown to the
+/// system resolver, resolves through multicast DNS; `info -u ip:NAME.local` prints what
+/// libiio prints for the same URI, and `info -a ip` picks the only board.
+#[test]
+fn ip_without_host_and_local_names_reach_the_board() {
+    let Some(board) = DnssdBoard::start() else {
+        return;
+    };
+    let name = board.mdns_name();
+    let (model, local_model, took) = board.in_client_netns(|| {
+        let ctx = ferroio::Context::from_uri("ip:").unwrap();
+        let model = ctx.attr("hw_model").map(str::to_string);
+        let t0 = Instant::now();
+        let ctx = ferroio::Context::from_uri(&format!("ip:{name}")).unwrap();
+        (
+            model,
+            ctx.attr("hw_model").map(str::to_string),
+            t0.elapsed(),
+        )
+    });
+    assert_eq!(model.as_deref(), Some(PLUTO_MODEL));
+    assert_eq!(local_model.as_deref(), Some(PLUTO_MODEL));
+    println!("ip:{name} opened in {took:?}");
+
+    let uri = format!("ip:{name}");
+    let mut theirs = board.board_command("iio_info");
+    theirs.args(["-u", &uri]);
+    let (theirs, their_rc) = stdout_of(theirs);
+    let mut ours = board.client_command(env!("CARGO_BIN_EXE_ferroio"));
+    ours.args(["info", "-u", &uri]);
+    let (ours, our_rc) = stdout_of(ours);
+    assert_eq!(their_rc, Some(0), "{theirs}");
+    assert_eq!(our_rc, Some(0), "{ours}");
+    assert!(ours.contains(PLUTO_MODEL));
+    assert_eq!(ours, theirs, "info -u {uri}");
+
+    let mut auto = board.client_command(env!("CARGO_BIN_EXE_ferroio"));
+    auto.args(["info", "-a", "ip"]);
+    let (auto, auto_rc) = stdout_of(auto);
+    assert_eq!(auto_rc, Some(0), "{auto}");
+    let first = format!("Using auto-detected IIO context at URI \"{uri}\"\n");
+    assert!(auto.starts_with(&first), "{auto}");
+    assert_eq!(
+        &auto[first.len()..],
+        ours,
+        "info -a ip prints the context it picked"
+    );
+}
+
+/// A `.local` name nobody answers for is an error naming both resolvers, given within the
+/// multicast DNS window (1.5 s), not after a hang.
+#[test]
+fn an_unknown_local_name_is_a_clear_error() {
+    let Some(board) = DnssdBoard::start() else {
+        return;
+    };
+    let (unknown, took) = board.in_client_netns(|| {
+        let t0 = Instant::now();
+        let unknown = ferroio::Context::from_uri("ip:no-such-board.local");
+        (unknown.map(|_| ()), t0.elapsed())
+    });
+    let e = unknown.unwrap_err().to_string();
+    assert!(e.contains("multicast DNS"), "{e}");
+    assert!(e.contains("ip:no-such-board.local"), "{e}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }

@@ -22,6 +22,10 @@ command -v iio_info >/dev/null 2>&1 || need_pkgs+=(libiio-utils)
 # The network tests run the real iiod 0.24 (root only) and feed ZPRINT a real zstd frame.
 command -v iiod >/dev/null 2>&1 || [ -x /usr/sbin/iiod ] || need_pkgs+=(iiod)
 command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
+# The DNS-SD tests run a board (iiod + avahi-daemon, fetched by the harness, + its own dbus)
+# in network namespaces joined by a veth pair.
+command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "== installing ${need_pkgs[*]}"
     as_root apt-get update -qq

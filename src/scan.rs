@@ -66,7 +66,8 @@ fn backends(list: Option<&str>) -> Result<Vec<Backend>> {
 
 /// Scans `backends` (libiio's syntax: `"local"`, `"ip"`, `"local,ip"`; `None` for all) and
 /// returns what it found, local first. The network part listens for [`DEFAULT_SCAN_WINDOW`]
-/// and opens each server found to describe it; servers that cannot be opened are left out.
+/// and opens each server found to describe it (all at once, 2 s each at most); servers
+/// that cannot be opened are left out.
 pub fn scan(backends_list: Option<&str>) -> Result<Vec<ContextInfo>> {
     scan_with(backends_list, DEFAULT_SCAN_WINDOW)
 }
@@ -122,6 +123,10 @@ pub(crate) fn scan_local(sys: &Path) -> Option<ContextInfo> {
     })
 }
 
+/// How long describing one server found by a scan may take (it is opened like any
+/// context); servers are described in parallel, so a dead one costs this once.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The iiod servers that answer a DNS-SD browse, each opened once to describe it.
 fn scan_ip(window: Duration) -> Result<Vec<ContextInfo>> {
     let services = mdns::browse(window).map_err(|e| Error::Network {
@@ -129,32 +134,40 @@ fn scan_ip(window: Duration) -> Result<Vec<ContextInfo>> {
         what: format!("browsing for {}", mdns::IIO_SERVICE),
         source: e,
     })?;
-    let mut out = Vec::new();
-    for s in services {
-        let Some(addr) = s.addrs.first() else {
-            continue;
-        };
-        let target = match addr {
-            std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
-            std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
-        };
-        let Ok(ctx) = crate::network::create_context(&target, &crate::network::Options::new())
-        else {
-            continue;
-        };
-        let uri = if s.port == crate::network::DEFAULT_PORT {
-            format!("ip:{}", s.host)
-        } else {
-            format!("ip:{}:{}", s.host, s.port)
-        };
-        let names: Vec<String> = ctx
-            .devices()
-            .filter_map(|d| d.name().map(str::to_string))
+    let described: Vec<Option<ContextInfo>> = std::thread::scope(|s| {
+        let handles: Vec<_> = services
+            .iter()
+            .map(|svc| s.spawn(move || describe_service(svc)))
             .collect();
-        let description = describe(&addr.to_string(), &ctx, &names);
-        out.push(ContextInfo { uri, description });
-    }
-    Ok(out)
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    Ok(described.into_iter().flatten().collect())
+}
+
+/// Opens the server a DNS-SD answer names and describes it; `None` when it cannot be opened
+/// (libiio leaves those out too).
+fn describe_service(s: &mdns::Service) -> Option<ContextInfo> {
+    let addr = s.addrs.first()?;
+    let target = match addr {
+        std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
+        std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
+    };
+    let options = crate::network::Options::new().timeout(Some(DESCRIBE_TIMEOUT));
+    let ctx = crate::network::create_context(&target, &options).ok()?;
+    let uri = if s.port == crate::network::DEFAULT_PORT {
+        format!("ip:{}", s.host)
+    } else {
+        format!("ip:{}:{}", s.host, s.port)
+    };
+    let names: Vec<String> = ctx
+        .devices()
+        .filter_map(|d| d.name().map(str::to_string))
+        .collect();
+    let description = describe(&addr.to_string(), &ctx, &names);
+    Some(ContextInfo { uri, description })
 }
 
 /// libiio's description of a network context: the address with the hardware model and

@@ -684,6 +684,8 @@ trait Raw: Copy + Default + Send + 'static + Out<Self> {
     fn load_le(b: &[u8]) -> Self;
     /// Shift, mask and sign extension in the word's own width.
     fn finish(self, f: &Fin) -> Self;
+    /// [`Raw::finish`] for a signed format (no mask).
+    fn finish_signed(self, f: &Fin) -> Self;
     /// Zero-extended.
     fn widen(self) -> u64;
     /// This word type's columns in the scratch space.
@@ -761,6 +763,10 @@ macro_rules! raw {
                 ((((self << f.lead) as $s) >> f.pad) as $u) & (f.mask as $u)
             }
             #[inline(always)]
+            fn finish_signed(self, f: &Fin) -> Self {
+                (((self << f.lead) as $s) >> f.pad) as $u
+            }
+            #[inline(always)]
             fn widen(self) -> u64 {
                 u64::from(self)
             }
@@ -797,6 +803,8 @@ fn transpose<R: Raw, const W: usize, const PLAIN: bool>(
 
 /// An output type of a transposed group of `R` words (same width, either signedness).
 trait Out<R>: Copy + Default + 'static {
+    /// Whether the type is signed (a finished signed word needs no mask).
+    const SIGNED: bool;
     /// The word as this type.
     fn from_raw(r: R) -> Self;
     /// The slice inside `s`, when it holds this type.
@@ -806,6 +814,7 @@ trait Out<R>: Copy + Default + 'static {
 macro_rules! out {
     ($($r:ty => $t:ty, $v:ident);*) => {$(
         impl Out<$r> for $t {
+            const SIGNED: bool = <$t>::MIN != 0;
             #[inline(always)]
             fn from_raw(r: $r) -> Self {
                 r as $t
@@ -838,6 +847,75 @@ fn transpose_into<R: Raw, T: Out<R>, const W: usize, const PLAIN: bool>(
             outs[w][i] = T::from_raw(if PLAIN { v } else { v.finish(&fins[w]) });
         }
     }
+}
+
+/// Transposes the whole scans of `span` (`W` words each) straight into the outputs of a run
+/// of `M` consecutive member words starting at word `first` (`outs[k]` takes word
+/// `first + k`), finishing every word; the other words of the scan are not touched. The loop
+/// vectorizer loads the run as an interleaved group with gaps, so no spare column is written
+/// and a timestamp after the run costs nothing here (the per-element loops take it).
+#[inline(never)]
+fn transpose_run<R: Raw, T: Out<R>, const W: usize, const M: usize>(
+    span: &[u8],
+    first: usize,
+    fins: &[Fin; M],
+    outs: &mut [&mut [T]; M],
+) {
+    let n = outs.iter().map(|o| o.len()).min().unwrap_or(0);
+    let n = n.min(span.len() / (W * R::N));
+    #[inline(always)]
+    fn one<R: Raw, T: Out<R>, const M: usize>(s: &[u8], fins: &[Fin; M], w: usize) -> T {
+        let v = R::load_le(&s[w * R::N..(w + 1) * R::N]);
+        T::from_raw(if T::SIGNED {
+            v.finish_signed(&fins[w])
+        } else {
+            v.finish(&fins[w])
+        })
+    }
+    // Starting at the run, whole chunks hold every scan but the last when `first > 0`; the
+    // remainder (the last scan's words from `first` on) holds the run of that one.
+    let mut chunks = span[first * R::N..].chunks_exact(W * R::N);
+    let mut i = 0;
+    for s in chunks.by_ref().take(n) {
+        for (w, o) in outs.iter_mut().enumerate() {
+            o[i] = one::<R, T, M>(s, fins, w);
+        }
+        i += 1;
+    }
+    let s = chunks.remainder();
+    if i < n && s.len() >= M * R::N {
+        for (w, o) in outs.iter_mut().enumerate() {
+            o[i] = one::<R, T, M>(s, fins, w);
+        }
+    }
+}
+
+/// A span of a group whose members are a run of consecutive words (`g.run`) and all take
+/// `T`, transposed straight into the outputs by [`transpose_run`]. `false` when the members'
+/// outputs are not all `T` (nothing is written then).
+#[inline(always)]
+fn group_span_run<R: Raw, T: Out<R>, const W: usize, const M: usize, O: DemuxOutput>(
+    g: &Group,
+    span: &[u8],
+    at: usize,
+    outputs: &mut [O],
+) -> bool {
+    let first = g.run.expect("a run group");
+    let n = span.len() / (W * R::N);
+    let fins: [Fin; M] = std::array::from_fn(|k| g.fins[first + k]);
+    let mut slots: [Option<&mut [T]>; M] = std::array::from_fn(|_| None);
+    for (j, o) in outputs.iter_mut().enumerate() {
+        let Some(&(w, _)) = g.members.iter().find(|&&(_, m)| m == j) else {
+            continue;
+        };
+        let Some(s) = T::slice(o.samples_mut()) else {
+            return false;
+        };
+        slots[w - first] = Some(&mut s[at..at + n]);
+    }
+    let mut outs: [&mut [T]; M] = slots.map(|s| s.expect("every word of the run is a member"));
+    transpose_run::<R, T, W, M>(span, first, &fins, &mut outs);
+    true
 }
 
 /// A span of a group whose members all take `T`, transposed straight into the outputs (no
@@ -914,6 +992,9 @@ struct Group {
     kind: Option<SampleKind>,
     /// `(word index in the scan, element index)`.
     members: Vec<(usize, usize)>,
+    /// The first word, when the members are a run of consecutive words short of the whole
+    /// scan (channels before a timestamp or padding): [`transpose_run`] takes them.
+    run: Option<usize>,
     fins: Vec<Fin>,
 }
 
@@ -965,6 +1046,48 @@ fn group_span<R: Raw, const W: usize, const PLAIN: bool, O: DemuxOutput>(
             store(outputs[j].samples_mut(), at + k * TILE, &cols[w][..n]);
         }
     }
+}
+
+/// The `(words per scan, words in the run)` pairs [`transpose_run`] is built for: 16- and
+/// 32-bit words, up to eight per scan, the run at least half of them.
+macro_rules! run_pairs {
+    ($m:ident!($($args:tt)*)) => {
+        $m!($($args)*; (2, 1) (3, 2) (4, 2) (4, 3) (5, 3) (5, 4) (6, 3) (6, 4) (6, 5) (7, 4)
+            (7, 5) (7, 6) (8, 4) (8, 5) (8, 6) (8, 7))
+    };
+}
+
+/// Whether [`transpose_run`] is built for a run of `m` of the `words` `n`-byte words of a scan.
+fn run_kernel(n: usize, words: usize, m: usize) -> bool {
+    macro_rules! has {
+        (; $(($w:literal, $m:literal))*) => {
+            matches!((words, m), $(($w, $m))|*)
+        };
+    }
+    (n == 2 || n == 4) && run_pairs!(has!())
+}
+
+/// One span of a run group ([`Group::run`]) straight into its outputs, by the kernel built
+/// for its word and run counts. `false` when the outputs are not all of the group's kind.
+fn run_dispatch<R: Raw, O: DemuxOutput>(
+    g: &Group,
+    span: &[u8],
+    at: usize,
+    outputs: &mut [O],
+) -> bool {
+    let signed = g.kind == Some(SampleKind::of_width(R::N, true));
+    macro_rules! by_pair {
+        (; $(($w:literal, $m:literal))*) => {
+            match (g.words, g.members.len(), signed) {
+                $(
+                ($w, $m, true) => group_span_run::<R, R::Signed, $w, $m, O>(g, span, at, outputs),
+                ($w, $m, false) => group_span_run::<R, R, $w, $m, O>(g, span, at, outputs),
+                )*
+                _ => false,
+            }
+        };
+    }
+    run_pairs!(by_pair!())
 }
 
 /// Picks the monomorphized kernel for a group's word count.
@@ -1042,6 +1165,7 @@ fn plan(step: usize, elements: &[ElementLayout]) -> (Vec<Group>, Vec<usize>) {
                             plain: true,
                             kind: Some(SampleKind::of(f)),
                             members: Vec::new(),
+                            run: None,
                             fins: vec![Fin::IDENTITY; step / n],
                         });
                         groups.last_mut().expect("just pushed")
@@ -1071,6 +1195,15 @@ fn plan(step: usize, elements: &[ElementLayout]) -> (Vec<Group>, Vec<usize>) {
         }
         worth
     });
+    for g in &mut groups {
+        let m = g.members.len();
+        let first = g.members.iter().map(|&(w, _)| w).min().unwrap_or(0);
+        // members sit on distinct words, so `m` of them within `m` words are a run
+        let last = g.members.iter().map(|&(w, _)| w).max().unwrap_or(0);
+        if g.kind.is_some() && m < g.words && last + 1 - first == m && run_kernel(g.n, g.words, m) {
+            g.run = Some(first);
+        }
+    }
     rest.sort_unstable();
     (groups, rest)
 }
@@ -1084,9 +1217,10 @@ fn plan(step: usize, elements: &[ElementLayout]) -> (Vec<Group>, Vec<usize>) {
 ///
 /// The block is read once, in spans that stay in L1: elements of one storage width that
 /// cover most of a little-endian scan are transposed together by loops monomorphized on
-/// the word width and count (which the compiler vectorizes); the others (big-endian,
-/// repeat, 24- or 64-bit storage, sparse) go through the per-element loops of
-/// [`read_into`], tile by tile. Fails when the counts differ or an output is not of its
+/// the word width and count (which the compiler vectorizes; a run of consecutive 16- or
+/// 32-bit words before a timestamp or padding by loops that leave the other words alone and
+/// write no spare column); the others (big-endian, repeat, 24- or 64-bit storage, sparse)
+/// go through the per-element loops of [`read_into`], tile by tile. Fails when the counts differ or an output is not of its
 /// element's kind.
 pub fn demux_into<O: DemuxOutput>(
     block: &[u8],
@@ -1136,6 +1270,15 @@ pub fn demux_into<O: DemuxOutput>(
     for (t, chunk) in data.chunks(span * step).enumerate() {
         let at = t * span;
         for g in &groups {
+            let done = g.run.is_some()
+                && match g.n {
+                    2 => run_dispatch::<u16, O>(g, chunk, at, outputs),
+                    4 => run_dispatch::<u32, O>(g, chunk, at, outputs),
+                    _ => false,
+                };
+            if done {
+                continue;
+            }
             match g.n {
                 1 => group_dispatch::<u8, O>(g, chunk, at, &mut scratch, outputs, direct),
                 2 => group_dispatch::<u16, O>(g, chunk, at, &mut scratch, outputs, direct),
@@ -1419,6 +1562,81 @@ mod tests {
             // six of eight words: straight with spare columns below the limit
             check_demux(&s16[..6], 16, scans, &[0, 1, 2, 3, 4, 5]);
             check_demux(&mixed, 24, scans, &[6, 0, 2, 1, 5, 3, 4]);
+        }
+    }
+
+    /// Runs of consecutive words short of the scan ([`transpose_run`]): 32-bit words with
+    /// every shift 0..=8 (several widths, signed and unsigned) before a timestamp, runs that
+    /// start past word 0, 16-bit runs, odd scan counts and blocks around the span and
+    /// straight-transpose limits; all against the reference.
+    #[test]
+    fn demux_into_runs_before_a_timestamp() {
+        let span = |step: usize| (SPAN_BYTES / step).max(4 * TILE) / TILE * TILE;
+        for shift in 0..=8u32 {
+            for bits in [32 - shift, 24.min(32 - shift), 17.min(32 - shift), 1] {
+                for sign in ['s', 'u'] {
+                    let fmt = format!("le:{sign}{bits}/32>>{shift}");
+                    for m in 1..=7usize {
+                        // m words, padding to 8 bytes, the timestamp
+                        let ts_at = (4 * m).div_ceil(8) * 8;
+                        let mut els: Vec<ElementLayout> = (0..m).map(|i| el(&fmt, 4 * i)).collect();
+                        els.push(el("le:s64/64>>0", ts_at));
+                        let step = ts_at + 8;
+                        let order: Vec<usize> = (0..=m).rev().collect();
+                        for scans in [1usize, 5, 67] {
+                            check_demux(&els, step, scans, &order);
+                        }
+                    }
+                }
+            }
+        }
+        // 4 × s24/32>>8 + timestamp (the bench layout) around the span and the limit of
+        // the straight transposes
+        let mut adc: Vec<ElementLayout> = (0..4).map(|i| el("le:s24/32>>8", 4 * i)).collect();
+        adc.push(el("le:s64/64>>0", 16));
+        assert_eq!(plan(24, &adc).0[0].run, Some(0));
+        let sp = span(24);
+        let limit = DIRECT_MAX_BYTES / 24;
+        for scans in [
+            sp - 1,
+            sp,
+            sp + 1,
+            2 * sp + 3,
+            limit - 1,
+            limit + 1,
+            limit + sp + 5,
+        ] {
+            check_demux(&adc, 24, scans, &[4, 0, 1, 2, 3]);
+        }
+        // a run from word 1: a 16-bit pair on word 0, four 32-bit words, a spare word, the
+        // timestamp (unsigned members)
+        let late = [
+            el("le:s16/16>>0", 0),
+            el("le:u16/16>>0", 2),
+            el("le:u20/32>>4", 4),
+            el("le:u32/32>>0", 8),
+            el("le:u24/32>>8", 12),
+            el("le:u31/32>>1", 16),
+            el("le:u64/64>>0", 24),
+        ];
+        let (groups, _) = plan(32, &late);
+        assert_eq!(groups.iter().find(|g| g.n == 4).unwrap().run, Some(1));
+        for scans in [1usize, 2, 63, span(32) + 1] {
+            check_demux(&late, 32, scans, &[6, 5, 4, 3, 2, 1, 0]);
+        }
+        // 16-bit runs: 4 × s12/16>>4 + timestamp, 5 × u16 + 1 spare + timestamp
+        let mut s16: Vec<ElementLayout> = (0..4).map(|i| el("le:s12/16>>4", 2 * i)).collect();
+        s16.push(el("le:s64/64>>0", 8));
+        let mut u16s: Vec<ElementLayout> = (0..5).map(|i| el("le:u16/16>>0", 2 * i)).collect();
+        u16s.push(el("le:u64/64>>0", 16));
+        assert_eq!(plan(16, &s16).0[0].run, Some(0));
+        assert_eq!(plan(16, &u16s[..5]).0[0].run, Some(0));
+        for scans in [1usize, 3, 129, span(16) - 1, span(16) + 1] {
+            check_demux(&s16, 16, scans, &[0, 1, 2, 3, 4]);
+            check_demux(&u16s[..5], 16, scans, &[4, 3, 2, 1, 0]);
+        }
+        for scans in [1usize, 3, 129, span(24) + 7] {
+            check_demux(&u16s, 24, scans, &[5, 0, 1, 2, 3, 4]);
         }
     }
 

@@ -553,3 +553,81 @@ fn cli_read_through_dmabuf_equals_iio_readdev() {
     }
     assert_eq!(read(&sim.dir.join("buffer0/enable")), "0");
 }
+
+/// A transfer the kernel aborts (here: another program disables the buffer while a refill
+/// waits) is an error, never the stale contents of the block handed out as new data.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn an_aborted_transfer_is_an_error_not_stale_data() {
+    let Some(sim) = dmasim("dmasim_abort") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let v0 = chan(&dev, "voltage0", false);
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::Dmabuf);
+    buf.refill().unwrap();
+    fs::write(dir.join("sim_paused"), "1").unwrap();
+    // Blocks already filled may still come; then the refills wait for the paused device.
+    let waiter = std::thread::spawn(move || {
+        let mut got = 0;
+        loop {
+            match buf.refill() {
+                Ok(_) => got += 1,
+                Err(e) => return (e, got, buf),
+            }
+            assert!(got < 8, "more blocks than were queued");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(dir.join("buffer0/enable"), "0").unwrap();
+    let (e, got, buf) = waiter.join().unwrap();
+    println!("after {got} blocks: {e}");
+    assert!(e.to_string().contains("DMABUF transfer"), "{e}");
+    assert!(
+        !matches!(e, Error::Timeout { .. }),
+        "the abort was not seen: {e}"
+    );
+    drop(buf);
+    assert_eq!(read(&dir.join("buffer0/enable")), "0");
+}
+
+/// At most 64 dma-bufs per buffer: forcing DMABUF with more is refused before anything is
+/// allocated; `Auto` then uses read()/write().
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn the_block_count_is_bounded() {
+    let Some(sim) = dmasim("dmasim_count") else {
+        return;
+    };
+    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let before = state(&dir);
+    let v0 = chan(&dev, "voltage0", false);
+    let e = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(16)
+        .kernel_buffers(65)
+        .transfer(TransferRequest::Force(Transfer::Dmabuf))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+    assert_eq!(state(&dir), before);
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(16)
+        .kernel_buffers(65)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::ReadWrite);
+    buf.refill().unwrap();
+    let got: Vec<i16> = v0.read(&buf).unwrap();
+    assert_eq!(got, (0..16).map(|n| pattern(n, 0)).collect::<Vec<_>>());
+}

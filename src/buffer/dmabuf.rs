@@ -1,32 +1,61 @@
 //! DMABUF transfers (the `IIO_BUFFER_DMABUF_*` ioctls of recent kernels — 6.12 is what the
-//! VM tier tests — on buffers of DMA buffer drivers): the kernel-side blocks of a buffer are dma-bufs this process allocates from the
-//! system dma-heap (`/dev/dma_heap/system`), attaches to the IIO buffer and maps. The device
-//! DMAs straight into (or out of) them; a block is queued with `IIO_BUFFER_DMABUF_ENQUEUE`,
-//! its completion is waited for with `poll()` on the dma-buf (which waits on the fence the
-//! IIO core attached), and CPU access is bracketed by `DMA_BUF_IOCTL_SYNC`.
+//! VM tier tests — on buffers of DMA buffer drivers): the kernel-side blocks of a buffer are
+//! dma-bufs this process allocates from the system dma-heap (`/dev/dma_heap/system`),
+//! attaches to the IIO buffer and maps. The device DMAs straight into (or out of) them; a
+//! block is queued with `IIO_BUFFER_DMABUF_ENQUEUE`, its completion is waited for with
+//! `poll()` on the dma-buf (which waits on the fence the IIO core attached: `POLLIN` waits
+//! for the device's write fence of a capture, `POLLOUT` for every fence), and CPU access is
+//! bracketed by `DMA_BUF_IOCTL_SYNC`.
 //!
 //! Blocks are used in the order they were queued (the IIO core completes them in order).
-//! Capture queues every block at start, lends each completed block to the `Buffer` (its
-//! scans are read in place) and re-queues it at the next refill; output copies the pushed
-//! scans into the next free block and queues it with the bytes pushed.
+//! Capture queues every block before the buffer is enabled (as libiio 1.x does), lends
+//! each completed block to the `Buffer` (its scans are read in place) and re-queues it at
+//! the next refill; output copies the pushed scans into the next free block and queues it
+//! with the bytes pushed.
+//!
+//! A fence can be signalled with an error (the transfer was aborted: the buffer was
+//! disabled under us, or the driver failed it). Right after queueing a block its fence is
+//! exported as a sync_file (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE`, kernels with
+//! `CONFIG_SYNC_FILE`), whose status is read once the block is done: a failed block is
+//! an error, never handed out as data. Without sync_file support that check is skipped.
+//!
+//! Kernel quirk (6.12): attaching a dma-buf frees the buffer's file-I/O blocks, and
+//! detaching releases the dma-buf blocks later, from a work item. Until it has run the
+//! buffer cannot do `read()`/`write()` again (and a non-blocking `read()` then reaches a
+//! NULL block in `iio_dma_buffer_dequeue`). So once a dma-buf was attached, a failed setup
+//! does not fall back to read/write, and closing waits (at most [`RELEASE_WAIT`]) until the
+//! kernel has let go of every dma-buf.
 
 use crate::buffer::uapi::{self, IioDmabuf, Mapping};
 use rustix::io::Errno;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 /// The dma-heap DMABUF blocks come from (libiio 1.x uses the same one).
 pub(crate) const SYSTEM_HEAP: &str = "/dev/dma_heap/system";
 
-/// One block: a dma-buf and its mapping.
+/// Most dma-bufs one buffer gets (each is an fd and a block of pinned memory).
+pub(crate) const MAX_BLOCKS: usize = 64;
+
+/// How long closing waits for the kernel to let go of the dma-bufs.
+pub(crate) const RELEASE_WAIT: Duration = Duration::from_millis(500);
+
+/// One block: a dma-buf, its mapping, and where it stands.
 #[derive(Debug)]
 struct DmaBlock {
     fd: OwnedFd,
     map: Mapping,
+    /// Queued to the device and not taken back since.
+    queued: bool,
+    /// The fence of the last queueing, as a sync_file (for its status).
+    fence: Option<OwnedFd>,
 }
 
 /// What a step of the DMABUF setup or transfer was, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
+    /// Too many blocks asked for.
+    Count,
     /// Opening the dma-heap.
     OpenHeap,
     /// `DMA_HEAP_IOCTL_ALLOC`.
@@ -39,20 +68,33 @@ pub(crate) enum Step {
     Enqueue,
     /// `DMA_BUF_IOCTL_SYNC`.
     Sync,
+    /// A transfer whose fence was signalled with an error.
+    Transfer,
 }
 
 impl Step {
     /// The kernel interface the step uses, as named in its header.
     pub(crate) fn ioctl(self) -> &'static str {
         match self {
+            Step::Count => "the number of DMABUF blocks (at most 64)",
             Step::OpenHeap => "open of the dma-heap",
             Step::Alloc => "DMA_HEAP_IOCTL_ALLOC",
             Step::Map => "mmap of a dma-buf",
             Step::Attach => "IIO_BUFFER_DMABUF_ATTACH_IOCTL",
             Step::Enqueue => "IIO_BUFFER_DMABUF_ENQUEUE_IOCTL",
             Step::Sync => "DMA_BUF_IOCTL_SYNC",
+            Step::Transfer => "a DMABUF transfer (its fence was signalled with an error)",
         }
     }
+}
+
+/// Why [`Dmabufs::setup`] failed, and whether the kernel already took a dma-buf (then the
+/// buffer must not fall back to `read()`/`write()` in this opening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SetupError {
+    pub(crate) step: Step,
+    pub(crate) errno: Errno,
+    pub(crate) attached_any: bool,
 }
 
 /// The dma-bufs of one open buffer and where the transfer stands.
@@ -71,12 +113,22 @@ pub(crate) struct Dmabufs {
     output: bool,
     cyclic: bool,
     attached: usize,
+    /// Whether the kernel exports fences as sync_files (`CONFIG_SYNC_FILE`).
+    sync_files: bool,
+    /// A transfer failed: every later call reports it.
+    failed: Option<Errno>,
+}
+
+/// Allocates one dma-buf of `bytes` from `heap`.
+fn alloc(heap: BorrowedFd<'_>, bytes: usize) -> Result<OwnedFd, (Step, Errno)> {
+    uapi::dma_heap_alloc(heap, bytes as u64).map_err(|e| (Step::Alloc, e))
 }
 
 impl Dmabufs {
     /// Allocates `count` dma-bufs of `block_bytes` from `heap`, maps them and attaches them
-    /// to `buffer` (before the buffer is enabled, so the kernel leaves file I/O mode).
-    /// On failure nothing stays attached.
+    /// to `buffer` (before the buffer is enabled, so the kernel leaves file I/O mode). A
+    /// one-page dma-buf is offered first, so a buffer that takes none (kfifo) costs no
+    /// block allocations. On failure nothing stays attached.
     pub(crate) fn setup(
         buffer: BorrowedFd<'_>,
         heap: &str,
@@ -84,16 +136,30 @@ impl Dmabufs {
         block_bytes: usize,
         output: bool,
         cyclic: bool,
-    ) -> Result<Dmabufs, (Step, Errno)> {
+    ) -> Result<Dmabufs, SetupError> {
+        let fail = |(step, errno): (Step, Errno), attached_any| SetupError {
+            step,
+            errno,
+            attached_any,
+        };
+        if count > MAX_BLOCKS {
+            return Err(fail((Step::Count, Errno::TOOBIG), false));
+        }
         if block_bytes == 0 || count == 0 {
-            return Err((Step::Alloc, Errno::INVAL));
+            return Err(fail((Step::Alloc, Errno::INVAL), false));
         }
         let heap = rustix::fs::open(
             heap,
             rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )
-        .map_err(|e| (Step::OpenHeap, e))?;
+        .map_err(|e| fail((Step::OpenHeap, e), false))?;
+        // The probe: does this buffer take dma-bufs at all?
+        let probe = alloc(heap.as_fd(), 4096).map_err(|e| fail(e, false))?;
+        uapi::dmabuf_attach(buffer, probe.as_fd()).map_err(|e| fail((Step::Attach, e), false))?;
+        let _ = uapi::dmabuf_detach(buffer, probe.as_fd());
+        drop(probe);
+
         let mut bufs = Dmabufs {
             blocks: Vec::with_capacity(count),
             block_bytes,
@@ -104,31 +170,36 @@ impl Dmabufs {
             output,
             cyclic,
             attached: 0,
+            sync_files: true,
+            failed: None,
         };
         for _ in 0..count {
-            let fd = uapi::dma_heap_alloc(&heap, block_bytes as u64).map_err(|e| (Step::Alloc, e));
-            let block = fd.and_then(|fd| {
+            let block = alloc(heap.as_fd(), block_bytes).and_then(|fd| {
                 let map = Mapping::new(&fd, 0, block_bytes).map_err(|e| (Step::Map, e))?;
-                Ok(DmaBlock { fd, map })
+                uapi::dmabuf_attach(buffer, fd.as_fd()).map_err(|e| (Step::Attach, e))?;
+                Ok(DmaBlock {
+                    fd,
+                    map,
+                    queued: false,
+                    fence: None,
+                })
             });
-            let block = match block {
-                Ok(b) => b,
+            match block {
+                Ok(b) => {
+                    bufs.blocks.push(b);
+                    bufs.attached += 1;
+                }
                 Err(e) => {
                     bufs.detach(buffer);
-                    return Err(e);
+                    return Err(fail(e, true));
                 }
-            };
-            if let Err(e) = uapi::dmabuf_attach(buffer, block.fd.as_fd()) {
-                bufs.detach(buffer);
-                return Err((Step::Attach, e));
             }
-            bufs.blocks.push(block);
-            bufs.attached += 1;
         }
         Ok(bufs)
     }
 
-    /// After the buffer is enabled: capture queues every block.
+    /// Before the buffer is enabled: capture queues every block (the device starts with
+    /// somewhere to put its data).
     pub(crate) fn start(&mut self, buffer: BorrowedFd<'_>) -> Result<(), (Step, Errno)> {
         if self.output {
             return Ok(());
@@ -139,13 +210,52 @@ impl Dmabufs {
         Ok(())
     }
 
-    fn enqueue(&self, buffer: BorrowedFd<'_>, i: usize, bytes: usize) -> Result<(), (Step, Errno)> {
+    fn enqueue(
+        &mut self,
+        buffer: BorrowedFd<'_>,
+        i: usize,
+        bytes: usize,
+    ) -> Result<(), (Step, Errno)> {
         let req = IioDmabuf {
             fd: self.blocks[i].fd.as_raw_fd() as u32,
             flags: if self.cyclic { uapi::DMABUF_CYCLIC } else { 0 },
             bytes_used: bytes as u64,
         };
-        uapi::dmabuf_enqueue(buffer, req).map_err(|e| (Step::Enqueue, e))
+        uapi::dmabuf_enqueue(buffer, req).map_err(|e| (Step::Enqueue, e))?;
+        let block = &mut self.blocks[i];
+        block.queued = true;
+        block.fence = None;
+        if self.sync_files {
+            // Capture fences are "write" fences, which a reader waits for; output fences
+            // are "read" fences, which only a writer waits for.
+            let flags = if self.output {
+                uapi::DMA_BUF_SYNC_WRITE
+            } else {
+                uapi::DMA_BUF_SYNC_READ
+            } as u32;
+            match uapi::dma_buf_export_sync_file(&block.fd, flags) {
+                Ok(f) => block.fence = Some(f),
+                Err(Errno::NOTTY) | Err(Errno::NOSYS) => self.sync_files = false,
+                // Anything else: this block goes unchecked.
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Capture: queues `blocks[next]` again if giving it back failed earlier (so a block
+    /// the device never refilled is not lent twice).
+    pub(crate) fn requeue_if_needed(
+        &mut self,
+        buffer: BorrowedFd<'_>,
+    ) -> Result<(), (Step, Errno)> {
+        if let Some(e) = self.failed {
+            return Err((Step::Transfer, e));
+        }
+        if !self.output && !self.held && !self.blocks[self.next].queued {
+            self.enqueue(buffer, self.next, self.block_bytes)?;
+        }
+        Ok(())
     }
 
     /// The dma-buf the next transfer step waits on, and the `poll()` events that mean it
@@ -164,18 +274,34 @@ impl Dmabufs {
     }
 
     /// Takes `blocks[next]` for CPU access once [`Dmabufs::pending`]'s wait said it is
-    /// done.
+    /// done; a transfer that ended with an error is reported instead (and every later call
+    /// reports it too).
     pub(crate) fn take(&mut self) -> Result<(), (Step, Errno)> {
         if self.held {
             return Ok(());
+        }
+        if let Some(e) = self.failed {
+            return Err((Step::Transfer, e));
+        }
+        let block = &mut self.blocks[self.next];
+        if let Some(fence) = block.fence.take() {
+            if let Ok(status) = uapi::sync_file_status(&fence) {
+                if status < 0 {
+                    let e = Errno::from_raw_os_error(-status);
+                    block.queued = false;
+                    self.failed = Some(e);
+                    return Err((Step::Transfer, e));
+                }
+            }
         }
         let dir = if self.output {
             uapi::DMA_BUF_SYNC_WRITE
         } else {
             uapi::DMA_BUF_SYNC_READ
         };
-        uapi::dma_buf_sync(&self.blocks[self.next].fd, uapi::DMA_BUF_SYNC_START | dir)
+        uapi::dma_buf_sync(&block.fd, uapi::DMA_BUF_SYNC_START | dir)
             .map_err(|e| (Step::Sync, e))?;
+        block.queued = false;
         self.held = true;
         self.pos = 0;
         self.lent_from = 0;
@@ -188,7 +314,7 @@ impl Dmabufs {
     }
 
     /// Capture without copying: lends what is left of the held block (taken with
-    /// [`Dmabufs::take`]) and counts it as consumed; the next lend or copy gives it back.
+    /// [`Dmabufs::take`]) and counts it as consumed; the next lend gives it back.
     /// Returns the bytes lent.
     pub(crate) fn lend(&mut self) -> usize {
         debug_assert!(self.held && !self.output);
@@ -232,7 +358,9 @@ impl Dmabufs {
         Ok(n)
     }
 
-    /// Ends CPU access to the held block, queues it with `bytes` and moves on.
+    /// Ends CPU access to the held block and queues it with `bytes`; moves on only when it
+    /// was queued (a capture block that could not be queued is queued again before it is
+    /// waited for).
     fn release(&mut self, buffer: BorrowedFd<'_>, bytes: usize) -> Result<(), (Step, Errno)> {
         let dir = if self.output {
             uapi::DMA_BUF_SYNC_WRITE
@@ -242,7 +370,13 @@ impl Dmabufs {
         self.held = false;
         uapi::dma_buf_sync(&self.blocks[self.next].fd, uapi::DMA_BUF_SYNC_END | dir)
             .map_err(|e| (Step::Sync, e))?;
-        self.enqueue(buffer, self.next, bytes)?;
+        if let Err(e) = self.enqueue(buffer, self.next, bytes) {
+            if self.output {
+                // The pushed data is lost with the error; the block is free again.
+                self.next = (self.next + 1) % self.blocks.len();
+            }
+            return Err(e);
+        }
         self.next = (self.next + 1) % self.blocks.len();
         self.pos = 0;
         Ok(())
@@ -256,4 +390,38 @@ impl Dmabufs {
         }
         self.attached = 0;
     }
+
+    /// After [`Dmabufs::detach`]: waits until the kernel holds no reference to any of the
+    /// dma-bufs (their `count` in `/proc/thread-self/fdinfo` is 2: our fd and our mapping), at most
+    /// [`RELEASE_WAIT`], so the buffer can do `read()`/`write()` again (see the module
+    /// documentation). Returns whether they were all released in time.
+    pub(crate) fn wait_released(&self) -> bool {
+        let deadline = Instant::now() + RELEASE_WAIT;
+        loop {
+            let busy = self
+                .blocks
+                .iter()
+                .any(|b| fd_count(b.fd.as_fd()).is_some_and(|c| c > 2));
+            if !busy {
+                // The kernel frees its block bookkeeping from a work item it queued just
+                // before dropping its reference; give that work a moment to run.
+                std::thread::sleep(Duration::from_millis(2));
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// The `count` the kernel shows for a dma-buf fd in fdinfo (references to its file, ours
+/// included); `None` when it cannot be read.
+fn fd_count(fd: BorrowedFd<'_>) -> Option<u64> {
+    let text =
+        std::fs::read_to_string(format!("/proc/thread-self/fdinfo/{}", fd.as_raw_fd())).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("count:"))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -15,7 +15,7 @@
 //! back to read/write, as libiio 1.x does; either can be forced.
 
 use crate::backend::{BufferSpec, BufferStream};
-use crate::buffer::dmabuf::{self, Dmabufs, Step};
+use crate::buffer::dmabuf::{self, Dmabufs, SetupError, Step};
 use crate::buffer::uapi;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
 use crate::error::{Error, Result};
@@ -237,11 +237,12 @@ pub(crate) fn open(
         }
         let transfer;
         (transfer, dmabufs) = choose_transfer(&fd, spec, &node)?;
-        set(&mut undo, &attr("enable"), "1")?;
+        // Capture blocks are queued before the device starts, as libiio 1.x does.
         if let Some(d) = dmabufs.as_mut() {
             d.start(fd.as_fd())
                 .map_err(|(step, e)| dmabuf_error(&node, step, e))?;
         }
+        set(&mut undo, &attr("enable"), "1")?;
         Ok(transfer)
     })();
     let transfer = match setup {
@@ -274,6 +275,13 @@ pub(crate) fn open(
 fn dmabuf_error(node: &Path, step: Step, e: Errno) -> Error {
     match step {
         Step::OpenHeap => Error::io(dmabuf::SYSTEM_HEAP, e.into()),
+        Step::Count => Error::InvalidValue {
+            what: format!("kernel buffers of {}", node.display()),
+            reason: format!(
+                "DMABUF transfers take at most {} blocks",
+                dmabuf::MAX_BLOCKS
+            ),
+        },
         _ => Error::Ioctl {
             path: node.to_path_buf(),
             ioctl: step.ioctl(),
@@ -311,15 +319,19 @@ fn choose_transfer(
             spec.cyclic,
         )
     };
+    let setup_error = |e: SetupError| dmabuf_error(node, e.step, e.errno);
     match spec.transfer {
         TransferRequest::Force(Transfer::ReadWrite) => Ok((Transfer::ReadWrite, None)),
         TransferRequest::Auto => match dmabufs() {
             Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
+            // Once the kernel took a dma-buf, file I/O stays off until it has released
+            // them (dmabuf.rs): no fallback in this opening.
+            Err(e) if e.attached_any => Err(setup_error(e)),
             Err(_) => Ok((Transfer::ReadWrite, None)),
         },
         TransferRequest::Force(Transfer::Dmabuf) => match dmabufs() {
             Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
-            Err((step, e)) => Err(dmabuf_error(node, step, e)),
+            Err(e) => Err(setup_error(e)),
         },
         TransferRequest::Force(Transfer::MmapBlocks) => match uapi::block_free(fd) {
             Ok(()) => Err(unsupported(
@@ -367,6 +379,7 @@ impl LocalStream {
     fn acquire_dmabuf(&mut self) -> Result<usize> {
         let d = self.dmabufs.as_mut().expect("DMABUF transfer");
         d.give_back(self.fd.as_fd())
+            .and_then(|()| d.requeue_if_needed(self.fd.as_fd()))
             .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
         if let Some((dfd, ev)) = d.pending() {
             let limit = if self.blocking {
@@ -650,9 +663,12 @@ impl BufferStream for LocalStream {
             p.stop();
         }
         let restored = restore(&mut self.undo);
-        // Disabled now: the kernel has given every queued dma-buf back.
+        // Disabled now: the kernel aborted every block in flight. Detach the dma-bufs and
+        // wait until the kernel let go of them, so the buffer can do read()/write() again
+        // (dmabuf.rs).
         if let Some(mut d) = self.dmabufs.take() {
             d.detach(self.fd.as_fd());
+            d.wait_released();
         }
         restored
     }

@@ -111,6 +111,35 @@ pub const DMA_BUF_SYNC_START: u64 = 0;
 /// `DMA_BUF_SYNC_END`
 pub const DMA_BUF_SYNC_END: u64 = 4;
 
+/// `struct dma_buf_export_sync_file`: the fences of a dma-buf, exported as a sync_file.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DmaBufExportSyncFile {
+    /// `DMA_BUF_SYNC_READ` (the fences a reader waits for), `_WRITE` (all of them).
+    pub flags: u32,
+    /// The new sync_file fd (out).
+    pub fd: i32,
+}
+
+/// `struct sync_file_info`, asked for with `num_fences = 0`: the kernel fills in the
+/// status and the fence count and writes no fence array.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncFileInfo {
+    /// Name of the sync_file's fence.
+    pub name: [u8; 32],
+    /// 1 signalled, 0 active, < 0 signalled with that error.
+    pub status: i32,
+    /// Flags (none defined).
+    pub flags: u32,
+    /// Number of fences (out).
+    pub num_fences: u32,
+    /// Padding.
+    pub pad: u32,
+    /// User pointer to a fence array; 0 here.
+    pub sync_fence_info: u64,
+}
+
 const GET_EVENT_FD: Opcode = opcode::read::<i32>(IIO_MAGIC, 0x90);
 const BUFFER_GET_FD: Opcode = opcode::read_write::<i32>(IIO_MAGIC, 0x91);
 const DMABUF_ATTACH: Opcode = opcode::write::<i32>(IIO_MAGIC, 0x92);
@@ -123,6 +152,8 @@ const BLOCK_ENQUEUE: Opcode = opcode::read_write::<Block>(IIO_MAGIC, 0xa3);
 const BLOCK_DEQUEUE: Opcode = opcode::read_write::<Block>(IIO_MAGIC, 0xa4);
 const DMA_HEAP_ALLOC: Opcode = opcode::read_write::<DmaHeapAllocationData>(b'H', 0x0);
 const DMA_BUF_SYNC: Opcode = opcode::write::<u64>(b'b', 0);
+const DMA_BUF_EXPORT_SYNC_FILE: Opcode = opcode::read_write::<DmaBufExportSyncFile>(b'b', 2);
+const SYNC_FILE_INFO: Opcode = opcode::read_write::<SyncFileInfo>(b'>', 4);
 
 /// Wraps a file descriptor the kernel just created for this process.
 ///
@@ -207,6 +238,40 @@ pub fn dma_heap_alloc(heap: impl AsFd, len: u64) -> Result<OwnedFd, Errno> {
 pub fn dma_buf_sync(dmabuf: impl AsFd, flags: u64) -> Result<(), Errno> {
     // SAFETY: _IOW('b', 0, struct dma_buf_sync { __u64 flags; }): the kernel reads 8 bytes.
     unsafe { ioctl(dmabuf.as_fd(), Setter::<DMA_BUF_SYNC, u64>::new(flags)) }
+}
+
+/// `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`: a sync_file holding the dma-buf's current fences
+/// (`flags` as for [`DmaBufExportSyncFile`]); a signalled stub when there are none. ENOTTY on
+/// kernels built without `CONFIG_SYNC_FILE`.
+pub fn dma_buf_export_sync_file(dmabuf: impl AsFd, flags: u32) -> Result<OwnedFd, Errno> {
+    let mut req = DmaBufExportSyncFile { flags, fd: -1 };
+    // SAFETY: _IOWR('b', 2, struct dma_buf_export_sync_file): the kernel reads the flags and
+    // writes the new fd into the 8-byte struct.
+    unsafe {
+        ioctl(
+            dmabuf.as_fd(),
+            Updater::<DMA_BUF_EXPORT_SYNC_FILE, _>::new(&mut req),
+        )?
+    };
+    // SAFETY: on success `fd` is a new sync_file fd installed for this process.
+    Ok(unsafe { take_fd(req.fd) })
+}
+
+/// `SYNC_IOC_FILE_INFO` on a sync_file: its status (1 signalled, 0 active, < 0 the error
+/// it was signalled with).
+pub fn sync_file_status(sync: impl AsFd) -> Result<i32, Errno> {
+    let mut info = SyncFileInfo {
+        name: [0; 32],
+        status: 0,
+        flags: 0,
+        num_fences: 0,
+        pad: 0,
+        sync_fence_info: 0,
+    };
+    // SAFETY: _IOWR('>', 4, struct sync_file_info) with num_fences = 0: the kernel fills
+    // in the 56-byte struct and follows no pointer.
+    unsafe { ioctl(sync.as_fd(), Updater::<SYNC_FILE_INFO, _>::new(&mut info))? };
+    Ok(info.status)
 }
 
 /// ADI `BLOCK_ALLOC_IOCTL`: allocates `count` blocks of `size` bytes; returns how many.
@@ -329,6 +394,10 @@ mod tests {
         assert_eq!(offset_of!(Block, timestamp), 24);
         assert_eq!(size_of::<DmaHeapAllocationData>(), 24);
         assert_eq!(offset_of!(DmaHeapAllocationData, heap_flags), 16);
+        assert_eq!(size_of::<DmaBufExportSyncFile>(), 8);
+        assert_eq!(size_of::<SyncFileInfo>(), 56);
+        assert_eq!(offset_of!(SyncFileInfo, status), 32);
+        assert_eq!(offset_of!(SyncFileInfo, sync_fence_info), 48);
     }
 
     #[test]
@@ -346,6 +415,8 @@ mod tests {
         assert_eq!(BLOCK_DEQUEUE, 0xc020_69a4);
         assert_eq!(DMA_HEAP_ALLOC, 0xc018_4800);
         assert_eq!(DMA_BUF_SYNC, 0x4008_6200);
+        assert_eq!(DMA_BUF_EXPORT_SYNC_FILE, 0xc008_6202);
+        assert_eq!(SYNC_FILE_INFO, 0xc038_3e04);
     }
 
     #[test]

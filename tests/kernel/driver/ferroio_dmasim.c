@@ -259,9 +259,12 @@ static int dmasim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
 static void dmasim_buffer_release(struct iio_buffer *buffer)
 {
 	struct dmasim_buffer *b = to_simbuf(buffer);
+	struct device *dma_dev = b->queue.dev;
 
 	iio_dma_buffer_release(&b->queue);
 	kfree(b);
+	/* Attachments unmap through the DMA device: it lives as long as the buffer. */
+	put_device(dma_dev);
 }
 
 static const struct iio_buffer_access_funcs dmasim_access = {
@@ -302,7 +305,7 @@ static struct dmasim_buffer *dmasim_buffer_new(struct dmasim *sim,
 	INIT_LIST_HEAD(&b->pending);
 	INIT_LIST_HEAD(&b->held);
 	INIT_WORK(&b->work, dmasim_work);
-	iio_dma_buffer_init(&b->queue, dma_dev, &dmasim_dma_ops);
+	iio_dma_buffer_init(&b->queue, get_device(dma_dev), &dmasim_dma_ops);
 	b->queue.buffer.access = &dmasim_access;
 	b->queue.buffer.direction = dir;
 	return b;

@@ -66,8 +66,8 @@ fn backends(list: Option<&str>) -> Result<Vec<Backend>> {
 
 /// Scans `backends` (libiio's syntax: `"local"`, `"ip"`, `"local,ip"`; `None` for all) and
 /// returns what it found, local first. The network part listens for [`DEFAULT_SCAN_WINDOW`]
-/// and opens each server found to describe it (all at once, 2 s each at most); servers
-/// that cannot be opened are left out.
+/// and opens each server found to describe it (all at once, with a 2 s timeout per call);
+/// servers that cannot be opened are left out.
 pub fn scan(backends_list: Option<&str>) -> Result<Vec<ContextInfo>> {
     scan_with(backends_list, DEFAULT_SCAN_WINDOW)
 }
@@ -137,11 +137,20 @@ fn scan_ip(window: Duration) -> Result<Vec<ContextInfo>> {
     let described: Vec<Option<ContextInfo>> = std::thread::scope(|s| {
         let handles: Vec<_> = services
             .iter()
-            .map(|svc| s.spawn(move || describe_service(svc)))
+            .map(|svc| {
+                std::thread::Builder::new()
+                    .name("ferroio-scan".into())
+                    .spawn_scoped(s, move || describe_service(svc))
+                    // No thread: describe it on this one.
+                    .map_err(|_| describe_service(svc))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().ok().flatten())
+            .map(|h| match h {
+                Ok(h) => h.join().ok().flatten(),
+                Err(done) => done,
+            })
             .collect()
     });
     Ok(described.into_iter().flatten().collect())
@@ -150,13 +159,16 @@ fn scan_ip(window: Duration) -> Result<Vec<ContextInfo>> {
 /// Opens the server a DNS-SD answer names and describes it; `None` when it cannot be opened
 /// (libiio leaves those out too).
 fn describe_service(s: &mdns::Service) -> Option<ContextInfo> {
-    let addr = s.addrs.first()?;
-    let target = match addr {
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
-        std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
-    };
     let options = crate::network::Options::new().timeout(Some(DESCRIBE_TIMEOUT));
-    let ctx = crate::network::create_context(&target, &options).ok()?;
+    let (addr, ctx) = s.addrs.iter().find_map(|addr| {
+        let target = match addr {
+            std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
+            std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
+        };
+        crate::network::create_context(&target, &options)
+            .ok()
+            .map(|c| (addr, c))
+    })?;
     let uri = if s.port == crate::network::DEFAULT_PORT {
         format!("ip:{}", s.host)
     } else {

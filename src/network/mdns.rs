@@ -9,6 +9,10 @@
 //! `_iio._tcp.local`; instances whose SRV target or address did not come along in the
 //! additional records are asked for in a second round.
 //!
+//! Answers must echo the query's random id and come from port 5353; they are not checked
+//! to come from the local link (RFC 6762 §11), which a blind sender off the link would
+//! have to beat by guessing the id and our port within the window.
+//!
 //! Packets come from anyone on the link, so parsing trusts nothing: every length and name
 //! pointer is checked against the packet, compression pointers must point backwards, names
 //! are bounded (255 bytes, 128 labels), and a packet that breaks any rule is dropped whole.
@@ -134,8 +138,13 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes the name at `start` of `p`; returns it (lower-case, dot-separated, no final dot)
-/// and the offset just after its in-place part.
+/// Whether two names are the same DNS name (ASCII case does not count).
+fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Decodes the name at `start` of `p`; returns it (dot-separated, no final dot, case kept:
+/// compare names with [`same_name`]) and the offset just after its in-place part.
 fn read_name(p: &[u8], start: usize) -> Result<(String, usize), Malformed> {
     let mut out: Vec<u8> = Vec::new();
     let mut at = start;
@@ -171,8 +180,7 @@ fn read_name(p: &[u8], start: usize) -> Result<(String, usize), Malformed> {
                         // label are escaped as in zone files, so names stay unambiguous.
                         out.extend_from_slice(format!("\\{c:03}").as_bytes());
                     } else {
-                        // DNS names compare without regard to ASCII case.
-                        out.push(c.to_ascii_lowercase());
+                        out.push(c);
                     }
                 }
                 at += 1 + len as usize;
@@ -188,6 +196,11 @@ fn read_name(p: &[u8], start: usize) -> Result<(String, usize), Malformed> {
                     )));
                 }
                 next.get_or_insert(at + 2);
+                // Pointer hops count like labels, so chains of them stay cheap to follow.
+                labels += 1;
+                if labels > 128 {
+                    return Err(Malformed(format!("name at byte {start} is too long")));
+                }
                 limit = target;
                 at = target;
             }
@@ -208,8 +221,13 @@ pub(crate) fn parse_response(p: &[u8], id: u16) -> Result<Vec<Record>, Malformed
     if flags & 0x8000 == 0 {
         return Ok(Vec::new()); // a query (another host's), not an answer
     }
-    // Legacy unicast answers echo our id; multicast ones carry 0.
-    if got_id != id && got_id != 0 {
+    // Answers to our one-shot queries echo our id (RFC 6762 §6.7); this socket gets no
+    // multicast answers (id 0), so anything else is someone else's or forged.
+    if got_id != id {
+        return Ok(Vec::new());
+    }
+    // RFC 6762 §18.3, §18.11: a non-zero opcode or rcode means: ignore the message.
+    if flags & 0x780f != 0 {
         return Ok(Vec::new());
     }
     for _ in 0..qd {
@@ -290,12 +308,17 @@ impl Querier {
             .iter()
             .filter_map(|n| rustix::net::netdevice::name_to_index(sock.as_fd(), n).ok())
             .collect();
-        // Any 16-bit value will do; mixing in the time keeps two runs apart.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let id = ((nanos ^ std::process::id()) as u16) | 1;
+        // A random id: answers must echo it, so blind forgeries have to guess it too.
+        let mut r = [0u8; 2];
+        let got = rustix::rand::getrandom(&mut r, rustix::rand::GetRandomFlags::empty());
+        if !matches!(got, Ok(2)) {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            r = ((nanos ^ std::process::id()) as u16).to_le_bytes();
+        }
+        let id = u16::from_le_bytes(r) | 1;
         Ok(Querier {
             sock,
             ifindexes,
@@ -371,35 +394,54 @@ impl Querier {
     }
 }
 
+/// Whether an address can be connected to as it is: IPv6 link-local addresses need the
+/// interface they came from, which an answer over IPv4 does not tell.
+fn usable(addr: &IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => !a.is_unspecified() && !a.is_broadcast() && !a.is_multicast(),
+        IpAddr::V6(a) => {
+            !a.is_unspecified() && !a.is_multicast() && (a.segments()[0] & 0xffc0) != 0xfe80
+        }
+    }
+}
+
 /// Builds the services the records describe, in the order their PTR records came.
 fn assemble(records: &[Record], service: &str) -> Vec<Service> {
     let mut instances: Vec<&str> = Vec::new();
-    let mut srv: HashMap<&str, (&str, u16)> = HashMap::new();
-    let mut addrs: HashMap<&str, Vec<IpAddr>> = HashMap::new();
+    let mut srv: HashMap<String, (&str, u16)> = HashMap::new();
+    let mut addrs: HashMap<String, Vec<IpAddr>> = HashMap::new();
     for r in records {
         match r {
-            Record::Ptr { name, target } if name == service => {
-                if !instances.contains(&target.as_str()) && instances.len() < MAX_SERVICES {
+            Record::Ptr { name, target } if same_name(name, service) => {
+                if !instances.iter().any(|i| same_name(i, target)) && instances.len() < MAX_SERVICES
+                {
                     instances.push(target);
                 }
             }
             Record::Srv { name, port, target } => {
-                srv.entry(name).or_insert((target, *port));
+                srv.entry(name.to_ascii_lowercase())
+                    .or_insert((target, *port));
             }
-            Record::Addr { name, addr } => {
-                let v = addrs.entry(name).or_default();
+            Record::Addr { name, addr } if usable(addr) => {
+                let v = addrs.entry(name.to_ascii_lowercase()).or_default();
                 if !v.contains(addr) && v.len() < MAX_ADDRS {
                     v.push(*addr);
                 }
             }
-            Record::Ptr { .. } => {}
+            Record::Addr { .. } | Record::Ptr { .. } => {}
         }
     }
     instances
         .iter()
         .map(|inst| {
-            let (host, port) = srv.get(inst).copied().unwrap_or(("", 0));
-            let mut a = addrs.get(host).cloned().unwrap_or_default();
+            let (host, port) = srv
+                .get(&inst.to_ascii_lowercase())
+                .copied()
+                .unwrap_or(("", 0));
+            let mut a = addrs
+                .get(&host.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
             a.sort_by_key(|ip| ip.is_ipv6());
             Service {
                 instance: inst.to_string(),
@@ -413,56 +455,36 @@ fn assemble(records: &[Record], service: &str) -> Vec<Service> {
 
 /// Finds the iiod servers on the local links within `window`: every instance of
 /// `_iio._tcp.local` that answered, with its host, port and addresses (instances whose
-/// SRV record or address never came are left out).
+/// SRV record or usable address never came are left out; IPv6 link-local addresses are
+/// not usable without their interface, which an answer over IPv4 does not tell).
 pub fn browse(window: Duration) -> io::Result<Vec<Service>> {
     let q = Querier::new()?;
     let start = Instant::now();
     let mut records = Vec::new();
     q.send(&[(IIO_SERVICE, TYPE_PTR)])?;
-    // Most of the window for the answers, the rest to ask for what did not come along.
+    // Three fifths of the window for the answers; the rest, in two rounds, to ask for SRV
+    // records and addresses that did not come along (responders usually send them with the
+    // PTR answer). Names with escaped bytes cannot be asked for again and are skipped.
     q.collect(start + window * 3 / 5, &mut records, |_| false)?;
-    let partial = assemble(&records, IIO_SERVICE);
-    let missing_srv: Vec<&str> = partial
-        .iter()
-        .filter(|s| s.host.is_empty())
-        .map(|s| s.instance.as_str())
-        .collect();
-    let missing_addr: Vec<&str> = partial
-        .iter()
-        .filter(|s| !s.host.is_empty() && s.addrs.is_empty())
-        .map(|s| s.host.as_str())
-        .collect();
-    if !missing_srv.is_empty() || !missing_addr.is_empty() {
-        let mut questions: Vec<(&str, u16)> = missing_srv.iter().map(|n| (*n, TYPE_SRV)).collect();
-        questions.extend(missing_addr.iter().map(|h| (*h, TYPE_A)));
-        questions.truncate(16);
-        q.send(&questions)?;
-        let mut more = Vec::new();
-        q.collect(start + window, &mut more, |_| false)?;
-        // Hosts named by SRV answers of this round still need an address.
-        let hosts: Vec<String> = more
-            .iter()
-            .filter_map(|r| match r {
-                Record::Srv { target, .. } => Some(target.clone()),
-                _ => None,
-            })
-            .filter(|t| {
-                !records
-                    .iter()
-                    .chain(more.iter())
-                    .any(|r| matches!(r, Record::Addr { name, .. } if name == t))
-            })
-            .take(16)
-            .collect();
-        records.extend(more);
-        if !hosts.is_empty() {
-            let qs: Vec<(&str, u16)> = hosts.iter().map(|h| (h.as_str(), TYPE_A)).collect();
-            q.send(&qs)?;
-            let deadline = Instant::now() + window * 2 / 5;
-            let mut last = Vec::new();
-            q.collect(deadline, &mut last, |_| false)?;
-            records.extend(last);
+    for (round, end) in [(1, window * 4 / 5), (2, window)] {
+        let partial = assemble(&records, IIO_SERVICE);
+        let mut questions: Vec<(String, u16)> = Vec::new();
+        for s in &partial {
+            if s.host.is_empty() && round == 1 {
+                questions.push((s.instance.clone(), TYPE_SRV));
+            } else if !s.host.is_empty() && s.addrs.is_empty() {
+                questions.push((s.host.clone(), TYPE_A));
+            }
         }
+        questions.retain(|(n, _)| !n.contains('\\'));
+        questions.dedup();
+        questions.truncate(16);
+        if questions.is_empty() {
+            break;
+        }
+        let qs: Vec<(&str, u16)> = questions.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        q.send(&qs)?;
+        q.collect(start + end, &mut records, |_| false)?;
     }
     Ok(assemble(&records, IIO_SERVICE)
         .into_iter()
@@ -471,22 +493,22 @@ pub fn browse(window: Duration) -> io::Result<Vec<Service>> {
 }
 
 /// The addresses of `host` (a `.local` name) by an mDNS query, waiting at most `window`
-/// and returning as soon as an answer came. Empty when nobody answered.
+/// and returning as soon as an answer came. Empty when nobody answered. IPv6 link-local
+/// addresses are left out (their interface is not known).
 pub fn resolve_host(host: &str, window: Duration) -> io::Result<Vec<IpAddr>> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
     let q = Querier::new()?;
-    q.send(&[(host.as_str(), TYPE_A)])?;
+    q.send(&[(host, TYPE_A)])?;
     let mut records = Vec::new();
-    let wanted = |recs: &[Record]| {
-        recs.iter()
-            .any(|r| matches!(r, Record::Addr { name, .. } if *name == host))
-    };
-    q.collect(Instant::now() + window, &mut records, wanted)?;
+    let ours = |r: &Record| matches!(r, Record::Addr { name, addr } if same_name(name, host) && usable(addr));
+    q.collect(Instant::now() + window, &mut records, |recs| {
+        recs.iter().any(ours)
+    })?;
     let mut out = Vec::new();
-    for r in records {
-        if let Record::Addr { name, addr } = r {
-            if name == host && !out.contains(&addr) && out.len() < MAX_ADDRS {
-                out.push(addr);
+    for r in &records {
+        if let Record::Addr { addr, .. } = r {
+            if ours(r) && !out.contains(addr) && out.len() < MAX_ADDRS {
+                out.push(*addr);
             }
         }
     }
@@ -495,8 +517,8 @@ pub fn resolve_host(host: &str, window: Duration) -> io::Result<Vec<IpAddr>> {
 
 /// Whether `host` is a multicast-DNS name (`*.local`).
 pub(crate) fn is_local_name(host: &str) -> bool {
-    let h = host.trim_end_matches('.');
-    h.len() > 6 && h[h.len() - 6..].eq_ignore_ascii_case(".local")
+    let h = host.trim_end_matches('.').as_bytes();
+    h.len() > 6 && h[h.len() - 6..].eq_ignore_ascii_case(b".local")
 }
 
 /// `SocketAddr`s of `host:port` through mDNS (for `ip:NAME.local` when the system resolver
@@ -567,37 +589,75 @@ mod tests {
                 ),
                 rr("iiod on board._iio._tcp.local", TYPE_SRV, &srv),
                 rr("board.local", TYPE_A, &[10, 0, 0, 5]),
+                // Link-local: unusable without its interface, dropped.
                 rr(
                     "board.local",
                     TYPE_AAAA,
                     &[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
                 ),
+                rr(
+                    "BOARD.local",
+                    TYPE_AAAA,
+                    &[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                ),
                 rr("board.local", 16, b"\x00"), // TXT: skipped
             ],
         );
         let recs = parse_response(&p, 7).unwrap();
-        assert_eq!(recs.len(), 4);
+        assert_eq!(recs.len(), 5);
         let s = assemble(&recs, IIO_SERVICE);
         assert_eq!(
             s,
             vec![Service {
                 instance: "iiod on board._iio._tcp.local".into(),
-                host: "board.local".into(),
+                // The case the SRV record gave; matched to the A records without case.
+                host: "Board.local".into(),
                 port: 30431,
-                addrs: vec!["10.0.0.5".parse().unwrap(), "fe80::1".parse().unwrap()],
+                addrs: vec!["10.0.0.5".parse().unwrap(), "2001:db8::1".parse().unwrap()],
             }]
         );
-        // Someone else's answer (another id) and queries give nothing.
+        // Someone else's answer (another id), a multicast-style answer (id 0), queries, and
+        // messages with an opcode or rcode give nothing.
         assert!(parse_response(&p, 8).unwrap().is_empty());
+        let mut z = p.clone();
+        z[0] = 0;
+        z[1] = 0;
+        assert!(parse_response(&z, 7).unwrap().is_empty());
         let mut q = p.clone();
         q[2] = 0;
         assert!(parse_response(&q, 7).unwrap().is_empty());
+        for (byte, bit) in [(2, 0x08), (3, 0x03)] {
+            let mut o = p.clone();
+            o[byte] |= bit;
+            assert!(parse_response(&o, 7).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn pointer_chains_are_bounded() {
+        // The label "a" at byte 12, then `hops` pointers, each to the one before; returns
+        // the bytes and where the last pointer is.
+        let chain = |hops: usize| {
+            let mut p = vec![0u8; 12];
+            p.extend_from_slice(b"\x01a\x00");
+            let mut prev = 12usize;
+            for _ in 0..hops {
+                let at = p.len();
+                p.extend_from_slice(&[0xc0 | (prev >> 8) as u8, prev as u8]);
+                prev = at;
+            }
+            (p, prev)
+        };
+        let (p, last) = chain(100);
+        assert_eq!(read_name(&p, last).unwrap(), ("a".to_string(), last + 2));
+        let (p, last) = chain(200);
+        assert!(read_name(&p, last).is_err(), "200 hops are refused");
     }
 
     #[test]
     fn compression_pointers() {
         // PTR whose target points back to the question-free record name.
-        let mut p = packet(0, &[]);
+        let mut p = packet(99, &[]);
         p[7] = 1; // one answer
         let name_at = p.len();
         p.extend(name_bytes("_iio._tcp.local"));
@@ -669,6 +729,8 @@ mod tests {
     #[test]
     fn local_names() {
         assert!(is_local_name("pluto.local"));
+        assert!(!is_local_name("ééééx"), "no panic on multi-byte characters");
+        assert!(is_local_name("платa.local"));
         assert!(is_local_name("Pluto.LOCAL."));
         assert!(!is_local_name("local"));
         assert!(!is_local_name(".local"));

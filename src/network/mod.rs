@@ -118,18 +118,25 @@ pub const DISCOVERY_WINDOW: Duration = Duration::from_millis(1500);
 
 /// Opens the context served by `iiod` at `host` (`HOST`, `HOST:PORT`, `[IPV6]:PORT` or a
 /// bare IPv6 address: what follows `ip:` in a URI). An empty `host` finds a server with
-/// DNS-SD (the first `_iio._tcp` service that answers, as libiio's `ip:` does); a `.local`
-/// name the system resolver does not know is resolved with multicast DNS.
+/// DNS-SD (the first `_iio._tcp` service that answers and accepts a connection, as
+/// libiio's `ip:` does); a `.local` name the system resolver does not know is resolved with
+/// multicast DNS, once per context.
 pub fn create_context(host: &str, options: &Options) -> Result<Context> {
-    let ep = if host.is_empty() {
-        discover()?
+    let (mut session, mut ep) = if host.is_empty() {
+        open_discovered(options)?
     } else {
-        parse_host(host).map_err(|reason| Error::InvalidUri {
+        let ep = parse_host(host).map_err(|reason| Error::InvalidUri {
             uri: format!("ip:{host}"),
             reason,
-        })?
+        })?;
+        (Session::open(&ep, options)?, ep)
     };
-    let mut session = Session::open(&ep, options)?;
+    let uri_host = ep.host.clone();
+    if mdns::is_local_name(&ep.host) {
+        // Buffers open connections of their own: resolve a `.local` name once, not per
+        // connection (multicast DNS may be what resolved it).
+        ep.host = session.conn.addr.ip().to_string();
+    }
     let xml = session.handshake()?;
     let mut data = crate::xml::parse(&xml, &format!("{} (PRINT)", session.conn.peer))?;
     let addr = session.conn.addr.ip().to_string();
@@ -140,7 +147,7 @@ pub fn create_context(host: &str, options: &Options) -> Result<Context> {
         format!("{addr} {}", data.description)
     };
     set_attr(&mut data.attrs, "ip,ip-addr", addr);
-    set_attr(&mut data.attrs, "uri", format!("ip:{}", ep.host));
+    set_attr(&mut data.attrs, "uri", format!("ip:{uri_host}"));
     let data_for_backend = Arc::new(data.clone());
     let backend = NetworkBackend {
         ep,
@@ -152,29 +159,36 @@ pub fn create_context(host: &str, options: &Options) -> Result<Context> {
     Ok(Context::from_parts(data, Arc::new(backend)))
 }
 
-/// The first iiod that answers a DNS-SD browse.
-fn discover() -> Result<Endpoint> {
+/// The first iiod announced with DNS-SD that can be connected to (libiio also drops the
+/// ones it cannot reach before taking the first), with its endpoint.
+fn open_discovered(options: &Options) -> Result<(Session, Endpoint)> {
     let what = format!("DNS-SD discovery of {}", mdns::IIO_SERVICE);
     let found = mdns::browse(DISCOVERY_WINDOW).map_err(|e| Error::Network {
         peer: "ip:".into(),
         what: what.clone(),
         source: e,
     })?;
-    let first = found
-        .iter()
-        .find_map(|s| s.addrs.first().map(|a| (a, s.port)))
-        .ok_or_else(|| Error::Network {
-            peer: "ip:".into(),
-            what,
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no iiod server announced itself on the local networks",
-            ),
-        })?;
-    Ok(Endpoint {
-        host: first.0.to_string(),
-        port: first.1,
-    })
+    let mut last = None;
+    for s in &found {
+        for addr in &s.addrs {
+            let ep = Endpoint {
+                host: addr.to_string(),
+                port: s.port,
+            };
+            match Session::open(&ep, options) {
+                Ok(session) => return Ok((session, ep)),
+                Err(e) => last = Some(e),
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Network {
+        peer: "ip:".into(),
+        what,
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no iiod server announced itself on the local networks",
+        ),
+    }))
 }
 
 /// Replaces a context attribute in place, or appends it (libiio's `iio_context_add_attr`).

@@ -165,7 +165,8 @@ fn info(args: InfoArgs) -> ExitCode {
                 }
             }
             [] => {
-                eprintln!("No IIO context found.");
+                // iio_info prints this one on stdout.
+                println!("No IIO context found.");
                 return ExitCode::FAILURE;
             }
             many => {

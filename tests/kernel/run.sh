@@ -138,8 +138,9 @@ cat "$BASE" "$WORK/run.cpio.gz" > "$WORK/initrd.gz"
 KEY=$(basename "$KDIR")
 ACCEL=${FERROIO_VM_ACCEL:-auto}
 if [ "$ACCEL" = auto ]; then
+    # one line per kernel ("KEY yes|no"): the 6.1 and 6.12 tiers keep their own verdicts
     VERDICT=$FK_CACHE/kvm-verdict
-    if [ "$(cut -d' ' -f1 "$VERDICT" 2>/dev/null)" != "$KEY" ]; then
+    if ! grep -q "^$KEY " "$VERDICT" 2>/dev/null; then
         v=no
         if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
             fk_log "probing KVM with a test boot (at most 30 s)"
@@ -156,10 +157,11 @@ if [ "$ACCEL" = auto ]; then
         else
             fk_log "no usable /dev/kvm"
         fi
-        echo "$KEY $v" > "$VERDICT"
+        { grep -v "^$KEY " "$VERDICT" 2>/dev/null || true; echo "$KEY $v"; } > "$VERDICT.$$"
+        mv -f "$VERDICT.$$" "$VERDICT"
         fk_log "KVM usable: $v (cached in $VERDICT)"
     fi
-    if [ "$(cut -d' ' -f2 "$VERDICT")" = yes ]; then ACCEL=kvm; else ACCEL=tcg; fi
+    if [ "$(grep "^$KEY " "$VERDICT" | cut -d' ' -f2)" = yes ]; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
 if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
 

@@ -222,17 +222,14 @@ impl Dmabufs {
             bytes_used: bytes as u64,
         };
         uapi::dmabuf_enqueue(buffer, req).map_err(|e| (Step::Enqueue, e))?;
+        let access = self.access();
         let block = &mut self.blocks[i];
         block.queued = true;
         block.fence = None;
         if self.sync_files {
             // Capture fences are "write" fences, which a reader waits for; output fences
             // are "read" fences, which only a writer waits for.
-            let flags = if self.output {
-                uapi::DMA_BUF_SYNC_WRITE
-            } else {
-                uapi::DMA_BUF_SYNC_READ
-            } as u32;
+            let flags = access as u32;
             match uapi::dma_buf_export_sync_file(&block.fd, flags) {
                 Ok(f) => block.fence = Some(f),
                 Err(Errno::NOTTY) | Err(Errno::NOSYS) => self.sync_files = false,
@@ -283,6 +280,7 @@ impl Dmabufs {
         if let Some(e) = self.failed {
             return Err((Step::Transfer, e));
         }
+        let dir = self.access();
         let block = &mut self.blocks[self.next];
         if let Some(fence) = block.fence.take() {
             if let Ok(status) = uapi::sync_file_status(&fence) {
@@ -294,11 +292,6 @@ impl Dmabufs {
                 }
             }
         }
-        let dir = if self.output {
-            uapi::DMA_BUF_SYNC_WRITE
-        } else {
-            uapi::DMA_BUF_SYNC_READ
-        };
         uapi::dma_buf_sync(&block.fd, uapi::DMA_BUF_SYNC_START | dir)
             .map_err(|e| (Step::Sync, e))?;
         block.queued = false;
@@ -306,6 +299,16 @@ impl Dmabufs {
         self.pos = 0;
         self.lent_from = 0;
         Ok(())
+    }
+
+    /// How this process touches the blocks: `DMA_BUF_SYNC_WRITE` for output,
+    /// `DMA_BUF_SYNC_READ` for capture.
+    fn access(&self) -> u64 {
+        if self.output {
+            uapi::DMA_BUF_SYNC_WRITE
+        } else {
+            uapi::DMA_BUF_SYNC_READ
+        }
     }
 
     /// Whether the blocks carry output.
@@ -362,11 +365,7 @@ impl Dmabufs {
     /// was queued (a capture block that could not be queued is queued again before it is
     /// waited for).
     fn release(&mut self, buffer: BorrowedFd<'_>, bytes: usize) -> Result<(), (Step, Errno)> {
-        let dir = if self.output {
-            uapi::DMA_BUF_SYNC_WRITE
-        } else {
-            uapi::DMA_BUF_SYNC_READ
-        };
+        let dir = self.access();
         self.held = false;
         uapi::dma_buf_sync(&self.blocks[self.next].fd, uapi::DMA_BUF_SYNC_END | dir)
             .map_err(|e| (Step::Sync, e))?;

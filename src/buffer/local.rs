@@ -377,16 +377,13 @@ impl LocalStream {
     /// Capture through DMABUF without copying: the held block goes back to the device and
     /// the next completed one is lent (`lent()`).
     fn acquire_dmabuf(&mut self) -> Result<usize> {
+        let deadline = self.deadline();
         let d = self.dmabufs.as_mut().expect("DMABUF transfer");
         d.give_back(self.fd.as_fd())
             .and_then(|()| d.requeue_if_needed(self.fd.as_fd()))
             .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
         if let Some((dfd, ev)) = d.pending() {
-            let limit = if self.blocking {
-                self.timeout.map(|t| Instant::now() + t)
-            } else {
-                Some(Instant::now())
-            };
+            let limit = wait_limit(self.blocking, deadline);
             match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
                 Waited::Ready => {}
                 Waited::TimedOut if !self.blocking => return Ok(0),
@@ -412,11 +409,7 @@ impl LocalStream {
         while done < buf.len() {
             let d = self.dmabufs.as_mut().expect("DMABUF transfer");
             if let Some((dfd, ev)) = d.pending() {
-                let limit = if self.blocking {
-                    deadline
-                } else {
-                    Some(Instant::now())
-                };
+                let limit = wait_limit(self.blocking, deadline);
                 match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
                     Waited::Ready => {}
                     Waited::TimedOut if done > 0 || !self.blocking => break,
@@ -445,6 +438,16 @@ impl LocalStream {
             what: format!("{op} of {}", self.what),
             after: self.timeout.unwrap_or_default(),
         }
+    }
+}
+
+/// How long a DMABUF step may wait: until `deadline` in blocking mode, not at all
+/// otherwise.
+fn wait_limit(blocking: bool, deadline: Option<Instant>) -> Option<Instant> {
+    if blocking {
+        deadline
+    } else {
+        Some(Instant::now())
     }
 }
 

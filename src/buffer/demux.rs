@@ -512,7 +512,7 @@ fn fast_step(step: usize) -> bool {
 /// start `at` bits into the window; its field is `bits` bits at `shift` (both counted in
 /// the value's own byte order).
 #[derive(Debug, Clone, Copy)]
-struct Finish<W> {
+struct Finish<W: Copy> {
     n: usize,
     at: u32,
     /// `shift`, plus `at` for little-endian storage (whose field is read in place).
@@ -525,14 +525,42 @@ struct Finish<W> {
     mask: W,
 }
 
-/// Finishing modes of [`finish_tile`]: the whole window is the value (only the extension to
-/// the output), or a field to shift out and sign-extend or mask.
+/// Finishing modes of [`finish_one`]: the whole window is the value (only the extension to
+/// the output); the field reaches the window's top (one shift down, sign-extending or not);
+/// any other field (shifted up, then down sign-extending, or shifted down and masked).
 const PLAIN: u8 = 0;
-const FIELD: u8 = 1;
+const TOP: u8 = 1;
+const FIELD: u8 = 2;
 
-/// Finishes a tile of loaded windows (byte order, shift, mask or sign extension, in the
-/// word's own width), extends each to 64 bits and stores `f` of it: a contiguous loop the
-/// compiler vectorizes.
+/// Takes the value out of one loaded window (byte order, shift, mask or sign extension, in
+/// the word's own width) and extends it to 64 bits.
+#[inline(always)]
+fn finish_one<W: Word, const BE: bool, const MODE: u8, const SIGNED: bool>(
+    w: W,
+    fin: &Finish<W>,
+) -> u64 {
+    let w = if BE { w.shr(fin.at).swap(fin.n) } else { w };
+    if MODE == PLAIN {
+        if SIGNED {
+            w.sext()
+        } else {
+            w.zext()
+        }
+    } else if MODE == TOP {
+        if SIGNED {
+            w.fin_signed(0, fin.pad).sext()
+        } else {
+            w.shr(fin.pad).zext()
+        }
+    } else if SIGNED {
+        w.fin_signed(fin.lead, fin.pad).sext()
+    } else {
+        w.fin_unsigned(fin.shift, fin.mask).zext()
+    }
+}
+
+/// Finishes a tile of loaded windows ([`finish_one`]) and stores `f` of each: a contiguous
+/// loop the compiler vectorizes.
 #[inline(never)]
 fn finish_tile<W: Word, const BE: bool, const MODE: u8, const SIGNED: bool, O>(
     tile: &[W],
@@ -540,22 +568,71 @@ fn finish_tile<W: Word, const BE: bool, const MODE: u8, const SIGNED: bool, O>(
     out: &mut [O],
     f: &impl Fn(u64) -> O,
 ) {
-    let (n, at, shift, lead, pad, mask) = (fin.n, fin.at, fin.shift, fin.lead, fin.pad, fin.mask);
+    let fin = *fin;
     for (o, &w) in out.iter_mut().zip(tile) {
-        let w = if BE { w.shr(at).swap(n) } else { w };
-        let v = if MODE == PLAIN {
-            if SIGNED {
-                w.sext()
-            } else {
-                w.zext()
-            }
-        } else if SIGNED {
-            w.fin_signed(lead, pad).sext()
-        } else {
-            w.fin_unsigned(shift, mask).zext()
-        };
-        *o = f(v);
+        *o = f(finish_one::<W, BE, MODE, SIGNED>(w, &fin));
     }
+}
+
+/// One little-endian channel's values in a single pass: each scan's window loaded at a
+/// constant stride, finished and stored (`data` as for [`tiles`]; `scans` whole scans, at
+/// least one). The finish is a few vector shifts of the gathered registers, so it costs less
+/// here than a store and reload through a tile.
+#[inline(never)]
+fn fused<const STEP: usize, W: Word, const MODE: u8, const SIGNED: bool, O>(
+    data: &[u8],
+    scans: usize,
+    fin: &Finish<W>,
+    out: &mut [O],
+    f: &impl Fn(u64) -> O,
+) -> usize {
+    let fin = *fin;
+    let out = &mut out[..scans];
+    let mut i = 0;
+    for (c, o) in data.chunks_exact(STEP).zip(out.iter_mut()) {
+        let c: &[u8; STEP] = c.try_into().expect("STEP bytes");
+        *o = f(finish_one::<W, false, MODE, SIGNED>(
+            W::load(&c[..W::BYTES]),
+            &fin,
+        ));
+        i += 1;
+    }
+    if i < scans {
+        // the last scan's window is whole even when its chunk is not
+        out[i] = f(finish_one::<W, false, MODE, SIGNED>(
+            W::load(&data[i * STEP..]),
+            &fin,
+        ));
+    }
+    scans
+}
+
+/// [`fused`] for the scan size `step` (one of [`fast_step`]'s, at least `W::BYTES`).
+#[inline(always)]
+fn fused_step<W: Word, const MODE: u8, const SIGNED: bool, O>(
+    step: usize,
+    data: &[u8],
+    scans: usize,
+    fin: &Finish<W>,
+    out: &mut [O],
+    f: &impl Fn(u64) -> O,
+) -> Option<usize> {
+    if step < W::BYTES {
+        return None;
+    }
+    Some(match step {
+        2 => fused::<2, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        4 => fused::<4, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        6 => fused::<6, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        8 => fused::<8, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        12 => fused::<12, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        16 => fused::<16, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        24 => fused::<24, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        32 => fused::<32, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        48 => fused::<48, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        64 => fused::<64, W, MODE, SIGNED, O>(data, scans, fin, out, f),
+        _ => return None,
+    })
 }
 
 /// One channel's values through windows of type `W`, tile by tile: the strided gather
@@ -605,9 +682,27 @@ fn fast_in<W: Word, O>(
     if step < W::BYTES || !fast_step(step) {
         return None;
     }
-    // the window: at the value, or as far on as the scan allows, ending past the value
-    let start = off.min(step - W::BYTES);
-    let at = 8 * (off - start) as u32;
+    let scans = (block.len() / step).min(out.len());
+    if scans == 0 {
+        return Some(0);
+    }
+    // The window ends where the value ends, so a field that reaches the top of its storage
+    // (every plain format, `s12/16>>4`, `s24/32>>8`) reaches the top of the window and comes
+    // down with one shift. A value too near the start of the scan takes its window from the
+    // end of the scan before: the first scan is then read alone.
+    let end = off + n;
+    let (first, start) = if end >= W::BYTES {
+        (0, end - W::BYTES)
+    } else {
+        (1, end + step - W::BYTES)
+    };
+    if first == 1 {
+        out[0] = f(Extract::new(fmt).get(&block[off..]));
+        if scans == 1 {
+            return Some(1);
+        }
+    }
+    let at = 8 * (W::BYTES - n) as u32;
     let shift = if fmt.is_be { shift } else { shift + at };
     let fin = Finish {
         n,
@@ -617,24 +712,31 @@ fn fast_in<W: Word, O>(
         pad: W::BITS - bits,
         mask: W::mask(bits),
     };
-    let scans = (block.len() / step).min(out.len());
-    if scans == 0 {
-        return Some(0);
+    let (data, out, rest) = (&block[start..], &mut out[first..], scans - first);
+    let mode = match (fin.lead, fin.pad) {
+        (0, 0) => PLAIN,
+        (0, _) => TOP,
+        _ => FIELD,
+    };
+    macro_rules! pick {
+        ($(($mode:ident, $signed:literal))*) => {
+            match (fmt.is_be, mode, fmt.is_signed) {
+                $(
+                (false, $mode, $signed) => {
+                    fused_step::<W, $mode, $signed, O>(step, data, rest, &fin, out, f)
+                }
+                (true, $mode, $signed) => {
+                    tiles::<W, true, $mode, $signed, O>(data, step, rest, &fin, out, f)
+                }
+                )*
+                _ => unreachable!("every mode is listed"),
+            }
+        };
     }
-    let data = &block[start..];
-    let plain = shift == 0 && bits == W::BITS;
-    match (fmt.is_be, plain, fmt.is_signed) {
-        (false, true, true) => tiles::<W, false, PLAIN, true, O>(data, step, scans, &fin, out, f),
-        (false, true, false) => tiles::<W, false, PLAIN, false, O>(data, step, scans, &fin, out, f),
-        (false, false, true) => tiles::<W, false, FIELD, true, O>(data, step, scans, &fin, out, f),
-        (false, false, false) => {
-            tiles::<W, false, FIELD, false, O>(data, step, scans, &fin, out, f)
-        }
-        (true, true, true) => tiles::<W, true, PLAIN, true, O>(data, step, scans, &fin, out, f),
-        (true, true, false) => tiles::<W, true, PLAIN, false, O>(data, step, scans, &fin, out, f),
-        (true, false, true) => tiles::<W, true, FIELD, true, O>(data, step, scans, &fin, out, f),
-        (true, false, false) => tiles::<W, true, FIELD, false, O>(data, step, scans, &fin, out, f),
-    }
+    let done = pick!((PLAIN, true)(PLAIN, false)(TOP, true)(TOP, false)(
+        FIELD, true
+    )(FIELD, false))?;
+    Some(first + done)
 }
 
 /// The per-channel fast path: a repeat-1 element of 8-, 16-, 24-, 32- or 64-bit storage in

@@ -659,9 +659,14 @@ impl Channel {
             .with_mask(self.device().index(), |m| m.is_enabled(self.index()))
     }
 
-    /// The channel's values in the buffer's last refill, as `T`.
+    /// The channel's values in the buffer's last refill, as `T` (through the bulk path of
+    /// [`Buffer::channel_read_into`], into one allocation of the right size).
     pub fn read<T: Sample>(&self, buf: &Buffer) -> Result<Vec<T>> {
-        Ok(buf.channel_iter::<T>(self)?.collect())
+        let len = buf.channel_iter::<T>(self)?.len();
+        let mut values = vec![T::default(); len];
+        let n = buf.channel_read_into(self, &mut values)?;
+        values.truncate(n);
+        Ok(values)
     }
 
     /// The channel's values in the buffer's last refill, in physical units.

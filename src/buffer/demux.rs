@@ -3,10 +3,13 @@
 //! functions over byte slices, no I/O.
 //!
 //! Per-sample work is a fixed-size load, a shift, a mask and a sign extension. The bulk
-//! functions ([`read_into`], [`convert_into`]) pick a monomorphized loop once per call (storage
-//! size × byte order), so the loop body has no branches on the format, no allocation and no
-//! dynamic dispatch; the iterators ([`ChannelIter`]) match on a small enum per sample, which the
-//! branch predictor makes nearly free.
+//! functions ([`read_into`], [`convert_into`]) pick a monomorphized loop once per call, so the
+//! loop body has no branches on the format, no allocation and no dynamic dispatch: for scans
+//! of 2, 4, 6, 8, 12, 16, 24, 32, 48 or 64 bytes one specialised on the scan size (a constant
+//! stride, which the compiler vectorizes), the storage word and the finishing step; for other
+//! scan sizes and repeat channels one on storage size × byte order. The iterators
+//! ([`ChannelIter`]) match on a small enum per sample, which the branch predictor makes nearly
+//! free.
 
 use crate::buffer::mask::ElementLayout;
 use crate::error::{Error, Result};
@@ -765,7 +768,9 @@ fn fast<O>(
 }
 
 /// Copies one channel's values out of `block` into `out` as `T`; returns how many were
-/// written (at most `out.len()`, at most the values in the block).
+/// written (at most `out.len()`, at most the values in the block). Scans of the common sizes
+/// (2 to 64 bytes, see the module notes) take a loop specialised on the scan size; `T` wider
+/// than the storage is widened after the load.
 pub fn read_into<T: Sample>(
     block: &[u8],
     step: usize,
@@ -1596,8 +1601,8 @@ fn plan(step: usize, elements: &[ElementLayout]) -> (Vec<Group>, Vec<usize>) {
 /// the word width and count (which the compiler vectorizes; a run of consecutive 16- or
 /// 32-bit words before a timestamp or padding by loops that leave the other words alone and
 /// write no spare column); the others (big-endian, repeat, 24- or 64-bit storage, sparse)
-/// go through the per-element loops of [`read_into`], tile by tile. Fails when the counts differ or an output is not of its
-/// element's kind.
+/// go through the general per-element loops, tile by tile. Fails when the counts differ or an
+/// output is not of its element's kind.
 pub fn demux_into<O: DemuxOutput>(
     block: &[u8],
     step: usize,

@@ -550,6 +550,10 @@ fn finish_one<W: Word, const BE: bool, const MODE: u8, const SIGNED: bool>(
             w.zext()
         }
     } else if MODE == TOP {
+        // The shift count stays a run-time value on purpose: with a constant one (a whole
+        // 16-bit value, say) LLVM narrows the window's load to the value's own bytes and
+        // builds the vectors through general registers again (8 × s16 per channel from L2:
+        // 13 GiB/s this way, 9.7 with the constant).
         if SIGNED {
             w.fin_signed(0, fin.pad).sext()
         } else {

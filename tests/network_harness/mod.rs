@@ -101,17 +101,13 @@ impl RealIiod {
             Duration::from_secs(20),
         );
         assert!(out.status.success(), "mkfake.sh failed: {out:?}");
-        let log = std::fs::File::create(dir.path().join("iiod.log")).expect("log");
-        let child = Command::new(tools.join("in-fake-ns.sh"))
-            .arg(&fake)
-            .arg("iiod")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("start iiod");
+        let child = spawn_logged(
+            Command::new(tools.join("in-fake-ns.sh"))
+                .arg(&fake)
+                .arg("iiod")
+                .args(args),
+            &dir.path().join("iiod.log"),
+        );
         let pid = child.id() as i32;
         let server = RealIiod { dir, child, pid };
         server.wait_listening();
@@ -237,6 +233,18 @@ pub fn in_netns_of<T: Send>(pid: i32, f: impl FnOnce() -> T + Send) -> Option<T>
         .join()
         .expect("test thread in the namespace panicked")
     })
+}
+
+/// Starts a server script as the leader of its own process group (so dropping it can kill
+/// everything it started), stdout and stderr into `log`.
+fn spawn_logged(cmd: &mut Command, log: &Path) -> Child {
+    let file = std::fs::File::create(log).expect("log");
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log"))
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"))
 }
 
 /// Runs a command to completion within `limit`, killing it (by PID) when late.
@@ -430,20 +438,16 @@ impl DnssdBoard {
         // clash; distinct numbers only keep logs apart.
         let n = (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 250 + 2) as u8;
         let dir = tempfile::tempdir().expect("temp dir");
-        let log = std::fs::File::create(dir.path().join("board.log")).expect("log");
-        let child = Command::new(dnssd_script())
-            .arg("run")
-            .arg(dir.path())
-            .arg(&avahi_root)
-            .arg(host)
-            .arg(n.to_string())
-            .arg(context)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("start dnssd-board.sh");
+        let child = spawn_logged(
+            Command::new(dnssd_script())
+                .arg("run")
+                .arg(dir.path())
+                .arg(&avahi_root)
+                .arg(host)
+                .arg(n.to_string())
+                .arg(context),
+            &dir.path().join("board.log"),
+        );
         let leader = child.id() as i32;
         let mut board = DnssdBoard {
             dir,

@@ -2,11 +2,15 @@
 //! blocking wait polls next to its data fd, so `cancel()` wakes the waiter at once (libiio
 //! users report refills that never return: libiio #1171, #1359, #985).
 
-use rustix::event::{eventfd, EventfdFlags};
+use crate::error::{Error, Result};
+use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags};
+use rustix::io::Errno;
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Something that can be cancelled from any thread.
 pub(crate) trait Cancel: Send + Sync + fmt::Debug {
@@ -74,6 +78,56 @@ impl Cancel for EventFdCancel {
 
     fn is_cancelled(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
+    }
+}
+
+/// What a wait ended with.
+pub(crate) enum Waited {
+    /// `fd` is ready.
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// Waits for `events` on `fd`, the cancel eventfd, or the deadline (`None`: for ever);
+/// `what` names the stream in [`Error::Cancelled`], `node` the file in I/O errors.
+pub(crate) fn wait_fd(
+    cancel: &EventFdCancel,
+    what: &str,
+    node: &Path,
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    deadline: Option<Instant>,
+) -> Result<Waited> {
+    let cancelled = || Error::Cancelled {
+        what: what.to_string(),
+    };
+    loop {
+        if cancel.is_cancelled() {
+            return Err(cancelled());
+        }
+        let timeout = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            rustix::time::Timespec {
+                tv_sec: left.as_secs() as _,
+                tv_nsec: left.subsec_nanos() as _,
+            }
+        });
+        let mut fds = [
+            PollFd::from_borrowed_fd(fd, events),
+            PollFd::from_borrowed_fd(cancel.fd(), PollFlags::IN),
+        ];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => return Ok(Waited::TimedOut),
+            Ok(_) => {
+                if cancel.is_cancelled() {
+                    return Err(cancelled());
+                }
+                return Ok(Waited::Ready);
+            }
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(Error::io(node, e.into())),
+        }
     }
 }
 

@@ -6,13 +6,14 @@
 //! Decoding ([`Event::from_code`]) is pure; reading waits with `poll()` on the event fd and a
 //! cancel eventfd, like buffer refills.
 
+use crate::buffer::cancel::{wait_fd, Waited};
 use crate::buffer::uapi::{self, IioEventData};
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel};
 use crate::context::{Channel, Device};
 use crate::error::{Error, Result};
 use crate::sysfs::local::{read_attr_file, write_attr_file};
 use crate::types::{ChannelType, EventDirection, EventType, Modifier};
-use rustix::event::{poll, PollFd, PollFlags};
+use rustix::event::PollFlags;
 use rustix::io::Errno;
 use std::collections::VecDeque;
 use std::fmt;
@@ -191,26 +192,18 @@ impl EventStream {
             if !self.blocking {
                 return Ok(None);
             }
-            let timeout = deadline.map(|d| {
-                let left = d.saturating_duration_since(Instant::now());
-                rustix::time::Timespec {
-                    tv_sec: left.as_secs() as _,
-                    tv_nsec: left.subsec_nanos() as _,
-                }
-            });
-            let mut fds = [
-                PollFd::from_borrowed_fd(self.fd.as_fd(), PollFlags::IN),
-                PollFd::from_borrowed_fd(self.cancel.fd(), PollFlags::IN),
-            ];
-            match poll(&mut fds, timeout.as_ref()) {
-                Ok(0) => {
-                    return Err(Error::Timeout {
-                        what: format!("reading {}", self.what),
-                        after: self.timeout.unwrap_or_default(),
-                    })
-                }
-                Ok(_) | Err(Errno::INTR) => {}
-                Err(e) => return Err(Error::io(&self.node, e.into())),
+            if let Waited::TimedOut = wait_fd(
+                &self.cancel,
+                &self.what,
+                &self.node,
+                self.fd.as_fd(),
+                PollFlags::IN,
+                deadline,
+            )? {
+                return Err(Error::Timeout {
+                    what: format!("reading {}", self.what),
+                    after: self.timeout.unwrap_or_default(),
+                });
             }
         }
     }

@@ -15,6 +15,7 @@
 //! back to read/write, as libiio 1.x does; either can be forced.
 
 use crate::backend::{BufferSpec, BufferStream};
+use crate::buffer::cancel::{wait_fd, Waited};
 use crate::buffer::dmabuf::{self, Dmabufs, SetupError, Step};
 use crate::buffer::uapi;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
@@ -349,12 +350,6 @@ fn choose_transfer(
     }
 }
 
-/// What a wait ended with.
-enum Waited {
-    Ready,
-    TimedOut,
-}
-
 impl LocalStream {
     fn cancelled(&self) -> Error {
         Error::Cancelled {
@@ -448,47 +443,6 @@ fn wait_limit(blocking: bool, deadline: Option<Instant>) -> Option<Instant> {
         deadline
     } else {
         Some(Instant::now())
-    }
-}
-
-/// Waits for `events` on `fd`, the cancel eventfd, or the deadline.
-fn wait_fd(
-    cancel: &EventFdCancel,
-    what: &str,
-    node: &Path,
-    fd: BorrowedFd<'_>,
-    events: PollFlags,
-    deadline: Option<Instant>,
-) -> Result<Waited> {
-    let cancelled = || Error::Cancelled {
-        what: what.to_string(),
-    };
-    loop {
-        if cancel.is_cancelled() {
-            return Err(cancelled());
-        }
-        let timeout = deadline.map(|d| {
-            let left = d.saturating_duration_since(Instant::now());
-            rustix::time::Timespec {
-                tv_sec: left.as_secs() as _,
-                tv_nsec: left.subsec_nanos() as _,
-            }
-        });
-        let mut fds = [
-            PollFd::from_borrowed_fd(fd, events),
-            PollFd::from_borrowed_fd(cancel.fd(), PollFlags::IN),
-        ];
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(0) => return Ok(Waited::TimedOut),
-            Ok(_) => {
-                if cancel.is_cancelled() {
-                    return Err(cancelled());
-                }
-                return Ok(Waited::Ready);
-            }
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(Error::io(node, e.into())),
-        }
     }
 }
 

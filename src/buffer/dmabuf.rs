@@ -112,7 +112,8 @@ pub(crate) struct Dmabufs {
     lent_from: usize,
     output: bool,
     cyclic: bool,
-    attached: usize,
+    /// Every block in `blocks` is attached until [`Dmabufs::detach`] ran.
+    detached: bool,
     /// Whether the kernel exports fences as sync_files (`CONFIG_SYNC_FILE`).
     sync_files: bool,
     /// A transfer failed: every later call reports it.
@@ -169,7 +170,7 @@ impl Dmabufs {
             lent_from: 0,
             output,
             cyclic,
-            attached: 0,
+            detached: false,
             sync_files: true,
             failed: None,
         };
@@ -185,10 +186,7 @@ impl Dmabufs {
                 })
             });
             match block {
-                Ok(b) => {
-                    bufs.blocks.push(b);
-                    bufs.attached += 1;
-                }
+                Ok(b) => bufs.blocks.push(b),
                 Err(e) => {
                     bufs.detach(buffer);
                     return Err(fail(e, true));
@@ -384,10 +382,13 @@ impl Dmabufs {
     /// Detaches every attached dma-buf (the buffer must be disabled). Errors are ignored:
     /// closing the buffer's fd detaches them too.
     pub(crate) fn detach(&mut self, buffer: BorrowedFd<'_>) {
-        for b in self.blocks.iter().take(self.attached) {
+        if self.detached {
+            return;
+        }
+        for b in &self.blocks {
             let _ = uapi::dmabuf_detach(buffer, b.fd.as_fd());
         }
-        self.attached = 0;
+        self.detached = true;
     }
 
     /// After [`Dmabufs::detach`]: waits until the kernel holds no reference to any of the

@@ -200,13 +200,19 @@ impl RealIiod {
 
 impl Drop for RealIiod {
     fn drop(&mut self) {
-        // iiod ignores SIGTERM: kill its process group, then reap the leader.
-        if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // iiod ignores SIGTERM: SIGKILL for the whole group.
+        kill_group(&mut self.child, self.pid);
     }
+}
+
+/// Kills the process group a script started with [`spawn_logged`] leads (`pid` is the
+/// leader, `child`), then reaps the leader.
+fn kill_group(child: &mut Child, pid: i32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Runs `f` on a fresh thread that joined the network namespace of process `pid` with
@@ -669,10 +675,6 @@ fn run_merged(mut base: Command, program: &str, args: &[&str]) -> String {
 impl Drop for DnssdBoard {
     fn drop(&mut self) {
         // Every process the script started is in its process group.
-        if let Some(pid) = rustix::process::Pid::from_raw(self.leader) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child, self.leader);
     }
 }

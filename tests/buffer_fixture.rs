@@ -348,6 +348,19 @@ fn builder_mistakes_are_reported() {
         "{msg}"
     );
     assert_eq!(d.read("buffer/enable"), "0");
+    // ADI's mmap block API: the probe (BLOCK_FREE) is refused, and named.
+    let e = dev
+        .buffer_builder()
+        .all_channels(false)
+        .samples(1)
+        .transfer(TransferRequest::Force(
+            ferroio::buffer::Transfer::MmapBlocks,
+        ))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.errno(), 25, "{e}");
+    assert!(e.to_string().contains("BLOCK_FREE_IOCTL"), "{e}");
+    assert_eq!(d.read("buffer/enable"), "0");
     // XML contexts describe structure only
     let xctx = Context::from_xml_str(&ctx.to_xml()).unwrap();
     let e = all_inputs(&xctx, 4).unwrap_err();

@@ -51,7 +51,7 @@ struct DmaBlock {
     fence: Option<OwnedFd>,
 }
 
-/// What a step of the DMABUF setup or transfer was, for error messages.
+/// What a step of the DMABUF or mmap-block setup or transfer was, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
     /// Too many blocks asked for.
@@ -70,6 +70,22 @@ pub(crate) enum Step {
     Sync,
     /// A transfer whose fence was signalled with an error.
     Transfer,
+    /// Too many mmap blocks asked for (ADI block API, `mmap_blocks.rs`).
+    BlockCount,
+    /// `BLOCK_FREE_IOCTL` as the probe for the ADI block API.
+    BlockProbe,
+    /// `BLOCK_ALLOC_IOCTL`.
+    BlockAlloc,
+    /// A block smaller than asked for (the kernel's maximum block size).
+    BlockSize,
+    /// `BLOCK_QUERY_IOCTL`.
+    BlockQuery,
+    /// mmap of a kernel block.
+    BlockMap,
+    /// `BLOCK_ENQUEUE_IOCTL`.
+    BlockEnqueue,
+    /// `BLOCK_DEQUEUE_IOCTL`.
+    BlockDequeue,
 }
 
 impl Step {
@@ -84,6 +100,16 @@ impl Step {
             Step::Enqueue => "IIO_BUFFER_DMABUF_ENQUEUE_IOCTL",
             Step::Sync => "DMA_BUF_IOCTL_SYNC",
             Step::Transfer => "a DMABUF transfer (its fence was signalled with an error)",
+            Step::BlockCount => "the number of mmap blocks (at most 64)",
+            Step::BlockProbe => "BLOCK_FREE_IOCTL (the ADI mmap block API)",
+            Step::BlockAlloc => "BLOCK_ALLOC_IOCTL (ADI mmap block API)",
+            Step::BlockSize => {
+                "BLOCK_ALLOC_IOCTL (ADI mmap block API): blocks smaller than one buffer block"
+            }
+            Step::BlockQuery => "BLOCK_QUERY_IOCTL (ADI mmap block API)",
+            Step::BlockMap => "mmap of a kernel block (ADI mmap block API)",
+            Step::BlockEnqueue => "BLOCK_ENQUEUE_IOCTL (ADI mmap block API)",
+            Step::BlockDequeue => "BLOCK_DEQUEUE_IOCTL (ADI mmap block API)",
         }
     }
 }

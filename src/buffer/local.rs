@@ -10,13 +10,15 @@
 //! (`samples`), choose the transfer method, and write `1` to `enable`. Every write records
 //! the previous value; closing writes them back in reverse order, starting with `enable`.
 //!
-//! The transfer is `read()`/`write()` on the buffer fd, or DMABUF (`super::dmabuf`) when the
-//! kernel's buffer takes dma-bufs: [`TransferRequest::Auto`] tries DMABUF first and falls
-//! back to read/write, as libiio 1.x does; either can be forced.
+//! The transfer is `read()`/`write()` on the buffer fd, DMABUF (`super::dmabuf`) when the
+//! kernel's buffer takes dma-bufs, or ADI's mmap block API (`super::mmap_blocks`) on kernels
+//! that have it: [`TransferRequest::Auto`] tries DMABUF, then mmap blocks, then read/write,
+//! as libiio 1.x does; each can be forced.
 
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::cancel::{wait_fd, Waited};
 use crate::buffer::dmabuf::{self, Dmabufs, SetupError, Step};
+use crate::buffer::mmap_blocks::{self, MmapBlocks};
 use crate::buffer::uapi;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
 use crate::error::{Error, Result};
@@ -83,9 +85,9 @@ pub(crate) struct LocalStream {
     /// Cyclic output over read/write: the first block pushed, repeated by a thread.
     cyclic: bool,
     pusher: Option<Pusher>,
-    /// The attached dma-bufs when the transfer is DMABUF.
-    dmabufs: Option<Dmabufs>,
-    /// A cyclic DMABUF buffer got its block.
+    /// The kernel blocks when the transfer is DMABUF or mmap blocks.
+    blocks: Option<Blocks>,
+    /// A cyclic block-transfer buffer got its block.
     cyclic_pushed: bool,
     closed: bool,
 }
@@ -213,7 +215,7 @@ pub(crate) fn open(
     };
 
     let mut undo = Vec::new();
-    let mut dmabufs = None;
+    let mut blocks = None;
     let setup = (|| -> Result<Transfer> {
         for (pos, chan) in spec.dev.channels.iter().enumerate() {
             let Some(scan) = &chan.scan else { continue };
@@ -237,10 +239,10 @@ pub(crate) fn open(
             r => r?,
         }
         let transfer;
-        (transfer, dmabufs) = choose_transfer(&fd, spec, &node)?;
-        // Capture blocks are queued before the device starts, as libiio 1.x does.
-        if let Some(d) = dmabufs.as_mut() {
-            d.start(fd.as_fd())
+        (transfer, blocks) = choose_transfer(&fd, spec, &node)?;
+        // Capture blocks are queued before the device starts, as libiio does.
+        if let Some(b) = blocks.as_mut() {
+            b.start(fd.as_fd())
                 .map_err(|(step, e)| dmabuf_error(&node, step, e))?;
         }
         set(&mut undo, &attr("enable"), "1")?;
@@ -250,6 +252,9 @@ pub(crate) fn open(
         Ok(t) => t,
         Err(e) => {
             let _ = restore(&mut undo);
+            if let Some(mut b) = blocks.take() {
+                b.finish(fd.as_fd());
+            }
             return Err(e);
         }
     };
@@ -267,7 +272,7 @@ pub(crate) fn open(
         transfer,
         cyclic: spec.cyclic,
         pusher: None,
-        dmabufs,
+        blocks,
         cyclic_pushed: false,
         closed: false,
     }))
@@ -276,11 +281,16 @@ pub(crate) fn open(
 fn dmabuf_error(node: &Path, step: Step, e: Errno) -> Error {
     match step {
         Step::OpenHeap => Error::io(dmabuf::SYSTEM_HEAP, e.into()),
-        Step::Count => Error::InvalidValue {
+        Step::Count | Step::BlockCount => Error::InvalidValue {
             what: format!("kernel buffers of {}", node.display()),
             reason: format!(
-                "DMABUF transfers take at most {} blocks",
-                dmabuf::MAX_BLOCKS
+                "{} transfers take at most {} blocks",
+                if step == Step::Count {
+                    "DMABUF"
+                } else {
+                    "mmap block"
+                },
+                dmabuf::MAX_BLOCKS.min(mmap_blocks::MAX_BLOCKS)
             ),
         },
         _ => Error::Ioctl {
@@ -291,61 +301,164 @@ fn dmabuf_error(node: &Path, step: Step, e: Errno) -> Error {
     }
 }
 
-/// Picks the transfer method (before the buffer is enabled: dma-bufs must be attached
-/// first). `Auto` takes DMABUF when the system dma-heap exists and the buffer accepts
-/// dma-bufs (a DMA buffer driver on a kernel with the interface), else read/write. The ADI
-/// block API is probed when forced (libiio probes with `BLOCK_FREE`) so that forcing it
-/// says whether the kernel has it; transfers through it are not implemented.
+/// Picks the transfer method (before the buffer is enabled: dma-bufs must be attached and
+/// capture blocks queued first). `Auto` takes DMABUF when the system dma-heap exists and the
+/// buffer accepts dma-bufs (a DMA buffer driver on a kernel with the interface), else ADI's
+/// mmap blocks when the kernel has them (probed with `BLOCK_FREE`, as libiio does), else
+/// read/write. A forced method that is not available is an error naming the step that
+/// failed.
 fn choose_transfer(
     fd: &OwnedFd,
     spec: &BufferSpec<'_>,
     node: &Path,
-) -> Result<(Transfer, Option<Dmabufs>)> {
+) -> Result<(Transfer, Option<Blocks>)> {
     let unsupported = |what: String| Error::Unsupported {
         backend: "local",
         what,
     };
+    let count = if spec.cyclic {
+        1
+    } else {
+        spec.kernel_buffers.max(1)
+    };
+    let block_bytes = spec.samples.saturating_mul(spec.scan_bytes);
     let dmabufs = || {
-        let count = if spec.cyclic {
-            1
-        } else {
-            spec.kernel_buffers.max(1)
-        };
         Dmabufs::setup(
             fd.as_fd(),
             dmabuf::SYSTEM_HEAP,
             count,
-            spec.samples.saturating_mul(spec.scan_bytes),
+            block_bytes,
             spec.output,
             spec.cyclic,
         )
+        .map(Blocks::Dmabuf)
+    };
+    let mmap = || {
+        MmapBlocks::setup(fd.as_fd(), count, block_bytes, spec.output, spec.cyclic)
+            .map(Blocks::Mmap)
     };
     let setup_error = |e: SetupError| dmabuf_error(node, e.step, e.errno);
+    let chosen = |b: Blocks| Ok((b.transfer(), Some(b)));
     match spec.transfer {
         TransferRequest::Force(Transfer::ReadWrite) => Ok((Transfer::ReadWrite, None)),
         TransferRequest::Auto => match dmabufs() {
-            Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
+            Ok(b) => chosen(b),
             // Once the kernel took a dma-buf, file I/O stays off until it has released
             // them (dmabuf.rs): no fallback in this opening.
             Err(e) if e.attached_any => Err(setup_error(e)),
-            Err(_) => Ok((Transfer::ReadWrite, None)),
+            Err(_) => match mmap() {
+                Ok(b) => chosen(b),
+                Err((Step::BlockProbe, _)) => Ok((Transfer::ReadWrite, None)),
+                Err((step, e)) => Err(dmabuf_error(node, step, e)),
+            },
         },
         TransferRequest::Force(Transfer::Dmabuf) => match dmabufs() {
-            Ok(d) => Ok((Transfer::Dmabuf, Some(d))),
+            Ok(b) => chosen(b),
             Err(e) => Err(setup_error(e)),
         },
-        TransferRequest::Force(Transfer::MmapBlocks) => match uapi::block_free(fd) {
-            Ok(()) => Err(unsupported(
-                "the ADI mmap block API (present on this kernel, not implemented yet)".into(),
-            )),
-            Err(e) => Err(Error::Ioctl {
-                path: node.to_path_buf(),
-                ioctl: "BLOCK_FREE_IOCTL (ADI mmap block API)",
-                source: e.into(),
-            }),
+        TransferRequest::Force(Transfer::MmapBlocks) => match mmap() {
+            Ok(b) => chosen(b),
+            Err((step, e)) => Err(dmabuf_error(node, step, e)),
         },
         TransferRequest::Force(t) => {
             Err(unsupported(format!("{t} transfers on {}", node.display())))
+        }
+    }
+}
+
+/// The kernel blocks of a block transfer: attached dma-bufs or mapped ADI blocks. Both lend
+/// capture blocks in place and copy output once.
+#[derive(Debug)]
+enum Blocks {
+    Dmabuf(Dmabufs),
+    Mmap(MmapBlocks),
+}
+
+impl Blocks {
+    fn transfer(&self) -> Transfer {
+        match self {
+            Blocks::Dmabuf(_) => Transfer::Dmabuf,
+            Blocks::Mmap(_) => Transfer::MmapBlocks,
+        }
+    }
+
+    fn is_output(&self) -> bool {
+        match self {
+            Blocks::Dmabuf(d) => d.is_output(),
+            Blocks::Mmap(m) => m.is_output(),
+        }
+    }
+
+    /// Before the buffer is enabled: capture queues every block.
+    fn start(&mut self, buffer: BorrowedFd<'_>) -> std::result::Result<(), (Step, Errno)> {
+        match self {
+            Blocks::Dmabuf(d) => d.start(buffer),
+            Blocks::Mmap(m) => m.start(buffer),
+        }
+    }
+
+    /// Capture: the lent block goes back to the device (and one whose queueing failed is
+    /// queued again).
+    fn give_back(&mut self, buffer: BorrowedFd<'_>) -> std::result::Result<(), (Step, Errno)> {
+        match self {
+            Blocks::Dmabuf(d) => d
+                .give_back(buffer)
+                .and_then(|()| d.requeue_if_needed(buffer)),
+            Blocks::Mmap(m) => m.give_back(buffer),
+        }
+    }
+
+    /// What the next step waits for, if anything: an fd (the dma-buf, or the buffer fd
+    /// itself for mmap blocks) and its `poll()` events.
+    fn pending<'a>(&'a self, buffer: BorrowedFd<'a>) -> Option<(BorrowedFd<'a>, PollFlags)> {
+        match self {
+            Blocks::Dmabuf(d) => d.pending(),
+            Blocks::Mmap(m) => m.pending().map(|ev| (buffer, ev)),
+        }
+    }
+
+    /// Takes the block the wait was for; `Ok(false)`: not there after all, wait again.
+    fn take(&mut self, buffer: BorrowedFd<'_>) -> std::result::Result<bool, (Step, Errno)> {
+        match self {
+            Blocks::Dmabuf(d) => d.take().map(|()| true),
+            Blocks::Mmap(m) => m.take(buffer),
+        }
+    }
+
+    fn lend(&mut self) -> usize {
+        match self {
+            Blocks::Dmabuf(d) => d.lend(),
+            Blocks::Mmap(m) => m.lend(),
+        }
+    }
+
+    fn lent(&self) -> &[u8] {
+        match self {
+            Blocks::Dmabuf(d) => d.lent(),
+            Blocks::Mmap(m) => m.lent(),
+        }
+    }
+
+    fn copy_in(
+        &mut self,
+        buffer: BorrowedFd<'_>,
+        src: &[u8],
+    ) -> std::result::Result<usize, (Step, Errno)> {
+        match self {
+            Blocks::Dmabuf(d) => d.copy_in(buffer, src, true),
+            Blocks::Mmap(m) => m.copy_in(buffer, src, true),
+        }
+    }
+
+    /// After the buffer was disabled: dma-bufs are detached and waited for until the kernel
+    /// let go of them (dmabuf.rs); mmap blocks are unmapped and freed.
+    fn finish(&mut self, buffer: BorrowedFd<'_>) {
+        match self {
+            Blocks::Dmabuf(d) => {
+                d.detach(buffer);
+                d.wait_released();
+            }
+            Blocks::Mmap(m) => m.free(buffer),
         }
     }
 }
@@ -369,30 +482,48 @@ impl LocalStream {
         )
     }
 
-    /// Capture through DMABUF without copying: the held block goes back to the device and
-    /// the next completed one is lent (`lent()`).
-    fn acquire_dmabuf(&mut self) -> Result<usize> {
-        let deadline = self.deadline();
-        let d = self.dmabufs.as_mut().expect("DMABUF transfer");
-        d.give_back(self.fd.as_fd())
-            .and_then(|()| d.requeue_if_needed(self.fd.as_fd()))
-            .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
-        if let Some((dfd, ev)) = d.pending() {
+    /// Waits until the block transfer holds a block (capture: a finished one; output: a
+    /// free one). `Ok(false)`: none came in time (non-blocking, or the deadline passed).
+    fn wait_block(&mut self, deadline: Option<Instant>) -> Result<bool> {
+        let fd = self.fd.as_fd();
+        let b = self.blocks.as_mut().expect("a block transfer");
+        loop {
+            let Some((wfd, ev)) = b.pending(fd) else {
+                return Ok(true);
+            };
             let limit = wait_limit(self.blocking, deadline);
-            match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
-                Waited::Ready => {}
-                Waited::TimedOut if !self.blocking => return Ok(0),
-                Waited::TimedOut => return Err(self.timed_out("refill")),
+            if let Waited::TimedOut = wait_fd(&self.cancel, &self.what, &self.node, wfd, ev, limit)?
+            {
+                return Ok(false);
             }
-            d.take()
-                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+            if b.take(fd)
+                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?
+            {
+                return Ok(true);
+            }
         }
-        Ok(d.lend())
     }
 
-    /// Output through DMABUF: copies `buf` (whole scans) into free blocks and queues each
-    /// block when it is full or the data ends. A cyclic buffer takes one block.
-    fn write_dmabuf(&mut self, buf: &[u8]) -> Result<usize> {
+    /// Capture through kernel blocks without copying: the held block goes back to the
+    /// device and the next finished one is lent (`lent()`).
+    fn acquire_block(&mut self) -> Result<usize> {
+        let deadline = self.deadline();
+        let fd = self.fd.as_fd();
+        let b = self.blocks.as_mut().expect("a block transfer");
+        b.give_back(fd)
+            .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+        if !self.wait_block(deadline)? {
+            if !self.blocking {
+                return Ok(0);
+            }
+            return Err(self.timed_out("refill"));
+        }
+        Ok(self.blocks.as_mut().expect("a block transfer").lend())
+    }
+
+    /// Output through kernel blocks: copies `buf` (whole scans) into free blocks and queues
+    /// each block when it is full or the data ends. A cyclic buffer takes one block.
+    fn write_blocks(&mut self, buf: &[u8]) -> Result<usize> {
         if self.cyclic && self.cyclic_pushed {
             return Err(Error::InvalidValue {
                 what: self.what.clone(),
@@ -402,21 +533,17 @@ impl LocalStream {
         let deadline = self.deadline();
         let mut done = 0;
         while done < buf.len() {
-            let d = self.dmabufs.as_mut().expect("DMABUF transfer");
-            if let Some((dfd, ev)) = d.pending() {
-                let limit = wait_limit(self.blocking, deadline);
-                match wait_fd(&self.cancel, &self.what, &self.node, dfd, ev, limit)? {
-                    Waited::Ready => {}
-                    Waited::TimedOut if done > 0 || !self.blocking => break,
-                    Waited::TimedOut => return Err(self.timed_out("push")),
+            if !self.wait_block(deadline)? {
+                if done > 0 || !self.blocking {
+                    break;
                 }
-                d.take()
-                    .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+                return Err(self.timed_out("push"));
             }
-            let n = d
-                .copy_in(self.fd.as_fd(), &buf[done..], true)
+            let fd = self.fd.as_fd();
+            let b = self.blocks.as_mut().expect("a block transfer");
+            done += b
+                .copy_in(fd, &buf[done..])
                 .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
-            done += n;
         }
         if self.cyclic && done > 0 {
             self.cyclic_pushed = true;
@@ -480,11 +607,14 @@ impl BufferStream for LocalStream {
         if self.cancel.is_cancelled() {
             return Err(self.cancelled());
         }
-        if self.dmabufs.is_some() {
-            // `Buffer` takes DMABUF capture blocks in place (`acquire`/`lent`).
+        if self.blocks.is_some() {
+            // `Buffer` takes capture blocks in place (`acquire`/`lent`).
             return Err(Error::Unsupported {
                 backend: "local",
-                what: "copying reads of a DMABUF capture (its blocks are lent)".into(),
+                what: format!(
+                    "copying reads of a {} capture (its blocks are lent)",
+                    self.transfer
+                ),
             });
         }
         let sb = self.scan_bytes.max(1);
@@ -531,8 +661,8 @@ impl BufferStream for LocalStream {
         }
         let sb = self.scan_bytes.max(1);
         let want = buf.len() / sb * sb;
-        if self.dmabufs.is_some() {
-            return self.write_dmabuf(&buf[..want]);
+        if self.blocks.is_some() {
+            return self.write_blocks(&buf[..want]);
         }
         if self.cyclic {
             if self.pusher.is_some() {
@@ -591,11 +721,11 @@ impl BufferStream for LocalStream {
     }
 
     fn lends_blocks(&self) -> bool {
-        !self.closed && self.dmabufs.as_ref().is_some_and(|d| !d.is_output())
+        !self.closed && self.blocks.as_ref().is_some_and(|b| !b.is_output())
     }
 
     fn acquire(&mut self) -> Result<usize> {
-        if self.closed || self.dmabufs.is_none() {
+        if self.closed || self.blocks.is_none() {
             return Err(Error::InvalidValue {
                 what: self.what.clone(),
                 reason: "no block to lend: the buffer is closed or copies through read()".into(),
@@ -604,11 +734,11 @@ impl BufferStream for LocalStream {
         if self.cancel.is_cancelled() {
             return Err(self.cancelled());
         }
-        self.acquire_dmabuf()
+        self.acquire_block()
     }
 
     fn lent(&self) -> &[u8] {
-        self.dmabufs.as_ref().map_or(&[], |d| d.lent())
+        self.blocks.as_ref().map_or(&[], |b| b.lent())
     }
 
     fn close(&mut self) -> Result<()> {
@@ -620,12 +750,11 @@ impl BufferStream for LocalStream {
             p.stop();
         }
         let restored = restore(&mut self.undo);
-        // Disabled now: the kernel aborted every block in flight. Detach the dma-bufs and
-        // wait until the kernel let go of them, so the buffer can do read()/write() again
-        // (dmabuf.rs).
-        if let Some(mut d) = self.dmabufs.take() {
-            d.detach(self.fd.as_fd());
-            d.wait_released();
+        // Disabled now: the kernel aborted every block in flight. Detach the dma-bufs (and
+        // wait until the kernel let go of them, so the buffer can do read()/write() again,
+        // dmabuf.rs) or unmap and free the mmap blocks.
+        if let Some(mut b) = self.blocks.take() {
+            b.finish(self.fd.as_fd());
         }
         restored
     }

@@ -14,6 +14,7 @@ pub(crate) mod dmabuf;
 pub mod events;
 pub(crate) mod local;
 pub mod mask;
+pub(crate) mod mmap_blocks;
 pub mod trigger;
 pub mod uapi;
 
@@ -34,7 +35,7 @@ pub enum Transfer {
     /// `read()`/`write()` on the buffer's file descriptor: every kernel, one copy.
     ReadWrite,
     /// ADI's high-speed block API: kernel blocks mapped into this process (the out-of-tree
-    /// ioctls `0xa0`–`0xa4` of ADI kernels).
+    /// ioctls `0xa0`–`0xa4` of ADI kernels; libiio 0.x's "high-speed mode").
     MmapBlocks,
     /// DMABUF objects attached to the buffer (`IIO_BUFFER_DMABUF_*`, kernel ≥ 6.9).
     Dmabuf,

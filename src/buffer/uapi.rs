@@ -61,7 +61,7 @@ pub struct BlockAllocReq {
     pub size: u32,
     /// Blocks wanted.
     pub count: u32,
-    /// Out: blocks allocated.
+    /// Out: the id of the first block allocated (`count` is set to how many were).
     pub id: u32,
 }
 
@@ -274,8 +274,9 @@ pub fn sync_file_status(sync: impl AsFd) -> Result<i32, Errno> {
     Ok(info.status)
 }
 
-/// ADI `BLOCK_ALLOC_IOCTL`: allocates `count` blocks of `size` bytes; returns how many.
-pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<u32, Errno> {
+/// ADI `BLOCK_ALLOC_IOCTL`: allocates `count` more blocks of `size` bytes; returns the id of
+/// the first new block and how many the kernel allocated (possibly fewer).
+pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<(u32, u32), Errno> {
     let mut req = BlockAllocReq {
         size,
         count,
@@ -284,7 +285,7 @@ pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<u32, Errn
     // SAFETY: _IOWR('i', 0xa0, struct iio_buffer_block_alloc_req) on ADI kernels; other
     // kernels reject the number (ENOTTY) without touching the struct.
     unsafe { ioctl(buffer.as_fd(), Updater::<BLOCK_ALLOC, _>::new(&mut req))? };
-    Ok(req.count)
+    Ok((req.id, req.count))
 }
 
 /// ADI `BLOCK_FREE_IOCTL`: frees the blocks (and probes for the API: mainline kernels

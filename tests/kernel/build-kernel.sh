@@ -7,7 +7,8 @@
 # result is stored under $FERROIO_KERNEL_CACHE/kernel/<key>, where <key> hashes
 # kernel.config and the source package version, so it is built once and later
 # runs only look it up. One object tree per source version is kept, so a changed
-# fragment rebuilds incrementally.
+# fragment rebuilds incrementally. ferroio's test-only patches in
+# patches/<version>/ (e.g. patches/6.12/) are applied to the unpacked source.
 #
 # Env: FERROIO_KERNEL_CACHE (default ~/.cache/ferroio-kernel),
 #      FERROIO_KERNEL_JOBS (make -j, default 2), FERROIO_KERNEL_SRC_PKG
@@ -30,7 +31,7 @@ if [ -f "$OUT/bzImage" ]; then   # built by whoever held the lock before us
     exit 0
 fi
 
-fk_need_pkgs gcc make bc bison flex libelf-dev libssl-dev xz-utils
+fk_need_pkgs gcc make bc bison flex libelf-dev libssl-dev xz-utils patch
 
 VER=$(fk_pkg_version "$FK_KSRC_PKG")
 SHORT=${FK_KSRC_PKG#linux-source-}          # 6.1: name of the tarball inside the package
@@ -50,6 +51,61 @@ if [ ! -f "$SRC/.unpacked" ]; then
     mv "$tmp/linux-source-$SHORT" "$SRC"
     rm -rf "$tmp"
     touch "$SRC/.unpacked"
+fi
+
+# ferroio's test-only patches (patches/<version>/*.patch, applied in name order). The
+# unpacked source is reused across builds, so the applied set is recorded in
+# $SRC/.ferroio-patches/: `applied` (hash of the set), `files` (every path the set
+# touches) and `pristine/` (those files as they were before; a path missing there did
+# not exist). A changed set is undone first, by copying the pristine files back, so it
+# always applies to pristine sources; an unchanged set is left alone (no rebuild).
+patch_state=$SRC/.ferroio-patches
+patches_undo() {
+    local f
+    [ -f "$patch_state/files" ] || { rm -rf "$patch_state"; return 0; }
+    while IFS= read -r f; do
+        if [ -f "$patch_state/pristine/$f" ]; then
+            cp "$patch_state/pristine/$f" "$SRC/$f"   # a fresh mtime: make rebuilds it
+        else
+            rm -f "$SRC/$f"
+        fi
+    done < "$patch_state/files"
+    rm -rf "$patch_state"
+}
+# Paths (below the top directory, as -p1 strips) that a unified diff touches.
+patch_paths() {
+    awk '/^--- / { old = $2; next }
+         /^\+\+\+ / && old != "" { f = ($2 == "/dev/null") ? old : $2; old = "";
+                                  sub(/\t.*/, "", f); sub(/^[^\/]*\//, "", f); print f; next }
+         { old = "" }' "$1"
+}
+mapfile -t patches < <(fk_patches)
+want=none
+[ ${#patches[@]} -eq 0 ] \
+    || want=$(for p in "${patches[@]}"; do printf '%s\n' "${p##*/}"; cat "$p"; done | fk_sha)
+if [ "$(cat "$patch_state/applied" 2>/dev/null || echo none)" != "$want" ]; then
+    patches_undo
+    if [ "$want" != none ]; then
+        mkdir -p "$patch_state/pristine"
+        : > "$patch_state/files"
+        for p in "${patches[@]}"; do
+            fk_log "applying ${p#"$FK_DIR"/}"
+            while IFS= read -r f; do
+                grep -qxF -- "$f" "$patch_state/files" && continue
+                printf '%s\n' "$f" >> "$patch_state/files"
+                if [ -f "$SRC/$f" ]; then
+                    mkdir -p "$(dirname "$patch_state/pristine/$f")"
+                    cp "$SRC/$f" "$patch_state/pristine/$f"
+                fi
+            done < <(patch_paths "$p")
+            if ! patch -d "$SRC" -p1 --dry-run --forward --batch --silent < "$p" >&2 \
+                || ! patch -d "$SRC" -p1 --forward --batch --silent --no-backup-if-mismatch < "$p" >&2; then
+                patches_undo
+                fk_die "${p#"$FK_DIR"/} does not apply to $FK_KSRC_PKG $VER"
+            fi
+        done
+        printf '%s\n' "$want" > "$patch_state/applied"
+    fi
 fi
 
 # ferroio's test drivers: copied into drivers/iio/ferroio/ and hooked into the IIO
@@ -101,6 +157,7 @@ cp "$OBJ/arch/x86/boot/bzImage" "$tmp/bzImage"
 cp "$OBJ/.config" "$tmp/config"
 cp "$FK_DIR/kernel.config" "$tmp/kernel.config"
 [ -z "$FK_EXTRA_CONFIG" ] || cp "$FK_EXTRA_CONFIG" "$tmp/"
+[ ${#patches[@]} -eq 0 ] || { mkdir -p "$tmp/patches"; cp "${patches[@]}" "$tmp/patches/"; }
 mv "$LOG" "$tmp/build.log"
 printf '%s %s\nbuild_seconds=%s jobs=%s\n' "$FK_KSRC_PKG" "$VER" $((t1 - t0)) "$JOBS" > "$tmp/info"
 rm -rf "$OUT"

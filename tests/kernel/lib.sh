@@ -11,6 +11,9 @@ FK_KSRC_PKG=${FERROIO_KERNEL_SRC_PKG:-linux-source-6.1}
 # the test drivers in driver/ are built into kernels whose fragment names them.
 FK_EXTRA_CONFIG=$FK_DIR/kernel-${FK_KSRC_PKG#linux-source-}.config
 [ -f "$FK_EXTRA_CONFIG" ] || FK_EXTRA_CONFIG=
+# ferroio's test-only patches to this kernel version's source (patches/6.12/*.patch ...),
+# applied in name order by build-kernel.sh.
+FK_PATCH_DIR=$FK_DIR/patches/${FK_KSRC_PKG#linux-source-}
 FK_ARCH=x86_64
 
 fk_log() { printf '[ferroio-vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -81,10 +84,19 @@ fk_sha() { sha256sum | cut -c1-16; }
 # Does this kernel build ferroio's test drivers (driver/)?
 fk_wants_drivers() { [ -n "$FK_EXTRA_CONFIG" ] && grep -q '^CONFIG_FERROIO_' "$FK_EXTRA_CONFIG"; }
 
+# The test-only patches for this kernel version, in the order they apply (none: nothing).
+fk_patches() {
+    local p
+    for p in "$FK_PATCH_DIR"/*.patch; do
+        [ -f "$p" ] && printf '%s\n' "$p"
+    done
+    return 0
+}
+
 # Cache key of the kernel: config fragments + kernel source package and version (+ the
-# test drivers' sources when they are built in).
+# test drivers' sources when they are built in, + the test-only patches to the source).
 fk_kernel_key() {
-    local ver
+    local ver p
     ver=$(fk_pkg_version "$FK_KSRC_PKG")
     [ -n "$ver" ] || fk_die "cannot tell the version of $FK_KSRC_PKG (apt-get update?)"
     {
@@ -92,5 +104,6 @@ fk_kernel_key() {
         cat "$FK_DIR/kernel.config"
         [ -z "$FK_EXTRA_CONFIG" ] || cat "$FK_EXTRA_CONFIG"
         if fk_wants_drivers; then cat "$FK_DIR"/driver/*; fi
+        while IFS= read -r p; do printf 'patch %s\n' "${p##*/}"; cat "$p"; done < <(fk_patches)
     } | fk_sha
 }

@@ -488,18 +488,23 @@ impl LocalStream {
         let fd = self.fd.as_fd();
         let b = self.blocks.as_mut().expect("a block transfer");
         loop {
-            let Some((wfd, ev)) = b.pending(fd) else {
-                return Ok(true);
-            };
-            let limit = wait_limit(self.blocking, deadline);
-            if let Waited::TimedOut = wait_fd(&self.cancel, &self.what, &self.node, wfd, ev, limit)?
-            {
+            // Nothing to wait for when a block is at hand (held, or never queued).
+            let waited = b.pending(fd).map(|(wfd, ev)| {
+                let limit = wait_limit(self.blocking, deadline);
+                wait_fd(&self.cancel, &self.what, &self.node, wfd, ev, limit)
+            });
+            let waited = waited.transpose()?;
+            if let Some(Waited::TimedOut) = waited {
                 return Ok(false);
             }
             if b.take(fd)
                 .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?
             {
                 return Ok(true);
+            }
+            if waited.is_none() {
+                // A block was said to be at hand and was not: never wait forever on it.
+                return Ok(false);
             }
         }
     }

@@ -70,10 +70,10 @@ impl MmapBlocks {
         output: bool,
         cyclic: bool,
     ) -> Result<MmapBlocks, (Step, Errno)> {
+        uapi::block_free(buffer).map_err(|e| (Step::BlockProbe, e))?;
         if count > MAX_BLOCKS {
             return Err((Step::BlockCount, Errno::TOOBIG));
         }
-        uapi::block_free(buffer).map_err(|e| (Step::BlockProbe, e))?;
         if count == 0 || block_bytes == 0 {
             return Err((Step::BlockAlloc, Errno::INVAL));
         }
@@ -259,7 +259,10 @@ impl MmapBlocks {
         src: &[u8],
         last: bool,
     ) -> Result<usize, (Step, Errno)> {
-        let i = self.held.expect("a held output block");
+        let Some(i) = self.held.filter(|_| self.output) else {
+            // Only reached if a caller skipped `take()`: refuse rather than write anywhere.
+            return Err((Step::BlockEnqueue, Errno::INVAL));
+        };
         let n = src.len().min(self.block_bytes - self.pos);
         let pos = self.pos;
         self.blocks[i].map.as_mut_slice()[pos..pos + n].copy_from_slice(&src[..n]);

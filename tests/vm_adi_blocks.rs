@@ -1,0 +1,697 @@
+//! ADI's "high-speed mmap" block API of IIO buffers against a real kernel: the qemu tier run
+//! with Debian's 6.12 kernel source (`FERROIO_KERNEL_SRC_PKG=linux-source-6.12
+//! tests/kernel/run.sh --test vm_adi_blocks`). Mainline has no such API; the tier's
+//! test-only core patch (tests/kernel/patches/6.12/) lets `ferroio_mmapsim`
+//! (tests/kernel/driver/) emulate it: configfs device types `mmapsim` (input,
+//! `in_voltage0..3`) and `mmapsim_out` (output, `out_voltage0..1`), whose one buffer moves
+//! data only through mmap()ed blocks (`read()`/`write()` are refused).
+//!
+//! Two clients drive the devices: Debian's libiio 0.24 tools (the first tests), which check
+//! the emulation against a real client of the API, and ferroio's own `Buffer` (the tests
+//! after them, `ferroio_*` and the ones on waiting and failed setups), which must give the
+//! same bytes. libiio's local backend probes the API with `BLOCK_FREE` and, when that works,
+//! uses nothing else: the sim's `sim_trace` (A F Q E D for the ioctls, M a mapping, `+`/`-`
+//! enable and disable) shows, for a buffer of n blocks (4 unless cyclic, then 1):
+//!
+//! ```text
+//! open   F A (Q E M)×n +     free, allocate n, query + enqueue + mmap each, enable
+//! input  D, then E D         each refill: give the last block back, take the next
+//! output D, then E D         the first block at buffer creation, then one E D per push
+//! cyclic D, then E           the block is queued once, with the CYCLIC flag
+//! close  F -                 (munmap), free, disable
+//! ```
+//!
+//! So libiio queues all n blocks before enabling: the input pattern starts at scan 0 in
+//! block 0, and an output device first consumes the n zero-filled blocks, then what was
+//! pushed. The sim's FREE lets queued blocks finish first, so everything pushed is consumed
+//! by the time the tool exits.
+//!
+//! On kernels before 6.12, or without the sim, the tests say why and return.
+
+use ferroio::buffer::{Configfs, SoftwareObject, Transfer, TransferRequest};
+use ferroio::{Channel, Context, Device, Error};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const IIO: &str = "/sys/bus/iio/devices";
+const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+/// Blocks libiio 0.24 allocates per buffer unless told otherwise (`NB_BLOCKS`).
+const LIBIIO_BLOCKS: usize = 4;
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("FERROIO_VM").as_deref(),
+        Ok("1"),
+        "this test needs the qemu kernel tier: tests/kernel/run.sh"
+    );
+}
+
+/// The running kernel's (major, minor).
+fn kernel_version() -> (u32, u32) {
+    let r = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
+    let major = it.next().unwrap().parse().unwrap();
+    let minor = it.next().unwrap().parse().unwrap();
+    (major, minor)
+}
+
+/// `(n * 16 + c) mod 65536`: channel c of scan n, as `mmapsim` fills input blocks.
+fn pattern(n: u64, chan: u64) -> u16 {
+    n.wrapping_mul(16).wrapping_add(chan) as u16
+}
+
+/// 64-bit FNV-1a continued over `bytes`, as `mmapsim_out` hashes what it consumes.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim_end()
+        .to_string()
+}
+
+/// A sim instance, removed from configfs when dropped.
+struct Sim {
+    obj: Option<SoftwareObject>,
+    name: String,
+    id: String,
+    dir: PathBuf,
+}
+
+impl Sim {
+    fn attr(&self, name: &str) -> String {
+        read(&self.dir.join(name))
+    }
+
+    fn num(&self, name: &str) -> u64 {
+        self.attr(name).parse().unwrap()
+    }
+
+    fn consumed(&self) -> (u64, u64) {
+        let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
+        (self.num("sim_consumed_bytes"), hash)
+    }
+
+    /// The device in a fresh snapshot.
+    fn device(&self) -> Device {
+        let ctx = Context::new().unwrap();
+        ctx.find_device(&self.name)
+            .expect("the sim is in the snapshot")
+    }
+
+    /// Waits until the device has consumed `bytes`, then returns its hash.
+    fn consumed_after(&self, bytes: u64) -> u64 {
+        let t0 = Instant::now();
+        loop {
+            let (n, hash) = self.consumed();
+            if n == bytes {
+                return hash;
+            }
+            assert!(
+                n < bytes,
+                "the device consumed {n} bytes, more than the {bytes} pushed"
+            );
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the device consumed {n} of {bytes} bytes in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Buffer settings and scan element enables.
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for dir in ["buffer0", "scan_elements", "buffer"] {
+            let Ok(rd) = fs::read_dir(self.dir.join(dir)) else {
+                continue;
+            };
+            for e in rd {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                if name.ends_with("_en")
+                    || ["enable", "length", "watermark"].contains(&name.as_str())
+                {
+                    out.insert(
+                        format!("{dir}/{name}"),
+                        read(&self.dir.join(dir).join(&name)),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Clears the trace (any write does).
+    fn clear_trace(&self) {
+        fs::write(self.dir.join("sim_trace"), "0").unwrap();
+    }
+
+    /// After a tool exited: no block is mapped and the buffer is off.
+    fn assert_released(&self) {
+        assert_eq!(self.attr("sim_mapped"), "0", "blocks still mapped");
+        assert_eq!(self.attr("buffer/enable"), "0", "buffer left enabled");
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = fs::write(self.dir.join("sim_paused"), "0");
+        if let Some(o) = self.obj.take() {
+            o.remove().unwrap();
+        }
+    }
+}
+
+/// A new instance of `kind` (`mmapsim`, `mmapsim_out`) named `name`; `None`, after saying
+/// why, where the kernel has no such device type.
+fn mmapsim(kind: &str, name: &str) -> Option<Sim> {
+    require_vm();
+    if kernel_version() < (6, 12) {
+        eprintln!(
+            "skipped: needs the 6.12 kernel tier (FERROIO_KERNEL_SRC_PKG=linux-source-6.12), \
+             this is {:?}",
+            kernel_version()
+        );
+        return None;
+    }
+    let cfs = Configfs::system();
+    let kinds = cfs.device_kinds().unwrap();
+    if !kinds.iter().any(|k| k == kind) {
+        eprintln!("skipped: this kernel has no {kind} device type (only {kinds:?})");
+        return None;
+    }
+    let obj = cfs.create_device(kind, name).unwrap();
+    let id = obj
+        .sysfs_id()
+        .unwrap()
+        .expect("the sim registered an IIO device");
+    let dir = Path::new(IIO).join(&id);
+    Some(Sim {
+        obj: Some(obj),
+        name: name.to_string(),
+        id,
+        dir,
+    })
+}
+
+fn tool(name: &str) -> PathBuf {
+    Path::new(&std::env::var("FERROIO_VM_TOOLS").unwrap()).join(name)
+}
+
+fn check(cmd: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{cmd}: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `iio_writedev ARGS` with `input` on its stdin until it exits.
+fn iio_writedev(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(tool("iio_writedev"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// The trace of one libiio 0.24 buffer of `blocks` blocks, `middle` being what happened
+/// between enable and close.
+fn libiio_trace(blocks: usize, middle: &str) -> String {
+    format!("FA{}+{middle}F-", "QEM".repeat(blocks))
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn iio_readdev_reads_the_pattern_through_mapped_blocks() {
+    let Some(sim) = mmapsim("mmapsim", "adi_in") else {
+        return;
+    };
+    assert_eq!(sim.num("sim_block_ioctls"), 0);
+    // The buffer has no read(): libiio cannot fall back to it unnoticed.
+    let mut node = fs::File::open(Path::new("/dev").join(&sim.id)).unwrap();
+    let e = node.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(22), "read() of the node: {e}");
+    drop(node);
+
+    let (samples, per_block) = (1000u64, 256u64);
+    let out = Command::new(tool("iio_readdev"))
+        .args([
+            "-b",
+            &per_block.to_string(),
+            "-s",
+            &samples.to_string(),
+            &sim.name,
+        ])
+        .output()
+        .unwrap();
+    check("iio_readdev", &out);
+    let trace = sim.attr("sim_trace");
+    println!("sim_trace: {trace}");
+
+    let want: Vec<u8> = (0..samples)
+        .flat_map(|n| (0..4).flat_map(move |c| pattern(n, c).to_le_bytes()))
+        .collect();
+    assert_eq!(out.stdout.len(), want.len(), "bytes from iio_readdev");
+    if let Some(i) = (0..want.len()).find(|&i| out.stdout[i] != want[i]) {
+        let n = i / 8;
+        panic!(
+            "scan {n} differs: got {:02x?}, want {:02x?}",
+            &out.stdout[n * 8..n * 8 + 8],
+            &want[n * 8..n * 8 + 8]
+        );
+    }
+    // 4 refills of 256 scans: the first takes a block filled at enable, each later one gives
+    // the previous block back first.
+    let refills = samples.div_ceil(per_block) as usize;
+    let middle = format!("D{}", "ED".repeat(refills - 1));
+    assert_eq!(trace, libiio_trace(LIBIIO_BLOCKS, &middle));
+    assert_eq!(
+        sim.num("sim_block_ioctls"),
+        trace.chars().filter(|c| "AFQED".contains(*c)).count() as u64
+    );
+    sim.assert_released();
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn iio_writedev_pushes_through_mapped_blocks() {
+    let Some(sim) = mmapsim("mmapsim_out", "adi_out") else {
+        return;
+    };
+    // 3 whole buffers of 100 scans of out_voltage0..1 (4 bytes), then end of input.
+    let (per_block, pushes) = (100usize, 3usize);
+    let block_bytes = per_block * 4;
+    let input: Vec<u8> = (0..pushes * block_bytes)
+        .map(|i| (i * 37 + 11) as u8)
+        .collect();
+    let out = iio_writedev(&["-b", &per_block.to_string(), &sim.name], &input);
+    check("iio_writedev", &out);
+    let trace = sim.attr("sim_trace");
+    println!("sim_trace: {trace}");
+
+    // libiio queued its 4 blocks, zero-filled, before enabling: the device consumed those
+    // first, then every pushed buffer (FREE let the last ones finish before the tool exited).
+    let zeros = vec![0u8; LIBIIO_BLOCKS * block_bytes];
+    let want = (
+        (zeros.len() + input.len()) as u64,
+        fnv1a(fnv1a(FNV_OFFSET, &zeros), &input),
+    );
+    assert_eq!(sim.consumed(), want, "(bytes, FNV-1a) the device consumed");
+    assert_eq!(
+        trace,
+        libiio_trace(LIBIIO_BLOCKS, &format!("D{}", "ED".repeat(pushes)))
+    );
+    assert!(sim.num("sim_block_ioctls") > 0);
+    sim.assert_released();
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn cyclic_iio_writedev_holds_its_block_until_it_exits() {
+    let Some(sim) = mmapsim("mmapsim_out", "adi_cyclic") else {
+        return;
+    };
+    let per_block = 64usize;
+    let input: Vec<u8> = (0..per_block * 4).map(|i| (i * 5 + 3) as u8).collect();
+    let mut child = Command::new(tool("iio_writedev"))
+        .args(["-c", "-b", &per_block.to_string(), &sim.name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+
+    // One block: consumed zero-filled at enable, then refilled, queued with CYCLIC and held.
+    let t0 = Instant::now();
+    while sim.num("sim_cyclic_held") == 0 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "iio_writedev -c exited early ({status}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no cyclic block held after 30 s; trace {}",
+            sim.attr("sim_trace")
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let zeros = vec![0u8; input.len()];
+    let want = (
+        (zeros.len() + input.len()) as u64,
+        fnv1a(fnv1a(FNV_OFFSET, &zeros), &input),
+    );
+    assert_eq!(sim.consumed(), want, "(bytes, FNV-1a) the device consumed");
+    assert_eq!(sim.attr("sim_trace"), "FAQEM+DE");
+    assert_eq!(sim.attr("sim_mapped"), "1");
+    assert_eq!(sim.attr("buffer/enable"), "1");
+
+    // iio_writedev -c runs until a signal; on SIGTERM it closes the buffer.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "iio_writedev ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    println!(
+        "iio_writedev -c after SIGTERM: {}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sim.attr("sim_trace"), "FAQEM+DEF-");
+    assert_eq!(
+        sim.num("sim_cyclic_held"),
+        0,
+        "FREE released the held block"
+    );
+    assert_eq!(sim.consumed(), want, "the held block was consumed once");
+    sim.assert_released();
+}
+
+fn chan(dev: &Device, key: &str, output: bool) -> Channel {
+    dev.find_channel(key, output)
+        .unwrap_or_else(|| panic!("no channel {key} (output {output})"))
+}
+
+// ---- ferroio's own client of the block API ----------------------------------------------
+// ferroio maps each block before queueing any, queues capture blocks (only) before enabling,
+// and queues an output block only once something was pushed into it (libiio 0.24 sends its
+// zero-filled blocks first).
+
+/// Captures 12 blocks of voltage0, voltage1 and voltage3 from an `mmapsim` instance with
+/// `request` and checks every value against the pattern; returns the addresses of the blocks
+/// `data()` handed out.
+fn capture_mmap(dev: &Device, request: TransferRequest) -> Vec<usize> {
+    let chans: Vec<Channel> = ["voltage0", "voltage1", "voltage3"]
+        .iter()
+        .map(|k| chan(dev, k, false))
+        .collect();
+    let samples = 200;
+    let mut buf = dev
+        .buffer_builder()
+        .channels(&chans)
+        .samples(samples)
+        .kernel_buffers(4)
+        .transfer(request)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    assert_eq!(buf.scan_bytes(), 6);
+    let mut n = 0u64;
+    let mut blocks = Vec::new();
+    for _ in 0..12 {
+        assert_eq!(buf.refill().unwrap(), samples);
+        blocks.push(buf.data().as_ptr() as usize);
+        let cols: Vec<Vec<i16>> = chans.iter().map(|c| c.read(&buf).unwrap()).collect();
+        assert!(cols.iter().all(|c| c.len() == samples));
+        for ((a, b), c) in cols[0].iter().zip(&cols[1]).zip(&cols[2]) {
+            assert_eq!(
+                [*a as u16, *b as u16, *c as u16],
+                [pattern(n, 0), pattern(n, 1), pattern(n, 3)],
+                "scan {n}"
+            );
+            n += 1;
+        }
+    }
+    buf.close().unwrap();
+    blocks
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn ferroio_captures_through_mmap_blocks_without_copying() {
+    let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_capture") else {
+        return;
+    };
+    let dev = sim.device();
+    let before = sim.state();
+    // Auto: the buffer takes no dma-buf, so the block API is next.
+    let blocks = capture_mmap(&dev, TransferRequest::Auto);
+    // No copy: every refill lends the next of the 4 mapped kernel blocks, round and round.
+    let mut distinct = blocks.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{blocks:x?}");
+    assert!(blocks.windows(5).all(|w| w[0] == w[4]), "{blocks:x?}");
+    // Probe and allocate, query and map each block, queue all 4, enable; the first refill
+    // takes a block, each later one gives the last back first; close disables (unmaps)
+    // and frees.
+    assert_eq!(
+        sim.attr("sim_trace"),
+        format!("FA{}EEEE+D{}-F", "QM".repeat(4), "ED".repeat(11))
+    );
+    assert_eq!(sim.attr("sim_mapped"), "0", "every block unmapped on close");
+    assert_eq!(sim.state(), before);
+    // Forced, and again after close: the blocks were freed, the buffer starts over.
+    sim.clear_trace();
+    capture_mmap(&dev, TransferRequest::Force(Transfer::MmapBlocks));
+    assert!(
+        sim.attr("sim_trace").starts_with("FAQM"),
+        "{}",
+        sim.attr("sim_trace")
+    );
+    sim.assert_released();
+    assert_eq!(sim.state(), before);
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn ferroio_pushes_through_mmap_blocks() {
+    let Some(sim) = mmapsim("mmapsim_out", "ferroio_mmap_output") else {
+        return;
+    };
+    let dev = sim.device();
+    let before = sim.state();
+    let (o0, o1) = (chan(&dev, "voltage0", true), chan(&dev, "voltage1", true));
+    let samples = 1000;
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&o0)
+        .channel(&o1)
+        .samples(samples)
+        .kernel_buffers(2)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    let mut hash = FNV_OFFSET;
+    let mut total = 0u64;
+    // More pushes than blocks: later pushes wait for drained blocks (BLOCK_DEQUEUE).
+    for k in 0..6i32 {
+        let a: Vec<i16> = (0..samples as i32)
+            .map(|i| (i * 5 - k * 333) as i16)
+            .collect();
+        let b: Vec<i16> = (0..samples as i32).map(|i| (k - i) as i16).collect();
+        o0.write(&mut buf, &a).unwrap();
+        o1.write(&mut buf, &b).unwrap();
+        assert_eq!(buf.push().unwrap(), samples);
+        hash = fnv1a(hash, buf.data_mut());
+        total += (samples * 4) as u64;
+    }
+    // A block carries what was pushed, however little (bytes_used).
+    assert_eq!(buf.push_partial(37).unwrap(), 37);
+    hash = fnv1a(hash, &buf.data_mut()[..37 * 4]);
+    total += 37 * 4;
+    assert_eq!(sim.consumed_after(total), hash, "bytes the device consumed");
+    buf.close().unwrap();
+    // No block goes out before something was pushed into it: 2 fresh blocks, then one
+    // drained block (D) per push.
+    assert_eq!(
+        sim.attr("sim_trace"),
+        format!("FA{}+EE{}-F", "QM".repeat(2), "DE".repeat(5))
+    );
+    sim.assert_released();
+    assert_eq!(sim.state(), before);
+
+    // Cyclic: one block, flagged; the device keeps it, a second push is refused.
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&o0)
+        .samples(64)
+        .cyclic(true)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    let v: Vec<i16> = (0..64).map(|i| i * 3 - 50).collect();
+    o0.write(&mut buf, &v).unwrap();
+    assert_eq!(buf.push().unwrap(), 64);
+    let h = fnv1a(FNV_OFFSET, buf.data_mut());
+    // consumed_after() compares totals since the last enable: the sim resets them then.
+    assert_eq!(sim.consumed_after(128), h);
+    assert_eq!(sim.num("sim_cyclic_held"), 1);
+    let e = buf.push().unwrap_err();
+    assert!(e.to_string().contains("cyclic"), "{e}");
+    buf.close().unwrap();
+    assert_eq!(sim.num("sim_cyclic_held"), 0);
+    sim.assert_released();
+    assert_eq!(sim.state(), before);
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn a_waiting_mmap_refill_times_out_returns_nothing_non_blocking_and_is_cancelled() {
+    let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_wait") else {
+        return;
+    };
+    let dev = sim.device();
+    let before = sim.state();
+    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
+    let v0 = chan(&dev, "voltage0", false);
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    let t0 = Instant::now();
+    let e = buf.refill().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(290),
+        "{:?}",
+        t0.elapsed()
+    );
+    buf.set_blocking(false).unwrap();
+    assert_eq!(buf.refill().unwrap(), 0);
+    buf.set_blocking(true).unwrap();
+    buf.set_timeout(None).unwrap();
+    let cancel = buf.cancel_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let at = Instant::now();
+        cancel.cancel();
+        at
+    });
+    let e = buf.refill().unwrap_err();
+    let woke = Instant::now().duration_since(t.join().unwrap());
+    assert!(matches!(e, Error::Cancelled { .. }), "{e}");
+    assert!(
+        woke < Duration::from_millis(50),
+        "woke {woke:?} after cancel"
+    );
+    drop(buf);
+    fs::write(sim.dir.join("sim_paused"), "0").unwrap();
+    sim.assert_released();
+    assert_eq!(sim.state(), before);
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn a_failed_mmap_setup_leaves_nothing_behind() {
+    let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_fail") else {
+        return;
+    };
+    let dev = sim.device();
+    let before = sim.state();
+    let v0 = chan(&dev, "voltage0", false);
+    // 65 blocks: refused before anything is allocated.
+    let e = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(16)
+        .kernel_buffers(65)
+        .transfer(TransferRequest::Force(Transfer::MmapBlocks))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 64"), "{e}");
+    assert_eq!(sim.state(), before);
+    // Blocks larger than the kernel gives (the emulation clamps at 16 MiB): allocated,
+    // found too small, unmapped and freed again.
+    let e = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(10 << 20)
+        .kernel_buffers(1)
+        .transfer(TransferRequest::Force(Transfer::MmapBlocks))
+        .build()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("smaller than one buffer block"),
+        "{e}"
+    );
+    sim.assert_released();
+    assert_eq!(sim.state(), before);
+    // A kfifo buffer (iio_dummy) has no block API: forcing it names the probe, Auto reads.
+    let ctx = Context::new().unwrap();
+    let dummy = ctx.find_device("dummy0").expect("the harness's iio_dummy");
+    let e = dummy
+        .buffer_builder()
+        .all_channels(false)
+        .samples(4)
+        .transfer(TransferRequest::Force(Transfer::MmapBlocks))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("BLOCK_FREE_IOCTL"), "{e}");
+}
+
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn ferroio_read_over_mmap_blocks_equals_iio_readdev() {
+    let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_cli") else {
+        return;
+    };
+    let scans = 1000;
+    let ours = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .args(["read", "-v", "--transfer", "mmap", "-b", "250", "-s"])
+        .arg(scans.to_string())
+        .args(["ferroio_mmap_cli", "voltage0", "voltage2"])
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&ours.stderr).contains("transfer mmap blocks"),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let theirs = std::process::Command::new(tool("iio_readdev"))
+        .args(["-b", "250", "-s"])
+        .arg(scans.to_string())
+        .args(["ferroio_mmap_cli", "voltage0", "voltage2"])
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(ours.stdout.len(), scans * 4);
+    assert!(
+        ours.stdout == theirs.stdout,
+        "ferroio and iio_readdev read different bytes"
+    );
+    sim.assert_released();
+}

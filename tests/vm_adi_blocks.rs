@@ -28,184 +28,36 @@
 //!
 //! On kernels before 6.12, or without the sim, the tests say why and return.
 
-use ferroio::buffer::{Configfs, SoftwareObject, Transfer, TransferRequest};
+use ferroio::buffer::{Transfer, TransferRequest};
 use ferroio::{Channel, Context, Device, Error};
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const IIO: &str = "/sys/bus/iio/devices";
-const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{chan, fnv1a, pattern, tool, Sim, FNV_OFFSET};
+
 /// Blocks libiio 0.24 allocates per buffer unless told otherwise (`NB_BLOCKS`).
 const LIBIIO_BLOCKS: usize = 4;
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
-
-/// The running kernel's (major, minor).
-fn kernel_version() -> (u32, u32) {
-    let r = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
-    let major = it.next().unwrap().parse().unwrap();
-    let minor = it.next().unwrap().parse().unwrap();
-    (major, minor)
-}
-
-/// `(n * 16 + c) mod 65536`: channel c of scan n, as `mmapsim` fills input blocks.
-fn pattern(n: u64, chan: u64) -> u16 {
-    n.wrapping_mul(16).wrapping_add(chan) as u16
-}
-
-/// 64-bit FNV-1a continued over `bytes`, as `mmapsim_out` hashes what it consumes.
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
-fn read(p: &Path) -> String {
-    fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim_end()
-        .to_string()
-}
-
-/// A sim instance, removed from configfs when dropped.
-struct Sim {
-    obj: Option<SoftwareObject>,
-    name: String,
-    id: String,
-    dir: PathBuf,
-}
-
-impl Sim {
-    fn attr(&self, name: &str) -> String {
-        read(&self.dir.join(name))
-    }
-
-    fn num(&self, name: &str) -> u64 {
-        self.attr(name).parse().unwrap()
-    }
-
-    fn consumed(&self) -> (u64, u64) {
-        let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
-        (self.num("sim_consumed_bytes"), hash)
-    }
-
-    /// The device in a fresh snapshot.
-    fn device(&self) -> Device {
-        let ctx = Context::new().unwrap();
-        ctx.find_device(&self.name)
-            .expect("the sim is in the snapshot")
-    }
-
-    /// Waits until the device has consumed `bytes`, then returns its hash.
-    fn consumed_after(&self, bytes: u64) -> u64 {
-        let t0 = Instant::now();
-        loop {
-            let (n, hash) = self.consumed();
-            if n == bytes {
-                return hash;
-            }
-            assert!(
-                n < bytes,
-                "the device consumed {n} bytes, more than the {bytes} pushed"
-            );
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the device consumed {n} of {bytes} bytes in 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Buffer settings and scan element enables.
-    fn state(&self) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for dir in ["buffer0", "scan_elements", "buffer"] {
-            let Ok(rd) = fs::read_dir(self.dir.join(dir)) else {
-                continue;
-            };
-            for e in rd {
-                let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                if name.ends_with("_en")
-                    || ["enable", "length", "watermark"].contains(&name.as_str())
-                {
-                    out.insert(
-                        format!("{dir}/{name}"),
-                        read(&self.dir.join(dir).join(&name)),
-                    );
-                }
-            }
-        }
-        out
-    }
-
-    /// Clears the trace (any write does).
-    fn clear_trace(&self) {
-        fs::write(self.dir.join("sim_trace"), "0").unwrap();
-    }
-
-    /// After a tool exited: no block is mapped and the buffer is off.
-    fn assert_released(&self) {
-        assert_eq!(self.attr("sim_mapped"), "0", "blocks still mapped");
-        assert_eq!(self.attr("buffer/enable"), "0", "buffer left enabled");
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = fs::write(self.dir.join("sim_paused"), "0");
-        if let Some(o) = self.obj.take() {
-            o.remove().unwrap();
-        }
-    }
-}
-
 /// A new instance of `kind` (`mmapsim`, `mmapsim_out`) named `name`; `None`, after saying
-/// why, where the kernel has no such device type.
+/// why, before the 6.12 tier.
 fn mmapsim(kind: &str, name: &str) -> Option<Sim> {
-    require_vm();
-    if kernel_version() < (6, 12) {
-        eprintln!(
-            "skipped: needs the 6.12 kernel tier (FERROIO_KERNEL_SRC_PKG=linux-source-6.12), \
-             this is {:?}",
-            kernel_version()
-        );
-        return None;
-    }
-    let cfs = Configfs::system();
-    let kinds = cfs.device_kinds().unwrap();
-    if !kinds.iter().any(|k| k == kind) {
-        eprintln!("skipped: this kernel has no {kind} device type (only {kinds:?})");
-        return None;
-    }
-    let obj = cfs.create_device(kind, name).unwrap();
-    let id = obj
-        .sysfs_id()
-        .unwrap()
-        .expect("the sim registered an IIO device");
-    let dir = Path::new(IIO).join(&id);
-    Some(Sim {
-        obj: Some(obj),
-        name: name.to_string(),
-        id,
-        dir,
-    })
+    Sim::new(kind, name)
 }
 
-fn tool(name: &str) -> PathBuf {
-    Path::new(&std::env::var("FERROIO_VM_TOOLS").unwrap()).join(name)
+/// After a tool exited: no block is mapped and the buffer is off.
+fn assert_released(sim: &Sim) {
+    assert_eq!(sim.attr("sim_mapped"), "0", "blocks still mapped");
+    assert_eq!(sim.attr("buffer/enable"), "0", "buffer left enabled");
+}
+
+/// Clears the sim's trace (any write does).
+fn clear_trace(sim: &Sim) {
+    fs::write(sim.dir.join("sim_trace"), "0").unwrap();
 }
 
 fn check(cmd: &str, out: &Output) {
@@ -287,7 +139,7 @@ fn iio_readdev_reads_the_pattern_through_mapped_blocks() {
         sim.num("sim_block_ioctls"),
         trace.chars().filter(|c| "AFQED".contains(*c)).count() as u64
     );
-    sim.assert_released();
+    assert_released(&sim);
 }
 
 #[test]
@@ -320,7 +172,7 @@ fn iio_writedev_pushes_through_mapped_blocks() {
         libiio_trace(LIBIIO_BLOCKS, &format!("D{}", "ED".repeat(pushes)))
     );
     assert!(sim.num("sim_block_ioctls") > 0);
-    sim.assert_released();
+    assert_released(&sim);
 }
 
 #[test]
@@ -394,12 +246,7 @@ fn cyclic_iio_writedev_holds_its_block_until_it_exits() {
         "FREE released the held block"
     );
     assert_eq!(sim.consumed(), want, "the held block was consumed once");
-    sim.assert_released();
-}
-
-fn chan(dev: &Device, key: &str, output: bool) -> Channel {
-    dev.find_channel(key, output)
-        .unwrap_or_else(|| panic!("no channel {key} (output {output})"))
+    assert_released(&sim);
 }
 
 // ---- ferroio's own client of the block API ----------------------------------------------
@@ -472,14 +319,14 @@ fn ferroio_captures_through_mmap_blocks_without_copying() {
     assert_eq!(sim.attr("sim_mapped"), "0", "every block unmapped on close");
     assert_eq!(sim.state(), before);
     // Forced, and again after close: the blocks were freed, the buffer starts over.
-    sim.clear_trace();
+    clear_trace(&sim);
     capture_mmap(&dev, TransferRequest::Force(Transfer::MmapBlocks));
     assert!(
         sim.attr("sim_trace").starts_with("FAQM"),
         "{}",
         sim.attr("sim_trace")
     );
-    sim.assert_released();
+    assert_released(&sim);
     assert_eq!(sim.state(), before);
 }
 
@@ -528,7 +375,7 @@ fn ferroio_pushes_through_mmap_blocks() {
         sim.attr("sim_trace"),
         format!("FA{}+EE{}-F", "QM".repeat(2), "DE".repeat(5))
     );
-    sim.assert_released();
+    assert_released(&sim);
     assert_eq!(sim.state(), before);
 
     // Cyclic: one block, flagged; the device keeps it, a second push is refused.
@@ -551,7 +398,7 @@ fn ferroio_pushes_through_mmap_blocks() {
     assert!(e.to_string().contains("cyclic"), "{e}");
     buf.close().unwrap();
     assert_eq!(sim.num("sim_cyclic_held"), 0);
-    sim.assert_released();
+    assert_released(&sim);
     assert_eq!(sim.state(), before);
 }
 
@@ -601,7 +448,7 @@ fn a_waiting_mmap_refill_times_out_returns_nothing_non_blocking_and_is_cancelled
     );
     drop(buf);
     fs::write(sim.dir.join("sim_paused"), "0").unwrap();
-    sim.assert_released();
+    assert_released(&sim);
     assert_eq!(sim.state(), before);
 }
 
@@ -639,7 +486,7 @@ fn a_failed_mmap_setup_leaves_nothing_behind() {
         e.to_string().contains("smaller than one buffer block"),
         "{e}"
     );
-    sim.assert_released();
+    assert_released(&sim);
     assert_eq!(sim.state(), before);
     // A kfifo buffer (iio_dummy) has no block API: forcing it names the probe, Auto reads.
     let ctx = Context::new().unwrap();
@@ -693,5 +540,5 @@ fn ferroio_read_over_mmap_blocks_equals_iio_readdev() {
         ours.stdout == theirs.stdout,
         "ferroio and iio_readdev read different bytes"
     );
-    sim.assert_released();
+    assert_released(&sim);
 }

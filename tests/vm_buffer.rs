@@ -19,14 +19,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const IIO: &str = "/sys/bus/iio/devices";
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{read, require_vm, IIO};
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
+/// The buffer-related sysfs state of a device: scan element enables, buffer settings, the
+/// trigger. `data_available` is left out (it counts what the last capture left behind).
+fn state(dev: &Path) -> BTreeMap<String, String> {
+    let mut out = vm::state(dev);
+    out.insert(
+        "trigger/current_trigger".into(),
+        read(&dev.join("trigger/current_trigger")),
     );
+    out
 }
 
 fn iio_by_name(name: &str) -> PathBuf {
@@ -37,35 +42,6 @@ fn iio_by_name(name: &str) -> PathBuf {
         }
     }
     panic!("no IIO device named {name}");
-}
-
-fn read(p: &Path) -> String {
-    fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim_end()
-        .to_string()
-}
-
-/// The buffer-related sysfs state of a device: scan element enables, buffer settings, the
-/// trigger. `data_available` is left out (it counts what the last capture left behind).
-fn state(dev: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for dir in ["scan_elements", "buffer", "buffer0"] {
-        let Ok(rd) = fs::read_dir(dev.join(dir)) else {
-            continue;
-        };
-        for e in rd {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with("_en") || ["enable", "length", "watermark"].contains(&name.as_str()) {
-                out.insert(format!("{dir}/{name}"), read(&dev.join(dir).join(&name)));
-            }
-        }
-    }
-    out.insert(
-        "trigger/current_trigger".into(),
-        read(&dev.join("trigger/current_trigger")),
-    );
-    out
 }
 
 /// Puts dummy0 back as the fixtures left it even when a test panics midway.

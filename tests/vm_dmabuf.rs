@@ -10,142 +10,25 @@
 //! On the 6.1 tier only the fallback test runs (iio_dummy's kfifo buffer refuses
 //! dma-bufs); the others need the 6.12 kernel and say so.
 
-use ferroio::buffer::{Buffer, Configfs, SoftwareObject, Transfer, TransferRequest};
-use ferroio::{Channel, Context, Device, Error};
-use std::collections::BTreeMap;
+use ferroio::buffer::{Buffer, Transfer, TransferRequest};
+use ferroio::{Context, Device, Error};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-const IIO: &str = "/sys/bus/iio/devices";
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{chan, fnv1a, kernel_version, read, require_vm, state, Sim, FNV_OFFSET, IIO};
+
 /// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
 fn pattern(n: u64, chan: u32) -> i16 {
-    (n.wrapping_mul(16).wrapping_add(u64::from(chan)) as u16) as i16
-}
-
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
-
-/// The running kernel's (major, minor).
-fn kernel_version() -> (u32, u32) {
-    let r = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
-    let major = it.next().unwrap().parse().unwrap();
-    let minor = it.next().unwrap().parse().unwrap();
-    (major, minor)
-}
-
-/// A `dmasim` instance, removed from configfs when dropped (declare it before any buffer,
-/// so buffers close first).
-struct Sim {
-    obj: Option<SoftwareObject>,
-    dev: Device,
-    dir: PathBuf,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = fs::write(self.dir.join("sim_paused"), "0");
-        if let Some(o) = self.obj.take() {
-            o.remove().unwrap();
-        }
-    }
+    vm::pattern(n, u64::from(chan)) as i16
 }
 
 /// A new sim device named `name` on the 6.12 tier; `None` (after saying why) on older
 /// kernels, where the harness builds no DMA buffer driver.
 fn dmasim(name: &str) -> Option<Sim> {
-    require_vm();
-    if kernel_version() < (6, 12) {
-        eprintln!(
-            "skipped: needs the 6.12 kernel tier (FERROIO_KERNEL_SRC_PKG=linux-source-6.12), \
-             this is {:?}",
-            kernel_version()
-        );
-        return None;
-    }
-    let cfs = Configfs::system();
-    assert!(cfs.device_kinds().unwrap().contains(&"dmasim".to_string()));
-    let obj = cfs.create_device("dmasim", name).unwrap();
-    let id = obj
-        .sysfs_id()
-        .unwrap()
-        .expect("the sim registered an IIO device");
-    let ctx = Context::new().unwrap();
-    let dev = ctx
-        .find_device(name)
-        .expect("the new device is in the snapshot");
-    assert_eq!(dev.id(), id);
-    let dir = Path::new(IIO).join(&id);
-    Some(Sim {
-        obj: Some(obj),
-        dev,
-        dir,
-    })
-}
-
-fn read(p: &Path) -> String {
-    fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim_end()
-        .to_string()
-}
-
-/// Buffer settings and scan element enables of both buffers.
-fn state(dev: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for dir in ["buffer0", "buffer1", "scan_elements", "buffer"] {
-        let Ok(rd) = fs::read_dir(dev.join(dir)) else {
-            continue;
-        };
-        for e in rd {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with("_en") || ["enable", "length", "watermark"].contains(&name.as_str()) {
-                out.insert(format!("{dir}/{name}"), read(&dev.join(dir).join(&name)));
-            }
-        }
-    }
-    out
-}
-
-fn chan(dev: &Device, key: &str, output: bool) -> Channel {
-    dev.find_channel(key, output)
-        .unwrap_or_else(|| panic!("no channel {key} (output {output})"))
-}
-
-/// 64-bit FNV-1a continued over `bytes`, as the sim hashes what buffer1 consumes.
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-const FNV_OFFSET: u64 = 0xcbf29ce484222325;
-
-/// Waits until the sim has consumed `bytes`, then returns its hash.
-fn consumed(dir: &Path, bytes: u64) -> u64 {
-    let t0 = Instant::now();
-    loop {
-        let n: u64 = read(&dir.join("sim_consumed_bytes")).parse().unwrap();
-        if n == bytes {
-            return u64::from_str_radix(&read(&dir.join("sim_consumed_fnv1a")), 16).unwrap();
-        }
-        assert!(
-            n < bytes,
-            "the device consumed {n} bytes, more than the {bytes} pushed"
-        );
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "the device consumed {n} of {bytes} bytes in 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    Sim::new("dmasim", name)
 }
 
 #[test]
@@ -154,7 +37,7 @@ fn the_snapshot_sees_two_buffers_and_their_channels() {
     let Some(sim) = dmasim("dmasim_snapshot") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     assert_eq!(dev.data().buffer_count, 2);
     assert!(dir.join("buffer1/enable").exists());
     for i in 0..4 {
@@ -217,7 +100,7 @@ fn capture_through_dmabuf_and_read_gives_the_device_pattern() {
     let Some(sim) = dmasim("dmasim_capture") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let before = state(&dir);
     // Auto prefers DMABUF where the buffer takes dma-bufs.
     capture(&dev, TransferRequest::Auto, Transfer::Dmabuf);
@@ -239,7 +122,7 @@ fn capture_through_dmabuf_and_read_gives_the_device_pattern() {
 
 /// Pushes through buffer1: `blocks` full blocks then, for DMABUF, a partial one; checks
 /// the device consumed exactly those bytes.
-fn output(dev: &Device, dir: &Path, request: TransferRequest, expect: Transfer) {
+fn output(dev: &Device, sim: &Sim, request: TransferRequest, expect: Transfer) {
     let (o4, o5) = (chan(dev, "voltage4", true), chan(dev, "voltage5", true));
     let samples = 1000;
     // Two kernel buffers: read/write DMA buffers split `length` into two blocks, so one
@@ -275,7 +158,7 @@ fn output(dev: &Device, dir: &Path, request: TransferRequest, expect: Transfer) 
         total += 37 * 4;
     }
     assert_eq!(
-        consumed(dir, total),
+        sim.consumed_after(total),
         hash,
         "{expect}: bytes the device consumed"
     );
@@ -288,18 +171,18 @@ fn output_through_dmabuf_and_write_reaches_the_device() {
     let Some(sim) = dmasim("dmasim_output") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let before = state(&dir);
     output(
         &dev,
-        &dir,
+        &sim,
         TransferRequest::Force(Transfer::Dmabuf),
         Transfer::Dmabuf,
     );
     assert_eq!(state(&dir), before);
     output(
         &dev,
-        &dir,
+        &sim,
         TransferRequest::Force(Transfer::ReadWrite),
         Transfer::ReadWrite,
     );
@@ -312,7 +195,7 @@ fn cyclic_dmabuf_output_takes_one_block() {
     let Some(sim) = dmasim("dmasim_cyclic") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let o4 = chan(&dev, "voltage4", true);
     let mut buf = dev
         .buffer_builder()
@@ -327,7 +210,7 @@ fn cyclic_dmabuf_output_takes_one_block() {
     o4.write(&mut buf, &v).unwrap();
     assert_eq!(buf.push().unwrap(), 64);
     let hash = fnv1a(FNV_OFFSET, buf.data_mut());
-    assert_eq!(consumed(&dir, 128), hash);
+    assert_eq!(sim.consumed_after(128), hash);
     let e = buf.push().unwrap_err();
     assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
     buf.close().unwrap();
@@ -343,7 +226,7 @@ fn one_buffer_at_a_time_in_hardware_mode() {
     let Some(sim) = dmasim("dmasim_both") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let before = state(&dir);
     let v1 = chan(&dev, "voltage1", false);
     let o5 = chan(&dev, "voltage5", true);
@@ -387,7 +270,7 @@ fn one_buffer_at_a_time_in_hardware_mode() {
     o5.write(&mut out, &v).unwrap();
     out.push().unwrap();
     let hash = fnv1a(FNV_OFFSET, out.data_mut());
-    assert_eq!(consumed(&dir, 256), hash);
+    assert_eq!(sim.consumed_after(256), hash);
     out.close().unwrap();
     assert_eq!(state(&dir), before);
 }
@@ -398,7 +281,7 @@ fn a_waiting_dmabuf_refill_times_out_and_cancels() {
     let Some(sim) = dmasim("dmasim_wait") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let v0 = chan(&dev, "voltage0", false);
     fs::write(dir.join("sim_paused"), "1").unwrap();
     let mut buf = dev
@@ -562,7 +445,7 @@ fn an_aborted_transfer_is_an_error_not_stale_data() {
     let Some(sim) = dmasim("dmasim_abort") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let v0 = chan(&dev, "voltage0", false);
     let mut buf = dev
         .buffer_builder()
@@ -606,7 +489,7 @@ fn the_block_count_is_bounded() {
     let Some(sim) = dmasim("dmasim_count") else {
         return;
     };
-    let (dev, dir) = (sim.dev.clone(), sim.dir.clone());
+    let (dev, dir) = (sim.device(), sim.dir.clone());
     let before = state(&dir);
     let v0 = chan(&dev, "voltage0", false);
     let e = dev

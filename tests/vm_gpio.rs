@@ -17,17 +17,13 @@ use ferroio::gpio::{
     EdgeKind, Error, EventClock, InfoChangeKind, Request, Value,
 };
 
+#[path = "common/vm.rs"]
+mod vm;
+use vm::require_vm;
+
 const CHIP0: &str = "/dev/gpiochip0";
 const ABIS: [AbiVersion; 2] = [AbiVersion::V2, AbiVersion::V1];
 const WAIT: Option<Duration> = Some(Duration::from_secs(2));
-
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
 
 /// gpio-sim's sysfs directory of one line.
 fn sim_line(chip: &str, line: u32) -> PathBuf {

@@ -15,15 +15,11 @@ use ferroio::gpio::hal::{AsyncPin, Pin};
 use ferroio::gpio::tokio::{EdgeEventStream, InfoChangeStream};
 use ferroio::gpio::{Chip, EdgeDetection, EdgeKind, InfoChangeKind, Request, Value};
 
-const CHIP0: &str = "/dev/gpiochip0";
+#[path = "common/vm.rs"]
+mod vm;
+use vm::require_vm;
 
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
+const CHIP0: &str = "/dev/gpiochip0";
 
 fn sim_file(line: u32, file: &str) -> PathBuf {
     for e in std::fs::read_dir("/sys/devices/platform").unwrap() {

@@ -28,20 +28,16 @@ use std::time::{Duration, Instant};
 
 use ferroio::gpio::{uapi, Config, EdgeDetection, Request, Value};
 
+#[path = "common/vm.rs"]
+mod vm;
+use vm::require_vm;
+
 const CHIP0: &str = "/dev/gpiochip0";
 const LINES: [u32; 7] = [0, 1, 2, 3, 4, 6, 7];
 /// The target: ferroio at most this many times the raw call.
 const TARGET: f64 = 1.1;
 /// Interleaved rounds per comparison (odd, so the median is one of them).
 const ROUNDS: usize = 15;
-
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
 
 fn optimized() -> bool {
     !cfg!(debug_assertions)

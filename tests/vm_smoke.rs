@@ -17,16 +17,11 @@ use rustix::ioctl::{ioctl, opcode, Getter, Opcode};
 use rustix::time::Timespec;
 use std::os::unix::fs::OpenOptionsExt;
 
-const IIO_DEVICES: &str = "/sys/bus/iio/devices";
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{read as read_attr, require_vm};
 
-/// Fails with a hint when a VM test is run outside the VM (`cargo test -- --ignored`).
-fn require_vm() {
-    assert_eq!(
-        std::env::var("FERROIO_VM").as_deref(),
-        Ok("1"),
-        "this test needs the qemu kernel tier: tests/kernel/run.sh"
-    );
-}
+const IIO_DEVICES: &str = "/sys/bus/iio/devices";
 
 // ---- GPIO character device -------------------------------------------------
 
@@ -168,13 +163,6 @@ fn iio_by_name(name: &str) -> PathBuf {
 
 fn write_attr(path: &Path, value: &str) {
     fs::write(path, value).unwrap_or_else(|e| panic!("write {value:?} to {}: {e}", path.display()));
-}
-
-fn read_attr(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .trim_end()
-        .to_string()
 }
 
 /// Puts the device back as the fixtures left it, even when the test panics,

@@ -1,0 +1,196 @@
+//! Helpers shared by the VM tier's test files (`tests/vm_*.rs`, run in the guest by
+//! tests/kernel/run.sh): the guard that they run there, sysfs reads, the buffer state that a
+//! test compares before and after, and ferroio's configfs test devices (`dmasim`,
+//! `mmapsim`, `mmapsim_out` of tests/kernel/driver/, on the 6.12 tier) with what they
+//! report. Included with `#[path = "common/vm.rs"] mod vm;`.
+
+#![allow(dead_code)]
+
+use ferroio::buffer::{Configfs, SoftwareObject};
+use ferroio::{Channel, Context, Device};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the kernel lists IIO devices and triggers.
+pub const IIO: &str = "/sys/bus/iio/devices";
+
+/// The FNV-1a offset basis the test devices start their hash from.
+pub const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+/// Fails the test unless it runs in the qemu tier.
+pub fn require_vm() {
+    assert_eq!(
+        std::env::var("FERROIO_VM").as_deref(),
+        Ok("1"),
+        "this test needs the qemu kernel tier: tests/kernel/run.sh"
+    );
+}
+
+/// The running kernel's (major, minor).
+pub fn kernel_version() -> (u32, u32) {
+    let r = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut it = r.trim().split(|c: char| !c.is_ascii_digit());
+    let major = it.next().unwrap().parse().unwrap();
+    let minor = it.next().unwrap().parse().unwrap();
+    (major, minor)
+}
+
+/// A sysfs file's text without its trailing newline.
+pub fn read(p: &Path) -> String {
+    fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim_end()
+        .to_string()
+}
+
+/// The buffer settings and scan element enables of the device in `dev` (every buffer
+/// directory, both layouts).
+pub fn state(dev: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for dir in ["buffer0", "buffer1", "scan_elements", "buffer"] {
+        let Ok(rd) = fs::read_dir(dev.join(dir)) else {
+            continue;
+        };
+        for e in rd {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with("_en") || ["enable", "length", "watermark"].contains(&name.as_str()) {
+                out.insert(format!("{dir}/{name}"), read(&dev.join(dir).join(&name)));
+            }
+        }
+    }
+    out
+}
+
+/// The channel `key` of `dev` (input or output).
+pub fn chan(dev: &Device, key: &str, output: bool) -> Channel {
+    dev.find_channel(key, output)
+        .unwrap_or_else(|| panic!("no channel {key} (output {output})"))
+}
+
+/// A libiio tool of the guest (Debian's, packed by the harness).
+pub fn tool(name: &str) -> PathBuf {
+    Path::new(&std::env::var("FERROIO_VM_TOOLS").unwrap()).join(name)
+}
+
+/// `(n * 16 + c) mod 65536`: channel `c` of scan `n`, as the test devices fill capture
+/// blocks (scans counted from 0 at each enable).
+pub fn pattern(n: u64, chan: u64) -> u16 {
+    n.wrapping_mul(16).wrapping_add(chan) as u16
+}
+
+/// 64-bit FNV-1a continued over `bytes`, as the test devices hash what they consume.
+pub fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// An instance of one of ferroio's configfs test devices, removed (after un-pausing it)
+/// when dropped. Declare it before any buffer of it, so the buffers close first.
+pub struct Sim {
+    obj: Option<SoftwareObject>,
+    /// The IIO device name (the configfs directory's name).
+    pub name: String,
+    /// The IIO device id (`iio:deviceN`).
+    pub id: String,
+    /// Its sysfs directory.
+    pub dir: PathBuf,
+}
+
+impl Sim {
+    /// A new instance of `kind` named `name` on the 6.12 tier; `None`, after saying why, on
+    /// older kernels, where the harness builds no test devices.
+    pub fn new(kind: &str, name: &str) -> Option<Sim> {
+        require_vm();
+        if kernel_version() < (6, 12) {
+            eprintln!(
+                "skipped: needs the 6.12 kernel tier (FERROIO_KERNEL_SRC_PKG=linux-source-6.12), \
+                 this is {:?}",
+                kernel_version()
+            );
+            return None;
+        }
+        let cfs = Configfs::system();
+        let kinds = cfs.device_kinds().unwrap();
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "the 6.12 tier builds the {kind} device type (only {kinds:?})"
+        );
+        let obj = cfs.create_device(kind, name).unwrap();
+        let id = obj
+            .sysfs_id()
+            .unwrap()
+            .expect("the sim registered an IIO device");
+        let dir = Path::new(IIO).join(&id);
+        Some(Sim {
+            obj: Some(obj),
+            name: name.to_string(),
+            id,
+            dir,
+        })
+    }
+
+    /// The device in a fresh snapshot.
+    pub fn device(&self) -> Device {
+        let ctx = Context::new().unwrap();
+        let dev = ctx
+            .find_device(&self.name)
+            .expect("the sim is in the snapshot");
+        assert_eq!(dev.id(), self.id);
+        dev
+    }
+
+    /// One of its attributes.
+    pub fn attr(&self, name: &str) -> String {
+        read(&self.dir.join(name))
+    }
+
+    /// One of its numeric attributes.
+    pub fn num(&self, name: &str) -> u64 {
+        self.attr(name).parse().unwrap()
+    }
+
+    /// Its buffer settings and scan element enables.
+    pub fn state(&self) -> BTreeMap<String, String> {
+        state(&self.dir)
+    }
+
+    /// (bytes, FNV-1a) consumed since the last enable.
+    pub fn consumed(&self) -> (u64, u64) {
+        let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
+        (self.num("sim_consumed_bytes"), hash)
+    }
+
+    /// Waits (at most 10 s) until the device has consumed `bytes`, then returns its hash.
+    pub fn consumed_after(&self, bytes: u64) -> u64 {
+        let t0 = Instant::now();
+        loop {
+            let (n, hash) = self.consumed();
+            if n == bytes {
+                return hash;
+            }
+            assert!(
+                n < bytes,
+                "the device consumed {n} bytes, more than the {bytes} pushed"
+            );
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the device consumed {n} of {bytes} bytes in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = fs::write(self.dir.join("sim_paused"), "0");
+        if let Some(o) = self.obj.take() {
+            o.remove().unwrap();
+        }
+    }
+}

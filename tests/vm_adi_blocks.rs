@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/vm.rs"]
 mod vm;
-use vm::{chan, fnv1a, pattern, tool, Sim, FNV_OFFSET};
+use vm::{chan, fnv1a, pattern, push_cyclic_once, tool, Sim, FNV_OFFSET};
 
 /// Blocks libiio 0.24 allocates per buffer unless told otherwise (`NB_BLOCKS`).
 const LIBIIO_BLOCKS: usize = 4;
@@ -379,23 +379,8 @@ fn ferroio_pushes_through_mmap_blocks() {
     assert_eq!(sim.state(), before);
 
     // Cyclic: one block, flagged; the device keeps it, a second push is refused.
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&o0)
-        .samples(64)
-        .cyclic(true)
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
-    let v: Vec<i16> = (0..64).map(|i| i * 3 - 50).collect();
-    o0.write(&mut buf, &v).unwrap();
-    assert_eq!(buf.push().unwrap(), 64);
-    let h = fnv1a(FNV_OFFSET, buf.data_mut());
-    // consumed_after() compares totals since the last enable: the sim resets them then.
-    assert_eq!(sim.consumed_after(128), h);
+    let buf = push_cyclic_once(&sim, &dev, &o0, 0, Transfer::MmapBlocks);
     assert_eq!(sim.num("sim_cyclic_held"), 1);
-    let e = buf.push().unwrap_err();
-    assert!(e.to_string().contains("cyclic"), "{e}");
     buf.close().unwrap();
     assert_eq!(sim.num("sim_cyclic_held"), 0);
     assert_released(&sim);

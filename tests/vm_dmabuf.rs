@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 #[path = "common/vm.rs"]
 mod vm;
-use vm::{chan, fnv1a, kernel_version, read, require_vm, state, Sim, FNV_OFFSET, IIO};
+use vm::{
+    chan, fnv1a, kernel_version, push_cyclic_once, read, require_vm, state, Sim, FNV_OFFSET, IIO,
+};
 
 /// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
 fn pattern(n: u64, chan: u32) -> i16 {
@@ -197,22 +199,7 @@ fn cyclic_dmabuf_output_takes_one_block() {
     };
     let (dev, dir) = (sim.device(), sim.dir.clone());
     let o4 = chan(&dev, "voltage4", true);
-    let mut buf = dev
-        .buffer_builder()
-        .buffer_index(1)
-        .channel(&o4)
-        .samples(64)
-        .cyclic(true)
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::Dmabuf);
-    let v: Vec<i16> = (0..64).map(|i| i * 3 - 50).collect();
-    o4.write(&mut buf, &v).unwrap();
-    assert_eq!(buf.push().unwrap(), 64);
-    let hash = fnv1a(FNV_OFFSET, buf.data_mut());
-    assert_eq!(sim.consumed_after(128), hash);
-    let e = buf.push().unwrap_err();
-    assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+    let buf = push_cyclic_once(&sim, &dev, &o4, 1, Transfer::Dmabuf);
     buf.close().unwrap();
     assert_eq!(read(&dir.join("buffer1/enable")), "0");
 }

@@ -6,8 +6,8 @@
 
 #![allow(dead_code)]
 
-use ferroio::buffer::{Configfs, SoftwareObject};
-use ferroio::{Channel, Context, Device};
+use ferroio::buffer::{Buffer, Configfs, SoftwareObject, Transfer};
+use ferroio::{Channel, Context, Device, Error};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -193,4 +193,39 @@ impl Drop for Sim {
             o.remove().unwrap();
         }
     }
+}
+
+/// Opens a cyclic output buffer of 64 scans of `chan` (buffer `index` of `dev`, a test
+/// device), checks it uses `expect`, pushes one block of a ramp and checks the device
+/// consumed exactly that block once and that a second push is refused. Returns the buffer,
+/// still open (the device keeps replaying the block).
+pub fn push_cyclic_once(
+    sim: &Sim,
+    dev: &Device,
+    chan: &Channel,
+    index: u32,
+    expect: Transfer,
+) -> Buffer {
+    let mut buf = dev
+        .buffer_builder()
+        .buffer_index(index)
+        .channel(chan)
+        .samples(64)
+        .cyclic(true)
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), expect);
+    let v: Vec<i16> = (0..64).map(|i| i * 3 - 50).collect();
+    chan.write(&mut buf, &v).unwrap();
+    assert_eq!(buf.push().unwrap(), 64);
+    // The device's totals count from the last enable.
+    assert_eq!(
+        sim.consumed_after(128),
+        fnv1a(FNV_OFFSET, buf.data_mut()),
+        "the cyclic block, consumed once"
+    );
+    let e = buf.push().unwrap_err();
+    assert!(matches!(e, Error::InvalidValue { .. }), "{e}");
+    assert!(e.to_string().contains("cyclic"), "{e}");
+    buf
 }

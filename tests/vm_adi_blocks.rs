@@ -29,7 +29,7 @@
 //! On kernels before 6.12, or without the sim, the tests say why and return.
 
 use ferroio::buffer::{Transfer, TransferRequest};
-use ferroio::{Channel, Context, Device, Error};
+use ferroio::{Channel, Context, Device};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/vm.rs"]
 mod vm;
-use vm::{chan, fnv1a, pattern, push_cyclic_once, tool, Sim, FNV_OFFSET};
+use vm::{chan, check_waiting_refill, fnv1a, pattern, push_cyclic_once, tool, Sim, FNV_OFFSET};
 
 /// Blocks libiio 0.24 allocates per buffer unless told otherwise (`NB_BLOCKS`).
 const LIBIIO_BLOCKS: usize = 4;
@@ -393,48 +393,8 @@ fn a_waiting_mmap_refill_times_out_returns_nothing_non_blocking_and_is_cancelled
     let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_wait") else {
         return;
     };
-    let dev = sim.device();
-    let before = sim.state();
-    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
-    let v0 = chan(&dev, "voltage0", false);
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&v0)
-        .samples(64)
-        .timeout(Some(Duration::from_millis(300)))
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
-    let t0 = Instant::now();
-    let e = buf.refill().unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }), "{e}");
-    assert!(
-        t0.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        t0.elapsed()
-    );
-    buf.set_blocking(false).unwrap();
-    assert_eq!(buf.refill().unwrap(), 0);
-    buf.set_blocking(true).unwrap();
-    buf.set_timeout(None).unwrap();
-    let cancel = buf.cancel_handle();
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(100));
-        let at = Instant::now();
-        cancel.cancel();
-        at
-    });
-    let e = buf.refill().unwrap_err();
-    let woke = Instant::now().duration_since(t.join().unwrap());
-    assert!(matches!(e, Error::Cancelled { .. }), "{e}");
-    assert!(
-        woke < Duration::from_millis(50),
-        "woke {woke:?} after cancel"
-    );
-    drop(buf);
-    fs::write(sim.dir.join("sim_paused"), "0").unwrap();
+    check_waiting_refill(&sim, Transfer::MmapBlocks);
     assert_released(&sim);
-    assert_eq!(sim.state(), before);
 }
 
 #[test]

@@ -14,12 +14,13 @@ use ferroio::buffer::{Buffer, Transfer, TransferRequest};
 use ferroio::{Context, Device, Error};
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "common/vm.rs"]
 mod vm;
 use vm::{
-    chan, fnv1a, kernel_version, push_cyclic_once, read, require_vm, state, Sim, FNV_OFFSET, IIO,
+    chan, check_waiting_refill, fnv1a, kernel_version, push_cyclic_once, read, require_vm, state,
+    Sim, FNV_OFFSET, IIO,
 };
 
 /// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
@@ -268,58 +269,7 @@ fn a_waiting_dmabuf_refill_times_out_and_cancels() {
     let Some(sim) = dmasim("dmasim_wait") else {
         return;
     };
-    let (dev, dir) = (sim.device(), sim.dir.clone());
-    let v0 = chan(&dev, "voltage0", false);
-    fs::write(dir.join("sim_paused"), "1").unwrap();
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&v0)
-        .samples(64)
-        .timeout(Some(Duration::from_millis(200)))
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::Dmabuf);
-    let t0 = Instant::now();
-    let e = buf.refill().unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }), "{e}");
-    assert!(t0.elapsed() >= Duration::from_millis(190));
-
-    // Non-blocking: nothing there, nothing waited for.
-    buf.set_blocking(false).unwrap();
-    assert_eq!(buf.refill().unwrap(), 0);
-    buf.set_blocking(true).unwrap();
-
-    // Cancel wakes a refill waiting without a timeout.
-    buf.set_timeout(None).unwrap();
-    let cancel = buf.cancel_handle();
-    let waiter = std::thread::spawn(move || {
-        let r = buf.refill();
-        (r.map(|_| ()), Instant::now(), buf)
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let asked = Instant::now();
-    cancel.cancel();
-    let (r, woke, buf) = waiter.join().unwrap();
-    assert!(matches!(r, Err(Error::Cancelled { .. })), "{r:?}");
-    let latency = woke.saturating_duration_since(asked);
-    assert!(
-        latency < Duration::from_millis(100),
-        "woke after {latency:?}"
-    );
-    drop(buf);
-    assert_eq!(read(&dir.join("buffer0/enable")), "0");
-
-    // Resumed, a new buffer gets the pattern from scan 0.
-    fs::write(dir.join("sim_paused"), "0").unwrap();
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&v0)
-        .samples(64)
-        .build()
-        .unwrap();
-    buf.refill().unwrap();
-    let got: Vec<i16> = v0.read(&buf).unwrap();
-    assert_eq!(got, (0..64).map(|n| pattern(n, 0)).collect::<Vec<_>>());
+    check_waiting_refill(&sim, Transfer::Dmabuf);
 }
 
 /// On a buffer that takes no dma-bufs (iio_dummy's kfifo, on either kernel) `Auto` falls

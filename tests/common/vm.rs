@@ -229,3 +229,71 @@ pub fn push_cyclic_once(
     assert!(e.to_string().contains("cyclic"), "{e}");
     buf
 }
+
+/// On a paused test device: a capture of `voltage0` through `expect` times out after its
+/// timeout, returns nothing at once in non-blocking mode, and a refill waiting without a
+/// timeout is woken by `cancel()` from another thread (within 100 ms). Un-pauses the device
+/// and checks a new buffer gets the pattern from scan 0; the buffer settings end as they
+/// were.
+pub fn check_waiting_refill(sim: &Sim, expect: Transfer) {
+    let dev = sim.device();
+    let chan = &self::chan(&dev, "voltage0", false);
+    let before = sim.state();
+    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
+    let mut buf = dev
+        .buffer_builder()
+        .channel(chan)
+        .samples(64)
+        .timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), expect);
+    let t0 = Instant::now();
+    let e = buf.refill().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t0.elapsed()
+    );
+
+    // Non-blocking: nothing there, nothing waited for.
+    buf.set_blocking(false).unwrap();
+    assert_eq!(buf.refill().unwrap(), 0);
+    buf.set_blocking(true).unwrap();
+
+    // Cancel wakes a refill waiting without a timeout.
+    buf.set_timeout(None).unwrap();
+    let cancel = buf.cancel_handle();
+    let waiter = std::thread::spawn(move || {
+        let r = buf.refill();
+        (r.map(|_| ()), Instant::now(), buf)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    cancel.cancel();
+    let (r, woke, buf) = waiter.join().unwrap();
+    assert!(matches!(r, Err(Error::Cancelled { .. })), "{r:?}");
+    let latency = woke.saturating_duration_since(asked);
+    assert!(
+        latency < Duration::from_millis(100),
+        "woke after {latency:?}"
+    );
+    drop(buf);
+    assert_eq!(sim.state(), before);
+
+    // Resumed, a new buffer captures.
+    fs::write(sim.dir.join("sim_paused"), "0").unwrap();
+    let mut buf = dev
+        .buffer_builder()
+        .channel(chan)
+        .samples(64)
+        .build()
+        .unwrap();
+    assert_eq!(buf.refill().unwrap(), 64);
+    let got: Vec<i16> = chan.read(&buf).unwrap();
+    let want: Vec<i16> = (0..64).map(|n| pattern(n, 0) as i16).collect();
+    assert_eq!(got, want);
+    buf.close().unwrap();
+    assert_eq!(sim.state(), before);
+}

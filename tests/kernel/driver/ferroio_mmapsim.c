@@ -476,11 +476,17 @@ static int mmapsim_query(struct mmapsim_buf *b, void __user *uarg)
 	return ret;
 }
 
-static int mmapsim_enqueue(struct mmapsim_buf *b, void __user *uarg)
+/*
+ * Queues a block; *kick tells the caller to start the work item, which it does
+ * under b->lock after tracing the ioctl (so the trace shows the E before
+ * anything the work item does with the block, and the work is never queued
+ * after disable or removal cancelled it: both clear b->enabled under the lock).
+ */
+static int mmapsim_enqueue(struct mmapsim_buf *b, void __user *uarg,
+			   bool *kick)
 {
 	struct mmapsim_block_desc d;
 	struct mmapsim_block *blk;
-	bool kick = false;
 	int ret = 0;
 
 	if (copy_from_user(&d, uarg, sizeof(d)))
@@ -508,15 +514,13 @@ static int mmapsim_enqueue(struct mmapsim_buf *b, void __user *uarg)
 	case MMAPSIM_DEQUEUED:
 		blk->state = MMAPSIM_QUEUED;
 		list_add_tail(&blk->head, &b->queued);
-		kick = b->enabled;
+		*kick = true;
 		break;
 	}
 	blk->desc.bytes_used = d.bytes_used;
 	blk->desc.flags = d.flags;
 out:
 	mutex_unlock(&b->lock);
-	if (kick)
-		queue_work(system_unbound_wq, &b->work);
 	return ret;
 }
 
@@ -546,6 +550,7 @@ static long mmapsim_ioctl(struct iio_buffer *buffer, unsigned int cmd,
 {
 	struct mmapsim_buf *b = to_mmapsim_buf(buffer);
 	void __user *uarg = (void __user *)arg;
+	bool kick = false;
 	long ret;
 	char tag;
 
@@ -565,7 +570,7 @@ static long mmapsim_ioctl(struct iio_buffer *buffer, unsigned int cmd,
 		break;
 	case MMAPSIM_ENQUEUE_IOCTL:
 		tag = 'E';
-		ret = mmapsim_enqueue(b, uarg);
+		ret = mmapsim_enqueue(b, uarg, &kick);
 		break;
 	case MMAPSIM_DEQUEUE_IOCTL:
 		tag = 'D';
@@ -578,6 +583,8 @@ static long mmapsim_ioctl(struct iio_buffer *buffer, unsigned int cmd,
 	mutex_lock(&b->lock);
 	b->ioctls++;
 	mmapsim_trace(b, ret ? tolower(tag) : tag);
+	if (kick && b->enabled)
+		queue_work(system_unbound_wq, &b->work);
 	mutex_unlock(&b->lock);
 	return ret;
 }
@@ -716,6 +723,8 @@ static void mmapsim_buffer_release(struct iio_buffer *buffer)
 {
 	struct mmapsim_buf *b = to_mmapsim_buf(buffer);
 
+	/* Nothing may run on b once it is gone (the buffer can outlive the device). */
+	cancel_work_sync(&b->work);
 	mutex_destroy(&b->lock);
 	kfree(b);
 }
@@ -795,8 +804,12 @@ static ssize_t sim_paused_store(struct device *dev,
 	if (ret)
 		return ret;
 	WRITE_ONCE(b->paused, paused);
-	if (!paused)
-		queue_work(system_unbound_wq, &b->work);
+	if (!paused) {
+		mutex_lock(&b->lock);
+		if (b->enabled)
+			queue_work(system_unbound_wq, &b->work);
+		mutex_unlock(&b->lock);
+	}
 	return len;
 }
 

@@ -86,6 +86,8 @@ pub(crate) enum Step {
     BlockEnqueue,
     /// `BLOCK_DEQUEUE_IOCTL`.
     BlockDequeue,
+    /// `BLOCK_DEQUEUE_IOCTL` gave an empty capture block (the transfer was aborted).
+    BlockEmpty,
 }
 
 impl Step {
@@ -104,12 +106,17 @@ impl Step {
             Step::BlockProbe => "BLOCK_FREE_IOCTL (the ADI mmap block API)",
             Step::BlockAlloc => "BLOCK_ALLOC_IOCTL (ADI mmap block API)",
             Step::BlockSize => {
-                "BLOCK_ALLOC_IOCTL (ADI mmap block API): blocks smaller than one buffer block"
+                "BLOCK_ALLOC_IOCTL (ADI mmap block API): the kernel has no blocks as large as \
+                 one buffer block"
             }
             Step::BlockQuery => "BLOCK_QUERY_IOCTL (ADI mmap block API)",
             Step::BlockMap => "mmap of a kernel block (ADI mmap block API)",
             Step::BlockEnqueue => "BLOCK_ENQUEUE_IOCTL (ADI mmap block API)",
             Step::BlockDequeue => "BLOCK_DEQUEUE_IOCTL (ADI mmap block API)",
+            Step::BlockEmpty => {
+                "BLOCK_DEQUEUE_IOCTL (ADI mmap block API): an empty capture block (the transfer \
+                 was aborted: buffer disabled or device gone?)"
+            }
         }
     }
 }

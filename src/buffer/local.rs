@@ -348,7 +348,8 @@ fn choose_transfer(
             Err(e) if e.attached_any => Err(setup_error(e)),
             Err(_) => match mmap() {
                 Ok(b) => chosen(b),
-                Err((Step::BlockProbe, _)) => Ok((Transfer::ReadWrite, None)),
+                // No block API, or more blocks than it gives: read/write (as for DMABUF).
+                Err((Step::BlockProbe | Step::BlockCount, _)) => Ok((Transfer::ReadWrite, None)),
                 Err((step, e)) => Err(dmabuf_error(node, step, e)),
             },
         },
@@ -502,10 +503,13 @@ impl LocalStream {
             {
                 return Ok(true);
             }
-            if waited.is_none() {
-                // A block was said to be at hand and was not: never wait forever on it.
+            // Ready, yet the kernel had no block (another holder of the fd took it, or a
+            // buffer whose readiness is not tied to finished blocks): never spin on it.
+            let past_deadline = deadline.is_some_and(|d| Instant::now() >= d);
+            if waited.is_none() || !self.blocking || past_deadline {
                 return Ok(false);
             }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -523,7 +527,9 @@ impl LocalStream {
             }
             return Err(self.timed_out("refill"));
         }
-        Ok(self.blocks.as_mut().expect("a block transfer").lend())
+        // Whole scans only (a kernel may fill a block short of its end).
+        let sb = self.scan_bytes.max(1);
+        Ok(self.blocks.as_mut().expect("a block transfer").lend() / sb * sb)
     }
 
     /// Output through kernel blocks: copies `buf` (whole scans) into free blocks and queues

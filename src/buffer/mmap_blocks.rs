@@ -215,16 +215,22 @@ impl MmapBlocks {
             Err(Errno::AGAIN) => return Ok(false),
             Err(e) => return Err((Step::BlockDequeue, e)),
         };
-        // The kernel's answer names one of our queued blocks and fits in it.
+        // The kernel's answer must name one of our blocks; from then on this process owns
+        // it (so a block refused below is queued again at the next refill, not lost).
         let i = self
             .blocks
             .iter()
-            .position(|m| m.id == b.id && m.queued)
+            .position(|m| m.id == b.id)
             .ok_or((Step::BlockDequeue, Errno::IO))?;
+        self.blocks[i].queued = false;
         if b.bytes_used as usize > self.block_bytes {
             return Err((Step::BlockDequeue, Errno::IO));
         }
-        self.blocks[i].queued = false;
+        if !self.output && b.bytes_used == 0 {
+            // ADI kernels hand back aborted capture blocks empty (the buffer was disabled
+            // under us, or the device went away): an error, never an empty refill.
+            return Err((Step::BlockEmpty, Errno::CANCELED));
+        }
         self.held = Some(i);
         self.pos = if self.output {
             0
@@ -276,7 +282,6 @@ impl MmapBlocks {
     }
 
     /// After the buffer was disabled: unmaps every block and frees them (`BLOCK_FREE`).
-    /// Errors are ignored: closing the buffer fd frees them too.
     pub(crate) fn free(&mut self, buffer: BorrowedFd<'_>) {
         if self.freed {
             return;
@@ -286,6 +291,7 @@ impl MmapBlocks {
         self.lent = false;
         // Unmapped first, as libiio does: the kernel may keep a mapped block's memory.
         self.blocks.clear();
+        // Errors are ignored: the next opening's probe (another `BLOCK_FREE`) frees them.
         let _ = uapi::block_free(buffer);
     }
 }

@@ -284,7 +284,7 @@ pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<(u32, u32
     };
     // SAFETY: _IOWR('i', 0xa0, struct iio_buffer_block_alloc_req) on ADI kernels; other
     // kernels reject the number (ENOTTY) without touching the struct.
-    unsafe { ioctl(buffer.as_fd(), Updater::<BLOCK_ALLOC, _>::new(&mut req))? };
+    retry_intr(|| unsafe { ioctl(buffer.as_fd(), Updater::<BLOCK_ALLOC, _>::new(&mut req)) })?;
     Ok((req.id, req.count))
 }
 
@@ -292,13 +292,23 @@ pub fn block_alloc(buffer: impl AsFd, size: u32, count: u32) -> Result<(u32, u32
 /// answer ENOTTY).
 pub fn block_free(buffer: impl AsFd) -> Result<(), Errno> {
     // SAFETY: _IO('i', 0xa1): no argument.
-    unsafe { ioctl(buffer.as_fd(), NoArg::<BLOCK_FREE>::new()) }
+    retry_intr(|| unsafe { ioctl(buffer.as_fd(), NoArg::<BLOCK_FREE>::new()) })
 }
 
 fn block_op<const OP: Opcode>(buffer: BorrowedFd<'_>, block: &mut Block) -> Result<(), Errno> {
     // SAFETY: OP is one of the ADI block ioctls _IOWR('i', 0xa2..0xa4, struct
     // iio_buffer_block): the kernel reads and writes that 32-byte struct only.
-    unsafe { ioctl(buffer, Updater::<OP, Block>::new(block)) }
+    retry_intr(|| unsafe { ioctl(buffer, Updater::<OP, Block>::new(block)) })
+}
+
+/// Runs `f` again while it fails with EINTR (a signal arrived), as libiio's `ioctl_nointr`.
+fn retry_intr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => continue,
+            r => return r,
+        }
+    }
 }
 
 /// ADI `BLOCK_QUERY_IOCTL`: fills in block `id` (size, mmap offset).

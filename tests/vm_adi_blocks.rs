@@ -416,9 +416,11 @@ fn a_failed_mmap_setup_leaves_nothing_behind() {
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("at most 64"), "{e}");
+    assert_eq!(sim.attr("sim_trace"), "F", "only the probe");
     assert_eq!(sim.state(), before);
+    clear_trace(&sim);
     // Blocks larger than the kernel gives (the emulation clamps at 16 MiB): allocated,
-    // found too small, unmapped and freed again.
+    // found too small, and freed again (nothing was mapped).
     let e = dev
         .buffer_builder()
         .channel(&v0)
@@ -428,9 +430,11 @@ fn a_failed_mmap_setup_leaves_nothing_behind() {
         .build()
         .unwrap_err();
     assert!(
-        e.to_string().contains("smaller than one buffer block"),
+        e.to_string()
+            .contains("no blocks as large as one buffer block"),
         "{e}"
     );
+    assert_eq!(sim.attr("sim_trace"), "FAQF", "probe, alloc, query, free");
     assert_released(&sim);
     assert_eq!(sim.state(), before);
     // A kfifo buffer (iio_dummy) has no block API: forcing it names the probe, Auto reads.
@@ -486,4 +490,62 @@ fn ferroio_read_over_mmap_blocks_equals_iio_readdev() {
         "ferroio and iio_readdev read different bytes"
     );
     assert_released(&sim);
+}
+
+/// With every block queued and the device paused, a push has no block to fill: non-blocking
+/// it sends nothing, blocking it times out, and neither touches a queued block (the device
+/// later consumes exactly the two blocks pushed before). Resumed, pushing works again.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn a_push_waits_for_a_drained_mmap_block() {
+    let Some(sim) = mmapsim("mmapsim_out", "ferroio_mmap_full") else {
+        return;
+    };
+    let dev = sim.device();
+    let before = sim.state();
+    let o0 = chan(&dev, "voltage0", true);
+    let samples = 100;
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&o0)
+        .samples(samples)
+        .kernel_buffers(2)
+        .timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
+    let block = |k: i16| -> Vec<i16> { (0..samples as i16).map(|i| i * 11 + k).collect() };
+    let mut hash = FNV_OFFSET;
+    for k in 0..2 {
+        o0.write(&mut buf, &block(k)).unwrap();
+        assert_eq!(buf.push().unwrap(), samples);
+        hash = fnv1a(hash, buf.data_mut());
+    }
+    o0.write(&mut buf, &block(7)).unwrap();
+    buf.set_blocking(false).unwrap();
+    assert_eq!(buf.push().unwrap(), 0, "no free block: nothing sent");
+    buf.set_blocking(true).unwrap();
+    let t0 = Instant::now();
+    let e = buf.push().unwrap_err();
+    assert!(matches!(e, ferroio::Error::Timeout { .. }), "{e}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t0.elapsed()
+    );
+    fs::write(sim.dir.join("sim_paused"), "0").unwrap();
+    assert_eq!(
+        sim.consumed_after(2 * samples as u64 * 2),
+        hash,
+        "the two queued blocks, untouched"
+    );
+    // A drained block comes back (D) and takes the third push.
+    assert_eq!(buf.push().unwrap(), samples);
+    hash = fnv1a(hash, buf.data_mut());
+    assert_eq!(sim.consumed_after(3 * samples as u64 * 2), hash);
+    buf.close().unwrap();
+    assert_eq!(sim.attr("sim_trace"), "FAQMQM+EEDE-F");
+    assert_released(&sim);
+    assert_eq!(sim.state(), before);
 }

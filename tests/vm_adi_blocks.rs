@@ -549,3 +549,48 @@ fn a_push_waits_for_a_drained_mmap_block() {
     assert_released(&sim);
     assert_eq!(sim.state(), before);
 }
+
+/// ADI kernels abort the queued blocks when the buffer is disabled and hand capture blocks
+/// back empty: a refill waiting when another program disables the buffer gets an error
+/// naming the aborted transfer, not an empty block or a timeout.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn an_aborted_mmap_capture_is_an_error() {
+    let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_abort") else {
+        return;
+    };
+    let dev = sim.device();
+    fs::write(sim.dir.join("sim_abort_on_disable"), "1").unwrap();
+    let v0 = chan(&dev, "voltage0", false);
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
+    assert_eq!(buf.refill().unwrap(), 64);
+    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
+    // Blocks already filled may still come; then the refills wait for the paused device.
+    let waiter = std::thread::spawn(move || {
+        let mut got = 0;
+        loop {
+            match buf.refill() {
+                Ok(n) => {
+                    assert_eq!(n, 64, "a refill gives a whole block or an error");
+                    got += 1;
+                }
+                Err(e) => return (e, got, buf),
+            }
+            assert!(got < 8, "more blocks than were queued");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(sim.dir.join("buffer0/enable"), "0").unwrap();
+    let (e, got, buf) = waiter.join().unwrap();
+    println!("after {got} blocks: {e}");
+    assert!(e.to_string().contains("empty capture block"), "{e}");
+    drop(buf);
+    assert_released(&sim);
+}

@@ -81,12 +81,15 @@
  *
  * Disable: unless paused, the DMA first finishes every block already queued;
  * a block being processed always finishes. Held cyclic blocks then become
- * DONE. Blocks still queued (because paused) stay queued for the next enable.
+ * DONE. Blocks still queued (because paused) stay queued for the next enable,
+ * unless sim_abort_on_disable is 1: then they are aborted, as ADI's DMA buffer
+ * does, and become DONE at once, input blocks with bytes_used 0.
  * Blocks outlive disable and the closing of the fd: they go with FREE or
  * with the device.
  *
  * Device attributes:
  *   sim_paused          0/1; 1 stops the DMA before its next block
+ *   sim_abort_on_disable 0/1; 1 aborts queued blocks at disable (above)
  *   sim_block_ioctls    block-API ioctls (all five, failed ones too) the
  *                       buffer has served since the device was made
  *   sim_mapped          live user mappings (VMAs) of blocks
@@ -192,6 +195,7 @@ struct mmapsim_buf {
 	bool enabled;
 	bool dead; /* the device is gone: no new blocks */
 	bool paused; /* READ_ONCE/WRITE_ONCE */
+	bool abort_on_disable; /* READ_ONCE/WRITE_ONCE */
 	struct work_struct work;
 
 	/* Fixed while enabled (set in enable, read by the work item). */
@@ -709,6 +713,14 @@ static int mmapsim_disable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
 	cancel_work_sync(&b->work);
 
 	mutex_lock(&b->lock);
+	if (READ_ONCE(b->abort_on_disable)) {
+		list_for_each_entry_safe(blk, tmp, &b->queued, head) {
+			blk->state = MMAPSIM_DONE;
+			if (mmapsim_is_input(b))
+				blk->desc.bytes_used = 0;
+			list_move_tail(&blk->head, &b->outgoing);
+		}
+	}
 	list_for_each_entry_safe(blk, tmp, &b->held, head) {
 		blk->state = MMAPSIM_DONE;
 		list_move_tail(&blk->head, &b->outgoing);
@@ -813,6 +825,28 @@ static ssize_t sim_paused_store(struct device *dev,
 	return len;
 }
 
+static ssize_t sim_abort_on_disable_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  READ_ONCE(dev_to_simbuf(dev)->abort_on_disable));
+}
+
+static ssize_t sim_abort_on_disable_store(struct device *dev,
+					  struct device_attribute *attr,
+					  const char *buf, size_t len)
+{
+	bool abort;
+	int ret;
+
+	ret = kstrtobool(buf, &abort);
+	if (ret)
+		return ret;
+	WRITE_ONCE(dev_to_simbuf(dev)->abort_on_disable, abort);
+	return len;
+}
+
 static ssize_t sim_block_ioctls_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
@@ -894,6 +928,7 @@ static ssize_t sim_cyclic_held_show(struct device *dev,
 }
 
 static DEVICE_ATTR_RW(sim_paused);
+static DEVICE_ATTR_RW(sim_abort_on_disable);
 static DEVICE_ATTR_RO(sim_block_ioctls);
 static DEVICE_ATTR_RO(sim_mapped);
 static DEVICE_ATTR_RW(sim_trace);
@@ -903,6 +938,7 @@ static DEVICE_ATTR_RO(sim_cyclic_held);
 
 static struct attribute *mmapsim_in_attrs[] = {
 	&dev_attr_sim_paused.attr,
+	&dev_attr_sim_abort_on_disable.attr,
 	&dev_attr_sim_block_ioctls.attr,
 	&dev_attr_sim_mapped.attr,
 	&dev_attr_sim_trace.attr,
@@ -911,6 +947,7 @@ static struct attribute *mmapsim_in_attrs[] = {
 
 static struct attribute *mmapsim_out_attrs[] = {
 	&dev_attr_sim_paused.attr,
+	&dev_attr_sim_abort_on_disable.attr,
 	&dev_attr_sim_block_ioctls.attr,
 	&dev_attr_sim_mapped.attr,
 	&dev_attr_sim_trace.attr,

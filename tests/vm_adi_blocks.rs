@@ -38,7 +38,10 @@ use std::time::{Duration, Instant};
 
 #[path = "common/vm.rs"]
 mod vm;
-use vm::{chan, check_waiting_refill, fnv1a, pattern, push_cyclic_once, tool, Sim, FNV_OFFSET};
+use vm::{
+    chan, check_waiting_refill, fnv1a, pattern, push_cyclic_once, refill_until_disabled, tool, Sim,
+    FNV_OFFSET,
+};
 
 /// Blocks libiio 0.24 allocates per buffer unless told otherwise (`NB_BLOCKS`).
 const LIBIIO_BLOCKS: usize = 4;
@@ -559,38 +562,9 @@ fn an_aborted_mmap_capture_is_an_error() {
     let Some(sim) = mmapsim("mmapsim", "ferroio_mmap_abort") else {
         return;
     };
-    let dev = sim.device();
     fs::write(sim.dir.join("sim_abort_on_disable"), "1").unwrap();
-    let v0 = chan(&dev, "voltage0", false);
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&v0)
-        .samples(64)
-        .timeout(Some(Duration::from_secs(5)))
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::MmapBlocks);
-    assert_eq!(buf.refill().unwrap(), 64);
-    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
-    // Blocks already filled may still come; then the refills wait for the paused device.
-    let waiter = std::thread::spawn(move || {
-        let mut got = 0;
-        loop {
-            match buf.refill() {
-                Ok(n) => {
-                    assert_eq!(n, 64, "a refill gives a whole block or an error");
-                    got += 1;
-                }
-                Err(e) => return (e, got, buf),
-            }
-            assert!(got < 8, "more blocks than were queued");
-        }
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    fs::write(sim.dir.join("buffer0/enable"), "0").unwrap();
-    let (e, got, buf) = waiter.join().unwrap();
+    let (e, got) = refill_until_disabled(&sim, Transfer::MmapBlocks);
     println!("after {got} blocks: {e}");
     assert!(e.to_string().contains("empty capture block"), "{e}");
-    drop(buf);
     assert_released(&sim);
 }

@@ -12,15 +12,13 @@
 
 use ferroio::buffer::{Buffer, Transfer, TransferRequest};
 use ferroio::{Context, Device, Error};
-use std::fs;
 use std::path::Path;
-use std::time::Duration;
 
 #[path = "common/vm.rs"]
 mod vm;
 use vm::{
-    chan, check_waiting_refill, fnv1a, kernel_version, push_cyclic_once, read, require_vm, state,
-    Sim, FNV_OFFSET, IIO,
+    chan, check_waiting_refill, fnv1a, kernel_version, push_cyclic_once, read,
+    refill_until_disabled, require_vm, state, Sim, FNV_OFFSET, IIO,
 };
 
 /// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
@@ -382,40 +380,13 @@ fn an_aborted_transfer_is_an_error_not_stale_data() {
     let Some(sim) = dmasim("dmasim_abort") else {
         return;
     };
-    let (dev, dir) = (sim.device(), sim.dir.clone());
-    let v0 = chan(&dev, "voltage0", false);
-    let mut buf = dev
-        .buffer_builder()
-        .channel(&v0)
-        .samples(64)
-        .timeout(Some(Duration::from_secs(5)))
-        .build()
-        .unwrap();
-    assert_eq!(buf.transfer(), Transfer::Dmabuf);
-    buf.refill().unwrap();
-    fs::write(dir.join("sim_paused"), "1").unwrap();
-    // Blocks already filled may still come; then the refills wait for the paused device.
-    let waiter = std::thread::spawn(move || {
-        let mut got = 0;
-        loop {
-            match buf.refill() {
-                Ok(_) => got += 1,
-                Err(e) => return (e, got, buf),
-            }
-            assert!(got < 8, "more blocks than were queued");
-        }
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    fs::write(dir.join("buffer0/enable"), "0").unwrap();
-    let (e, got, buf) = waiter.join().unwrap();
+    let (e, got) = refill_until_disabled(&sim, Transfer::Dmabuf);
     println!("after {got} blocks: {e}");
     assert!(e.to_string().contains("DMABUF transfer"), "{e}");
     assert!(
         !matches!(e, Error::Timeout { .. }),
         "the abort was not seen: {e}"
     );
-    drop(buf);
-    assert_eq!(read(&dir.join("buffer0/enable")), "0");
 }
 
 /// At most 64 dma-bufs per buffer: forcing DMABUF with more is refused before anything is

@@ -297,3 +297,42 @@ pub fn check_waiting_refill(sim: &Sim, expect: Transfer) {
     buf.close().unwrap();
     assert_eq!(sim.state(), before);
 }
+
+/// Captures 64-scan blocks of `voltage0` through `expect` (5 s timeout) while the device is
+/// paused and, after 300 ms, another writer disables buffer0 under the waiting refill.
+/// Every refill before the abort gives a whole block; returns the error that ends them and
+/// how many came first. The buffer is closed and buffer0 left disabled.
+pub fn refill_until_disabled(sim: &Sim, expect: Transfer) -> (Error, usize) {
+    let dev = sim.device();
+    let v0 = chan(&dev, "voltage0", false);
+    let mut buf = dev
+        .buffer_builder()
+        .channel(&v0)
+        .samples(64)
+        .timeout(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    assert_eq!(buf.transfer(), expect);
+    assert_eq!(buf.refill().unwrap(), 64);
+    fs::write(sim.dir.join("sim_paused"), "1").unwrap();
+    // Blocks already filled may still come; then the refills wait for the paused device.
+    let waiter = std::thread::spawn(move || {
+        let mut got = 0;
+        loop {
+            match buf.refill() {
+                Ok(n) => {
+                    assert_eq!(n, 64, "a refill gives a whole block or an error");
+                    got += 1;
+                }
+                Err(e) => return (e, got, buf),
+            }
+            assert!(got < 8, "more blocks than were queued");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(sim.dir.join("buffer0/enable"), "0").unwrap();
+    let (e, got, buf) = waiter.join().unwrap();
+    drop(buf);
+    assert_eq!(sim.attr("buffer0/enable"), "0");
+    (e, got)
+}

@@ -47,9 +47,9 @@
 #include <linux/iio/iio.h>
 #include <linux/iio/sw_device.h>
 
+#include "ferroio_sim.h"
+
 #define DMASIM_CHANNELS 6
-#define DMASIM_FNV_OFFSET 0xcbf29ce484222325ULL
-#define DMASIM_FNV_PRIME 0x100000001b3ULL
 
 struct dmasim;
 
@@ -93,7 +93,7 @@ static u8 dmasim_byte(const struct dmasim_buffer *b, size_t bpd, size_t pos,
 	k = within / 2;
 	if (k >= b->nchans)
 		return 0; /* padding at the end of a scan */
-	val = (u16)((b->scans + pos / bpd) * 16 + b->chans[k]);
+	val = ferroio_sim_sample(b->scans + pos / bpd, b->chans[k]);
 	return (within & 1) ? val >> 8 : val & 0xff;
 }
 
@@ -130,17 +130,6 @@ static void dmasim_produce(struct dmasim_buffer *b,
 		b->scans += whole / bpd;
 }
 
-static u64 dmasim_fnv(u64 hash, const u8 *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		hash ^= p[i];
-		hash *= DMASIM_FNV_PRIME;
-	}
-	return hash;
-}
-
 static void dmasim_consume(struct dmasim_buffer *b,
 			   struct iio_dma_buffer_block *block)
 {
@@ -154,14 +143,14 @@ static void dmasim_consume(struct dmasim_buffer *b,
 	spin_unlock(&sim->out_lock);
 
 	if (!block->sg_table) {
-		hash = dmasim_fnv(hash, block->vaddr, len);
+		hash = ferroio_sim_fnv(hash, block->vaddr, len);
 	} else {
 		sg_miter_start(&miter, block->sg_table->sgl,
 			       block->sg_table->orig_nents, SG_MITER_FROM_SG);
 		while (off < len && sg_miter_next(&miter)) {
 			size_t n = min(miter.length, len - off);
 
-			hash = dmasim_fnv(hash, miter.addr, n);
+			hash = ferroio_sim_fnv(hash, miter.addr, n);
 			off += n;
 		}
 		sg_miter_stop(&miter);
@@ -250,7 +239,7 @@ static int dmasim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
 	if (buffer->direction == IIO_BUFFER_DIRECTION_OUT) {
 		spin_lock(&sim->out_lock);
 		sim->out_bytes = 0;
-		sim->out_hash = DMASIM_FNV_OFFSET;
+		sim->out_hash = FERROIO_SIM_FNV_OFFSET;
 		spin_unlock(&sim->out_lock);
 	}
 	return iio_dma_buffer_enable(buffer, indio_dev);
@@ -311,37 +300,10 @@ static struct dmasim_buffer *dmasim_buffer_new(struct dmasim *sim,
 	return b;
 }
 
-#define DMASIM_CHAN(_out, _idx)                                         \
-	{                                                               \
-		.type = IIO_VOLTAGE,                                    \
-		.indexed = 1,                                           \
-		.output = (_out),                                       \
-		.channel = (_idx),                                      \
-		.scan_index = (_idx),                                   \
-		.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),   \
-		.scan_type = {                                          \
-			.sign = 's',                                    \
-			.realbits = 16,                                 \
-			.storagebits = 16,                              \
-			.endianness = IIO_LE,                           \
-		},                                                      \
-	}
-
 static const struct iio_chan_spec dmasim_channels[DMASIM_CHANNELS] = {
-	DMASIM_CHAN(0, 0), DMASIM_CHAN(0, 1), DMASIM_CHAN(0, 2),
-	DMASIM_CHAN(0, 3), DMASIM_CHAN(1, 4), DMASIM_CHAN(1, 5),
+	FERROIO_SIM_CHAN(0, 0), FERROIO_SIM_CHAN(0, 1), FERROIO_SIM_CHAN(0, 2),
+	FERROIO_SIM_CHAN(0, 3), FERROIO_SIM_CHAN(1, 4), FERROIO_SIM_CHAN(1, 5),
 };
-
-static int dmasim_read_raw(struct iio_dev *indio_dev,
-			   struct iio_chan_spec const *chan, int *val,
-			   int *val2, long mask)
-{
-	if (mask != IIO_CHAN_INFO_SCALE)
-		return -EINVAL;
-	*val = 0;
-	*val2 = 500000;
-	return IIO_VAL_INT_PLUS_MICRO;
-}
 
 static ssize_t sim_consumed_bytes_show(struct device *dev,
 				       struct device_attribute *attr, char *buf)
@@ -410,7 +372,7 @@ static const struct attribute_group dmasim_attr_group = {
 };
 
 static const struct iio_info dmasim_info = {
-	.read_raw = dmasim_read_raw,
+	.read_raw = ferroio_sim_read_raw,
 	.attrs = &dmasim_attr_group,
 };
 
@@ -438,7 +400,7 @@ static struct iio_sw_device *dmasim_probe(const char *name)
 	if (!sim)
 		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&sim->out_lock);
-	sim->out_hash = DMASIM_FNV_OFFSET;
+	sim->out_hash = FERROIO_SIM_FNV_OFFSET;
 
 	pdev = platform_device_register_simple("ferroio-dmasim",
 					       PLATFORM_DEVID_AUTO, NULL, 0);

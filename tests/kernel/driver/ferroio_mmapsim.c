@@ -121,12 +121,12 @@
 #include <linux/iio/iio.h>
 #include <linux/iio/sw_device.h>
 
+#include "ferroio_sim.h"
+
 #define MMAPSIM_MAX_BLOCKS 64
 #define MMAPSIM_MAX_BLOCK_SIZE (16U << 20)
 #define MMAPSIM_MAX_CHANNELS 4
 #define MMAPSIM_TRACE_LEN 1024
-#define MMAPSIM_FNV_OFFSET 0xcbf29ce484222325ULL
-#define MMAPSIM_FNV_PRIME 0x100000001b3ULL
 
 struct mmapsim_alloc_req {
 	__u32 type;
@@ -287,21 +287,10 @@ static void mmapsim_fill(const struct mmapsim_buf *b, u8 *dst, size_t len,
 
 		memset(dst + pos, 0, bpd);
 		for (k = 0; k < b->nchans && 2 * k + 2 <= bpd; k++)
-			put_unaligned_le16((u16)(n * 16 + b->chans[k]),
+			put_unaligned_le16(ferroio_sim_sample(n, b->chans[k]),
 					   dst + pos + 2 * k);
 	}
 	memset(dst + whole, 0, len - whole);
-}
-
-static u64 mmapsim_fnv(u64 hash, const u8 *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		hash ^= p[i];
-		hash *= MMAPSIM_FNV_PRIME;
-	}
-	return hash;
 }
 
 /* The emulated DMA: processes one queued block; false when it cannot. */
@@ -336,7 +325,7 @@ static bool mmapsim_step(struct mmapsim_buf *b)
 	if (in)
 		mmapsim_fill(b, blk->vaddr, len, first);
 	else
-		hash = mmapsim_fnv(hash, blk->vaddr, len);
+		hash = ferroio_sim_fnv(hash, blk->vaddr, len);
 
 	mutex_lock(&b->lock);
 	if (!in) {
@@ -688,7 +677,7 @@ static int mmapsim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
 	b->bpd = buffer->bytes_per_datum;
 	b->scans = 0;
 	b->out_bytes = 0;
-	b->out_hash = MMAPSIM_FNV_OFFSET;
+	b->out_hash = FERROIO_SIM_FNV_OFFSET;
 	b->enabled = true;
 	mmapsim_trace(b, '+');
 	mutex_unlock(&b->lock);
@@ -755,29 +744,13 @@ static const struct iio_buffer_access_funcs mmapsim_access = {
 	.flags = INDIO_BUFFER_FLAG_FIXED_WATERMARK,
 };
 
-#define MMAPSIM_CHAN(_out, _idx)                                        \
-	{                                                               \
-		.type = IIO_VOLTAGE,                                    \
-		.indexed = 1,                                           \
-		.output = (_out),                                       \
-		.channel = (_idx),                                      \
-		.scan_index = (_idx),                                   \
-		.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),   \
-		.scan_type = {                                          \
-			.sign = 's',                                    \
-			.realbits = 16,                                 \
-			.storagebits = 16,                              \
-			.endianness = IIO_LE,                           \
-		},                                                      \
-	}
-
 static const struct iio_chan_spec mmapsim_in_channels[] = {
-	MMAPSIM_CHAN(0, 0), MMAPSIM_CHAN(0, 1),
-	MMAPSIM_CHAN(0, 2), MMAPSIM_CHAN(0, 3),
+	FERROIO_SIM_CHAN(0, 0), FERROIO_SIM_CHAN(0, 1),
+	FERROIO_SIM_CHAN(0, 2), FERROIO_SIM_CHAN(0, 3),
 };
 
 static const struct iio_chan_spec mmapsim_out_channels[] = {
-	MMAPSIM_CHAN(1, 0), MMAPSIM_CHAN(1, 1),
+	FERROIO_SIM_CHAN(1, 0), FERROIO_SIM_CHAN(1, 1),
 };
 
 static struct mmapsim_buf *dev_to_simbuf(struct device *dev)
@@ -785,17 +758,6 @@ static struct mmapsim_buf *dev_to_simbuf(struct device *dev)
 	struct mmapsim *sim = *(struct mmapsim **)iio_priv(dev_to_iio_dev(dev));
 
 	return sim->buf;
-}
-
-static int mmapsim_read_raw(struct iio_dev *indio_dev,
-			    struct iio_chan_spec const *chan, int *val,
-			    int *val2, long mask)
-{
-	if (mask != IIO_CHAN_INFO_SCALE)
-		return -EINVAL;
-	*val = 0;
-	*val2 = 500000;
-	return IIO_VAL_INT_PLUS_MICRO;
 }
 
 static ssize_t sim_paused_show(struct device *dev,
@@ -966,12 +928,12 @@ static const struct attribute_group mmapsim_out_group = {
 };
 
 static const struct iio_info mmapsim_in_info = {
-	.read_raw = mmapsim_read_raw,
+	.read_raw = ferroio_sim_read_raw,
 	.attrs = &mmapsim_in_group,
 };
 
 static const struct iio_info mmapsim_out_info = {
-	.read_raw = mmapsim_read_raw,
+	.read_raw = ferroio_sim_read_raw,
 	.attrs = &mmapsim_out_group,
 };
 
@@ -1003,7 +965,7 @@ static struct iio_sw_device *mmapsim_probe(const char *name, bool output)
 	INIT_LIST_HEAD(&b->held);
 	INIT_WORK(&b->work, mmapsim_work);
 	atomic_set(&b->mapped, 0);
-	b->out_hash = MMAPSIM_FNV_OFFSET;
+	b->out_hash = FERROIO_SIM_FNV_OFFSET;
 
 	/* The driver state lives in sim; iio_priv only points back to it. */
 	indio_dev = iio_device_alloc(NULL, sizeof(struct mmapsim *));

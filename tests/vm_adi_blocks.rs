@@ -74,8 +74,12 @@ fn check(cmd: &str, out: &Output) {
 
 /// Runs `iio_writedev ARGS` with `input` on its stdin until it exits.
 fn iio_writedev(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(tool("iio_writedev"))
-        .args(args)
+    with_input(Command::new(tool("iio_writedev")).args(args), input)
+}
+
+/// Runs `cmd` with `input` on its stdin until it exits.
+fn with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -566,5 +570,43 @@ fn an_aborted_mmap_capture_is_an_error() {
     let (e, got) = refill_until_disabled(&sim, Transfer::MmapBlocks);
     println!("after {got} blocks: {e}");
     assert!(e.to_string().contains("empty capture block"), "{e}");
+    assert_released(&sim);
+}
+
+/// `ferroio write --transfer mmap` delivers exactly the bytes piped in: no block goes out
+/// before it holds data (libiio 0.24 sends its zero-filled blocks first, test above), and
+/// closing lets the last pushed blocks finish before the blocks are freed.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn ferroio_write_over_mmap_blocks_delivers_exactly_the_input() {
+    let Some(sim) = mmapsim("mmapsim_out", "ferroio_mmap_write") else {
+        return;
+    };
+    // 3 whole blocks and a partial one of 100 scans of voltage0..1 (4 bytes each).
+    let input: Vec<u8> = (0..(3 * 100 + 37) * 4)
+        .map(|i| (i * 37 + 11) as u8)
+        .collect();
+    let out = with_input(
+        Command::new(env!("CARGO_BIN_EXE_ferroio")).args([
+            "write",
+            "-v",
+            "--transfer",
+            "mmap",
+            "-b",
+            "100",
+            "ferroio_mmap_write",
+            "voltage0",
+            "voltage1",
+        ]),
+        &input,
+    );
+    check("ferroio write", &out);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("transfer mmap blocks"), "{said}");
+    assert_eq!(
+        sim.consumed(),
+        (input.len() as u64, fnv1a(FNV_OFFSET, &input)),
+        "(bytes, FNV-1a) the device consumed"
+    );
     assert_released(&sim);
 }

@@ -374,19 +374,18 @@ impl Dmabufs {
     }
 
     /// Output: copies `src` into the held block; the block is queued when it is full or
-    /// when `last` (the end of this push). Returns the bytes taken.
+    /// when `src` ends (the end of this push). Returns the bytes taken.
     pub(crate) fn copy_in(
         &mut self,
         buffer: BorrowedFd<'_>,
         src: &[u8],
-        last: bool,
     ) -> Result<usize, (Step, Errno)> {
         debug_assert!(self.held && self.output);
         let n = src.len().min(self.block_bytes - self.pos);
         let pos = self.pos;
         self.blocks[self.next].map.as_mut_slice()[pos..pos + n].copy_from_slice(&src[..n]);
         self.pos += n;
-        if self.pos == self.block_bytes || (last && n == src.len()) {
+        if self.pos == self.block_bytes || n == src.len() {
             self.release(buffer, self.pos)?;
         }
         Ok(n)

@@ -243,7 +243,7 @@ pub(crate) fn open(
         // Capture blocks are queued before the device starts, as libiio does.
         if let Some(b) = blocks.as_mut() {
             b.start(fd.as_fd())
-                .map_err(|(step, e)| dmabuf_error(&node, step, e))?;
+                .map_err(|(step, e)| block_error(&node, step, e))?;
         }
         set(&mut undo, &attr("enable"), "1")?;
         Ok(transfer)
@@ -278,7 +278,8 @@ pub(crate) fn open(
     }))
 }
 
-fn dmabuf_error(node: &Path, step: Step, e: Errno) -> Error {
+/// The error of a failed step of a block transfer (DMABUF or mmap blocks).
+fn block_error(node: &Path, step: Step, e: Errno) -> Error {
     match step {
         Step::OpenHeap => Error::io(dmabuf::SYSTEM_HEAP, e.into()),
         Step::Count | Step::BlockCount => Error::InvalidValue {
@@ -337,7 +338,7 @@ fn choose_transfer(
         MmapBlocks::setup(fd.as_fd(), count, block_bytes, spec.output, spec.cyclic)
             .map(Blocks::Mmap)
     };
-    let setup_error = |e: SetupError| dmabuf_error(node, e.step, e.errno);
+    let setup_error = |e: SetupError| block_error(node, e.step, e.errno);
     let chosen = |b: Blocks| Ok((b.transfer(), Some(b)));
     match spec.transfer {
         TransferRequest::Force(Transfer::ReadWrite) => Ok((Transfer::ReadWrite, None)),
@@ -350,7 +351,7 @@ fn choose_transfer(
                 Ok(b) => chosen(b),
                 // No block API, or more blocks than it gives: read/write (as for DMABUF).
                 Err((Step::BlockProbe | Step::BlockCount, _)) => Ok((Transfer::ReadWrite, None)),
-                Err((step, e)) => Err(dmabuf_error(node, step, e)),
+                Err((step, e)) => Err(block_error(node, step, e)),
             },
         },
         TransferRequest::Force(Transfer::Dmabuf) => match dmabufs() {
@@ -359,7 +360,7 @@ fn choose_transfer(
         },
         TransferRequest::Force(Transfer::MmapBlocks) => match mmap() {
             Ok(b) => chosen(b),
-            Err((step, e)) => Err(dmabuf_error(node, step, e)),
+            Err((step, e)) => Err(block_error(node, step, e)),
         },
         TransferRequest::Force(t) => {
             Err(unsupported(format!("{t} transfers on {}", node.display())))
@@ -446,8 +447,8 @@ impl Blocks {
         src: &[u8],
     ) -> std::result::Result<usize, (Step, Errno)> {
         match self {
-            Blocks::Dmabuf(d) => d.copy_in(buffer, src, true),
-            Blocks::Mmap(m) => m.copy_in(buffer, src, true),
+            Blocks::Dmabuf(d) => d.copy_in(buffer, src),
+            Blocks::Mmap(m) => m.copy_in(buffer, src),
         }
     }
 
@@ -499,7 +500,7 @@ impl LocalStream {
                 return Ok(false);
             }
             if b.take(fd)
-                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?
+                .map_err(|(step, e)| block_error(&self.node, step, e))?
             {
                 return Ok(true);
             }
@@ -520,7 +521,7 @@ impl LocalStream {
         let fd = self.fd.as_fd();
         let b = self.blocks.as_mut().expect("a block transfer");
         b.give_back(fd)
-            .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+            .map_err(|(step, e)| block_error(&self.node, step, e))?;
         if !self.wait_block(deadline)? {
             if !self.blocking {
                 return Ok(0);
@@ -554,7 +555,7 @@ impl LocalStream {
             let b = self.blocks.as_mut().expect("a block transfer");
             done += b
                 .copy_in(fd, &buf[done..])
-                .map_err(|(step, e)| dmabuf_error(&self.node, step, e))?;
+                .map_err(|(step, e)| block_error(&self.node, step, e))?;
         }
         if self.cyclic && done > 0 {
             self.cyclic_pushed = true;

@@ -257,13 +257,12 @@ impl MmapBlocks {
     }
 
     /// Output: copies `src` into the held block; the block is queued when it is full or
-    /// when `last` (the end of this push). Returns the bytes taken. A block whose queueing
+    /// when `src` ends (the end of this push). Returns the bytes taken. A block whose queueing
     /// failed is free again (its data is lost with the error).
     pub(crate) fn copy_in(
         &mut self,
         buffer: BorrowedFd<'_>,
         src: &[u8],
-        last: bool,
     ) -> Result<usize, (Step, Errno)> {
         let Some(i) = self.held.filter(|_| self.output) else {
             // Only reached if a caller skipped `take()`: refuse rather than write anywhere.
@@ -273,7 +272,7 @@ impl MmapBlocks {
         let pos = self.pos;
         self.blocks[i].map.as_mut_slice()[pos..pos + n].copy_from_slice(&src[..n]);
         self.pos += n;
-        if self.pos == self.block_bytes || (last && n == src.len()) {
+        if self.pos == self.block_bytes || n == src.len() {
             self.held = None;
             let bytes = std::mem::take(&mut self.pos);
             self.enqueue(buffer, i, bytes)?;

@@ -587,24 +587,22 @@ fn wait_limit(blocking: bool, deadline: Option<Instant>) -> Option<Instant> {
 
 /// `read()` without retrying: `Ok(None)` for EAGAIN.
 fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> std::result::Result<Option<usize>, Errno> {
-    loop {
-        match rustix::io::read(fd, &mut *buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(Errno::AGAIN) => return Ok(None),
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    again_is_none(uapi::retry_intr(|| rustix::io::read(fd, &mut *buf)))
 }
 
+/// `write()` without retrying: `Ok(None)` for EAGAIN.
 fn write_some(fd: BorrowedFd<'_>, buf: &[u8]) -> std::result::Result<Option<usize>, Errno> {
-    loop {
-        match rustix::io::write(fd, buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(Errno::AGAIN) => return Ok(None),
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
+    again_is_none(uapi::retry_intr(|| rustix::io::write(fd, buf)))
+}
+
+/// EAGAIN (nothing to transfer now) as `Ok(None)`.
+fn again_is_none(
+    r: std::result::Result<usize, Errno>,
+) -> std::result::Result<Option<usize>, Errno> {
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

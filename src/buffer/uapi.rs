@@ -302,7 +302,7 @@ fn block_op<const OP: Opcode>(buffer: BorrowedFd<'_>, block: &mut Block) -> Resu
 }
 
 /// Runs `f` again while it fails with EINTR (a signal arrived), as libiio's `ioctl_nointr`.
-fn retry_intr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+pub(crate) fn retry_intr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     loop {
         match f() {
             Err(Errno::INTR) => continue,

@@ -766,19 +766,41 @@ static ssize_t sim_paused_show(struct device *dev,
 	return sysfs_emit(buf, "%d\n", READ_ONCE(dev_to_simbuf(dev)->paused));
 }
 
+/* Stores a 0/1 attribute written to @buf in @flag. */
+static int mmapsim_store_flag(const char *buf, bool *flag)
+{
+	bool v;
+	int ret;
+
+	ret = kstrtobool(buf, &v);
+	if (!ret)
+		WRITE_ONCE(*flag, v);
+	return ret;
+}
+
+/* A u64 of @b read under its lock, as sysfs text in @fmt. */
+static ssize_t mmapsim_show_u64(struct mmapsim_buf *b, const u64 *field,
+				const char *fmt, char *buf)
+{
+	u64 v;
+
+	mutex_lock(&b->lock);
+	v = *field;
+	mutex_unlock(&b->lock);
+	return sysfs_emit(buf, fmt, v);
+}
+
 static ssize_t sim_paused_store(struct device *dev,
 				struct device_attribute *attr, const char *buf,
 				size_t len)
 {
 	struct mmapsim_buf *b = dev_to_simbuf(dev);
-	bool paused;
 	int ret;
 
-	ret = kstrtobool(buf, &paused);
+	ret = mmapsim_store_flag(buf, &b->paused);
 	if (ret)
 		return ret;
-	WRITE_ONCE(b->paused, paused);
-	if (!paused) {
+	if (!READ_ONCE(b->paused)) {
 		mutex_lock(&b->lock);
 		if (b->enabled)
 			queue_work(system_unbound_wq, &b->work);
@@ -799,26 +821,18 @@ static ssize_t sim_abort_on_disable_store(struct device *dev,
 					  struct device_attribute *attr,
 					  const char *buf, size_t len)
 {
-	bool abort;
 	int ret;
 
-	ret = kstrtobool(buf, &abort);
-	if (ret)
-		return ret;
-	WRITE_ONCE(dev_to_simbuf(dev)->abort_on_disable, abort);
-	return len;
+	ret = mmapsim_store_flag(buf, &dev_to_simbuf(dev)->abort_on_disable);
+	return ret ? ret : len;
 }
 
 static ssize_t sim_block_ioctls_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
 	struct mmapsim_buf *b = dev_to_simbuf(dev);
-	u64 v;
 
-	mutex_lock(&b->lock);
-	v = b->ioctls;
-	mutex_unlock(&b->lock);
-	return sysfs_emit(buf, "%llu\n", v);
+	return mmapsim_show_u64(b, &b->ioctls, "%llu\n", buf);
 }
 
 static ssize_t sim_mapped_show(struct device *dev,
@@ -857,24 +871,16 @@ static ssize_t sim_consumed_bytes_show(struct device *dev,
 				       struct device_attribute *attr, char *buf)
 {
 	struct mmapsim_buf *b = dev_to_simbuf(dev);
-	u64 v;
 
-	mutex_lock(&b->lock);
-	v = b->out_bytes;
-	mutex_unlock(&b->lock);
-	return sysfs_emit(buf, "%llu\n", v);
+	return mmapsim_show_u64(b, &b->out_bytes, "%llu\n", buf);
 }
 
 static ssize_t sim_consumed_fnv1a_show(struct device *dev,
 				       struct device_attribute *attr, char *buf)
 {
 	struct mmapsim_buf *b = dev_to_simbuf(dev);
-	u64 v;
 
-	mutex_lock(&b->lock);
-	v = b->out_hash;
-	mutex_unlock(&b->lock);
-	return sysfs_emit(buf, "%016llx\n", v);
+	return mmapsim_show_u64(b, &b->out_hash, "%016llx\n", buf);
 }
 
 static ssize_t sim_cyclic_held_show(struct device *dev,

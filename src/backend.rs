@@ -90,6 +90,11 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         })
     }
 
+    /// The protocol a network context speaks to iiod; `None` for other backends.
+    fn iiod_dialect(&self) -> Option<crate::network::Dialect> {
+        None
+    }
+
     /// The local paths behind a local context (for configfs triggers, event fds and other
     /// local-only features); `None` for other backends.
     fn local_paths(&self) -> Option<&crate::sysfs::LocalPaths> {

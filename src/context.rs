@@ -197,6 +197,13 @@ impl Context {
         Ok(Context::from_parts(self.inner.data.clone(), backend))
     }
 
+    /// For a network context, the protocol spoken to iiod: text, or binary with the opcode
+    /// numbering established with the server when the connection was opened (see
+    /// [`crate::network`]). `None` for local and XML contexts.
+    pub fn iiod_dialect(&self) -> Option<crate::network::Dialect> {
+        self.inner.backend.iiod_dialect()
+    }
+
     /// Writes the context as libiio's XML (byte-identical to `iio_genxml`'s output).
     pub fn to_xml(&self) -> String {
         crate::xml::write(&self.inner.data)

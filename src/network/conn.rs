@@ -298,6 +298,25 @@ impl Conn {
         }
     }
 
+    /// Reads what is there, at most `out.len()` bytes, waiting for one `recv` when nothing
+    /// is buffered. Unlike every other read here, the end of the stream is `Ok(0)`, not an
+    /// error: for callers to whom a closed connection is an answer.
+    pub(crate) fn read_some(
+        &mut self,
+        out: &mut [u8],
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<usize> {
+        if self.start == self.end {
+            let r = Self::recv_into(&mut self.stream, &mut self.sock_read_timeout, out, deadline);
+            return r.map_err(|e| self.io_err(what, e));
+        }
+        let n = (self.end - self.start).min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+
     /// Reads exactly `out.len()` bytes.
     pub(crate) fn read_exact(
         &mut self,

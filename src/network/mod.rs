@@ -6,9 +6,18 @@
 //! Two protocols: the text protocol of libiio 0.x (every server; see
 //! `shared/protocol/iiod.md` §2) and the binary protocol of libiio 1.x, detected by sending
 //! `BINARY` first (a 0.x server answers `-22` and the connection stays text). The binary
-//! opcode numbering is pinned to libiio 1.0's table (`binary.rs`), not the one renumbered on
-//! libiio's main branch in 2026. Binary covers PRINT, TIMEOUT, attributes and triggers;
-//! buffers always use the text commands, which 1.x servers still accept.
+//! protocol has no version, and its opcodes were renumbered in 2026 (`binary.rs`): the same
+//! byte is a write of one attribute under one numbering and of another under the other. So
+//! no binary command is sent before the numbering is established, without side effects
+//! under either known numbering: the session sends `NOP` of the 2026 numbering (opcode 32).
+//! A 2026 server answers it with code 0; a libiio 1.0 server has 27 opcodes and ends the
+//! session on an unknown one before doing anything, so a connection closed in reply to the
+//! probe means the 1.0 numbering, which the session then speaks on a new connection. Any
+//! other reply, or none within the timeout, is a server of neither numbering: the session
+//! speaks the text protocol (which 1.x servers keep) on a new connection rather than guess.
+//! [`crate::Context::iiod_dialect`] tells which one is in use (`ferroio -v` prints it).
+//! Binary covers PRINT, TIMEOUT, attributes and triggers; buffers use the text commands,
+//! which 1.x servers still accept.
 //!
 //! What a hostile or broken server can do to us is bounded: every call has a deadline (the
 //! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
@@ -42,6 +51,7 @@ mod sender;
 mod stream;
 pub(crate) mod text;
 
+pub use binary::Numbering;
 use binary::{Header, Op};
 use conn::{Conn, Deadline, Endpoint};
 
@@ -113,6 +123,25 @@ impl Options {
     }
 }
 
+/// The protocol a connection to iiod speaks, as established when it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// libiio 0.x's text protocol (every iiod; 1.x servers keep it).
+    Text,
+    /// libiio 1.x's binary protocol with this opcode numbering.
+    Binary(Numbering),
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dialect::Text => f.write_str("text protocol (libiio 0.x)"),
+            Dialect::Binary(n) => write!(f, "binary protocol, {}", n.describe()),
+        }
+    }
+}
+
 /// How long `ip:` with no host listens for DNS-SD answers before taking the first server.
 pub const DISCOVERY_WINDOW: Duration = Duration::from_millis(1500);
 
@@ -153,6 +182,7 @@ pub fn create_context(host: &str, options: &Options) -> Result<Context> {
         ep,
         protocol: options.protocol,
         timeout: Mutex::new(options.timeout),
+        dialect: Mutex::new(session.dialect),
         session: Mutex::new(Some(session)),
         data: data_for_backend,
     };
@@ -246,37 +276,161 @@ pub(crate) fn parse_host(rest: &str) -> std::result::Result<Endpoint, String> {
 #[derive(Debug)]
 struct Session {
     conn: Conn,
-    binary: bool,
+    dialect: Dialect,
     timeout: Option<Duration>,
     /// Set by any transport or protocol failure: the stream may be out of step.
     broken: bool,
 }
 
+/// What the server did with the numbering probe.
+#[derive(Debug)]
+enum ProbeReply {
+    /// `NOP` answered with code 0: the 2026 numbering.
+    Nop,
+    /// The connection ended without a byte in reply: a libiio 1.0 server.
+    Closed,
+    /// Anything else (described): neither known numbering.
+    Other(String),
+}
+
 impl Session {
-    /// Connects and, unless told to speak text, negotiates the binary protocol.
+    /// Connects and, unless told to speak text, negotiates the binary protocol and
+    /// establishes its opcode numbering (module documentation); a server of no known
+    /// numbering is spoken to in text.
     fn open(ep: &Endpoint, options: &Options) -> Result<Session> {
         let timeout = options.timeout.filter(|t| !t.is_zero());
-        let conn = Conn::connect(ep, timeout)?;
-        let mut s = Session {
-            conn,
-            binary: false,
-            timeout,
-            broken: false,
+        let connect = || -> Result<Session> {
+            Ok(Session {
+                conn: Conn::connect(ep, timeout)?,
+                dialect: Dialect::Text,
+                timeout,
+                broken: false,
+            })
         };
-        if options.protocol != Protocol::Text {
-            let reply = s.text_int("BINARY\r\n")?;
-            s.binary = reply == 0;
-            if !s.binary && options.protocol == Protocol::Binary {
-                return Err(Error::Unsupported {
-                    backend: "network",
-                    what: format!(
-                        "{}: the binary protocol (the server answered {reply}; it speaks libiio 0.x's text protocol)",
-                        s.conn.peer
-                    ),
-                });
+        let mut s = connect()?;
+        if options.protocol == Protocol::Text {
+            return Ok(s);
+        }
+        let refused = |s: &Session, why: String| Error::Unsupported {
+            backend: "network",
+            what: format!("{}: the binary protocol ({why})", s.conn.peer),
+        };
+        let reply = s.text_int("BINARY\r\n")?;
+        if reply != 0 {
+            if options.protocol == Protocol::Binary {
+                let why =
+                    format!("the server answered {reply}; it speaks libiio 0.x's text protocol");
+                return Err(refused(&s, why));
+            }
+            return Ok(s);
+        }
+        match s.probe_numbering()? {
+            ProbeReply::Nop => {
+                s.dialect = Dialect::Binary(Numbering::Main2026);
+                Ok(s)
+            }
+            ProbeReply::Closed => {
+                // A 1.0 server ended that session; speak its numbering on a new one.
+                let mut s = connect()?;
+                match s.text_int("BINARY\r\n")? {
+                    0 => {
+                        s.dialect = Dialect::Binary(Numbering::Libiio10);
+                        Ok(s)
+                    }
+                    n => Err(s.proto_err(
+                        "BINARY",
+                        format!("accepted the binary protocol, then refused it ({n})"),
+                    )),
+                }
+            }
+            ProbeReply::Other(what) => {
+                let why = format!("no known opcode numbering: {what}");
+                if options.protocol == Protocol::Binary {
+                    return Err(refused(&s, why));
+                }
+                // The first connection is in binary mode in an unknown state: leave it.
+                s.broken = true;
+                drop(s);
+                connect()
             }
         }
-        Ok(s)
+    }
+
+    /// Sends the numbering probe ([`binary::PROBE_OPCODE`], `NOP` of the 2026 numbering,
+    /// harmless under both) and classifies the reply.
+    fn probe_numbering(&mut self) -> Result<ProbeReply> {
+        let probe = Header {
+            client_id: 0,
+            op: binary::PROBE_OPCODE,
+            dev: 0,
+            code: 0,
+        };
+        let what = "numbering probe (NOP)";
+        self.io(|c, d| c.send(&probe.encode(), what, d))?;
+        let mut raw = [0u8; binary::HEADER_LEN];
+        let deadline = self.deadline();
+        let mut got = 0;
+        while got < raw.len() {
+            match self.conn.read_some(&mut raw[got..], what, deadline) {
+                Ok(0) if got == 0 => return Ok(ProbeReply::Closed),
+                Ok(0) => {
+                    return Ok(ProbeReply::Other(format!(
+                        "the connection ended after {got} bytes of a reply"
+                    )))
+                }
+                Ok(n) => got += n,
+                Err(e) if got == 0 && e.errno() == 104 => return Ok(ProbeReply::Closed),
+                Err(e) if e.errno() == 110 => {
+                    return Ok(ProbeReply::Other(format!(
+                        "no reply within the timeout ({got} bytes)"
+                    )))
+                }
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e);
+                }
+            }
+        }
+        let h = Header::decode(&raw);
+        Ok(match (h.op, h.code) {
+            (0, 0) => ProbeReply::Nop,
+            (op, code) => ProbeReply::Other(format!("opcode {op} code {code} in reply")),
+        })
+    }
+
+    /// The numbering in use, for a binary session.
+    fn numbering(&self) -> Option<Numbering> {
+        match self.dialect {
+            Dialect::Binary(n) => Some(n),
+            Dialect::Text => None,
+        }
+    }
+
+    fn binary(&self) -> bool {
+        self.numbering().is_some()
+    }
+
+    /// The header of a binary command: the operation's opcode under the session's
+    /// numbering, or an error when it has none (nothing is sent then).
+    fn header(&self, op: Op, dev: u8, code: i32) -> Result<Header> {
+        let numbering = self.numbering().ok_or_else(|| Error::Unsupported {
+            backend: "network",
+            what: format!("{}: {op:?} outside the binary protocol", self.conn.peer),
+        })?;
+        let op = op.code(numbering).ok_or_else(|| Error::Unsupported {
+            backend: "network",
+            what: format!(
+                "{}: {op:?} (the server speaks the {})",
+                self.conn.peer,
+                numbering.describe()
+            ),
+        })?;
+        Ok(Header {
+            client_id: 0,
+            op,
+            dev,
+            code,
+        })
     }
 
     fn deadline(&self) -> Deadline {
@@ -344,10 +498,10 @@ impl Session {
     /// the protocol allows: TIMEOUT and (Z)PRINT are sent together.
     fn handshake(&mut self) -> Result<Vec<u8>> {
         let remote = self.remote_timeout_ms();
-        if self.binary {
+        if self.binary() {
             let mut out = Vec::with_capacity(16);
-            out.extend_from_slice(&bin_header(Op::Timeout, 0, remote).encode());
-            out.extend_from_slice(&bin_header(Op::Print, 0, 0).encode());
+            out.extend_from_slice(&self.header(Op::Timeout, 0, remote)?.encode());
+            out.extend_from_slice(&self.header(Op::Print, 0, 0)?.encode());
             self.io(|c, d| c.send(&out, "TIMEOUT + PRINT", d))?;
             // As in text mode, a server that cannot set its timeout still serves.
             let _ = self.bin_response("TIMEOUT", 0)?;
@@ -401,7 +555,7 @@ impl Session {
     fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.timeout = timeout.filter(|t| !t.is_zero());
         let remote = self.remote_timeout_ms();
-        if self.binary {
+        if self.binary() {
             match self.bin_call(Op::Timeout, 0, remote, &[], "TIMEOUT", 0)? {
                 Ok(_) => Ok(()),
                 Err(code) => Err(self.remote_err("TIMEOUT", code.into())),
@@ -427,7 +581,7 @@ impl Session {
             let mut raw = [0u8; binary::HEADER_LEN];
             self.io(|c, d| c.read_exact(&mut raw, what, d))?;
             let h = Header::decode(&raw);
-            if h.op != Op::Response as u8 {
+            if h.op != RESPONSE {
                 return Err(
                     self.proto_err(what, format!("unexpected opcode {} from the server", h.op))
                 );
@@ -466,14 +620,14 @@ impl Session {
         max: usize,
     ) -> Result<std::result::Result<Vec<u8>, i32>> {
         let mut out = Vec::with_capacity(binary::HEADER_LEN + payload.len());
-        out.extend_from_slice(&bin_header(op, dev, code).encode());
+        out.extend_from_slice(&self.header(op, dev, code)?.encode());
         out.extend_from_slice(payload);
         self.io(|c, d| c.send(&out, what, d))?;
         self.bin_response(what, max)
     }
 
     fn read_attr(&mut self, loc: &AttrLoc<'_>, data: &ContextData) -> Result<String> {
-        let (what, payload) = if self.binary {
+        let (what, payload) = if self.binary() {
             let (op, dev, code) = bin_attr(loc, data, false)?;
             let what = format!("{op:?} {}", describe(loc));
             match self.bin_call(op, dev, code, &[], &what, MAX_ATTR)? {
@@ -495,7 +649,7 @@ impl Session {
         let mut bytes = Vec::with_capacity(value.len() + 1);
         bytes.extend_from_slice(value.as_bytes());
         bytes.push(0);
-        if self.binary {
+        if self.binary() {
             let (op, dev, code) = bin_attr(loc, data, true)?;
             let what = format!("{op:?} {}", describe(loc));
             let mut payload = Vec::with_capacity(8 + bytes.len());
@@ -521,7 +675,7 @@ impl Session {
     }
 
     fn current_trigger(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
-        if self.binary {
+        if self.binary() {
             return self.bin_gettrig(dev, data);
         }
         let cmd = text::gettrig_command(dev).map_err(|reason| Error::InvalidValue {
@@ -553,7 +707,7 @@ impl Session {
                 .enumerate()
                 .find(|(_, d)| d.id.starts_with("trigger") && d.name.as_deref() == Some(name))
         });
-        if self.binary {
+        if self.binary() {
             let idx = dev_index(data, dev)?;
             let code = match trig_dev {
                 None => -1,
@@ -587,12 +741,13 @@ impl Session {
     fn bin_gettrig(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
         let idx = dev_index(data, dev)?;
         let what = format!("GETTRIG {dev}");
-        self.io(|c, d| c.send(&bin_header(Op::GetTrig, idx, 0).encode(), &what, d))?;
+        let header = self.header(Op::GetTrig, idx, 0)?;
+        self.io(|c, d| c.send(&header.encode(), &what, d))?;
         loop {
             let mut raw = [0u8; binary::HEADER_LEN];
             self.io(|c, d| c.read_exact(&mut raw, &what, d))?;
             let h = Header::decode(&raw);
-            if h.op != Op::Response as u8 {
+            if h.op != RESPONSE {
                 return Err(self.proto_err(&what, format!("unexpected opcode {}", h.op)));
             }
             if h.client_id != 0 {
@@ -602,6 +757,11 @@ impl Session {
                 }
                 self.io(|c, d| c.skip(n, &what, d))?;
                 continue;
+            }
+            if h.code == -19 {
+                // 1.x servers say ENODEV for "no trigger assigned" (libiio 1.x's own
+                // local backend does, and its iio_info prints it so).
+                return Ok(None);
             }
             if h.code < 0 {
                 return Err(self.remote_err(&what, h.code.into()));
@@ -620,21 +780,15 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // As libiio: an empty line ends a half-sent command, then EXIT. Best effort, briefly.
-        if !self.binary && !self.broken {
+        if !self.binary() && !self.broken {
             let d = Deadline::after(Some(Duration::from_millis(100)));
             let _ = self.conn.send(b"\r\nEXIT\r\n", "EXIT", d);
         }
     }
 }
 
-fn bin_header(op: Op, dev: u8, code: i32) -> Header {
-    Header {
-        client_id: 0,
-        op: op as u8,
-        dev,
-        code,
-    }
-}
+/// The opcode of responses, the same in every numbering.
+const RESPONSE: u8 = 0;
 
 fn describe(loc: &AttrLoc<'_>) -> String {
     format!("'{}' of {}", loc.name(), loc.owner())
@@ -739,6 +893,8 @@ pub(crate) struct NetworkBackend {
     ep: Endpoint,
     protocol: Protocol,
     timeout: Mutex<Option<Duration>>,
+    /// The dialect of the last session opened.
+    dialect: Mutex<Dialect>,
     session: Mutex<Option<Session>>,
     data: Arc<ContextData>,
 }
@@ -766,6 +922,7 @@ impl NetworkBackend {
                 Err(e) if s.broken => return Err(e),
                 _ => {}
             }
+            *lock(&self.dialect) = s.dialect;
             *guard = Some(s);
         }
         let s = guard.as_mut().expect("session opened above");
@@ -807,6 +964,10 @@ impl Backend for NetworkBackend {
         stream::open(&self.ep, *lock(&self.timeout), spec)
     }
 
+    fn iiod_dialect(&self) -> Option<Dialect> {
+        Some(*lock(&self.dialect))
+    }
+
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {
         let options = self.options();
         let mut s = Session::open(&self.ep, &options)?;
@@ -818,6 +979,7 @@ impl Backend for NetworkBackend {
             ep: self.ep.clone(),
             protocol: self.protocol,
             timeout: Mutex::new(options.timeout),
+            dialect: Mutex::new(s.dialect),
             session: Mutex::new(Some(s)),
             data: self.data.clone(),
         }))

@@ -1,9 +1,10 @@
 //! Hostile and broken servers, played by small in-process fakes on 127.0.0.1: what the real
 //! iiod never does. Every case must end in a typed error (or the right value) quickly:
 //! never a panic, a hang, or an allocation of what the server claims. Also the binary
-//! protocol (no libiio 1.x server is installable here) and ZPRINT with a real zstd frame.
+//! protocol's numbering probe against servers of either numbering and of none (the real
+//! libiio 1.x servers are in `network_libiio1.rs`), and ZPRINT with a real zstd frame.
 
-use ferroio::network::{create_context, Options, Protocol};
+use ferroio::network::{create_context, Dialect, Numbering, Options, Protocol};
 use ferroio::{Context, Error};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -646,8 +647,10 @@ fn a_full_output_queue_times_out_and_cancel_wakes_it() {
     assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
 }
 
-/// A libiio 1.x server in binary mode (1.0 opcode numbering), little-endian headers.
-fn binary_script(p: &mut Peer) {
+/// A libiio 1.x server in binary mode, little-endian headers. `main`: the 2026 numbering
+/// (answers NOP); otherwise libiio 1.0's, which (as iiod) ends the session on an opcode it
+/// does not have, such as the numbering probe.
+fn serve_binary(p: &mut Peer, main: bool) {
     assert_eq!(p.line(), "BINARY");
     p.send(b"0\n");
     let respond = |p: &mut Peer, code: i32, payload: &[u8]| {
@@ -656,6 +659,12 @@ fn binary_script(p: &mut Peer) {
         h.extend_from_slice(payload);
         p.send(&h);
     };
+    // WRITE_ATTR, GETTRIG, SETTRIG, NOP and the number of opcodes of each numbering.
+    let (write_attr, gettrig, settrig, nop, count) = if main {
+        (9, 15, 16, 32, 33)
+    } else {
+        (7, 11, 12, 255, 27)
+    };
     loop {
         let mut h = [0u8; 8];
         if p.r.read_exact(&mut h).is_err() {
@@ -663,6 +672,10 @@ fn binary_script(p: &mut Peer) {
         }
         let (op, dev, code) = (h[2], h[3], i32::from_le_bytes([h[4], h[5], h[6], h[7]]));
         let _ = p.seen.send(format!("op {op} dev {dev} code {code:#x}"));
+        if op >= count {
+            let _ = p.seen.send(format!("closed on opcode {op}"));
+            return;
+        }
         match op {
             2 => respond(p, 0, b""),
             1 => respond(p, XML.len() as i32, XML.as_bytes()),
@@ -671,7 +684,7 @@ fn binary_script(p: &mut Peer) {
             // READ_CHN_ATTR: channel 0, attribute 0 (raw).
             6 if dev == 0 && code == 0 => respond(p, 3, b"-7\n"),
             // WRITE_ATTR: u64 length + value.
-            7 => {
+            op if op == write_attr => {
                 let mut len = [0u8; 8];
                 p.r.read_exact(&mut len).unwrap();
                 let mut v = vec![0u8; u64::from_le_bytes(len) as usize];
@@ -682,16 +695,17 @@ fn binary_script(p: &mut Peer) {
                 respond(p, v.len() as i32, b"");
             }
             // GETTRIG: device index 1 (trigger0).
-            11 => respond(p, 1, b""),
-            12 => respond(p, 0, b""),
+            op if op == gettrig => respond(p, 1, b""),
+            op if op == settrig => respond(p, 0, b""),
+            op if op == nop => respond(p, 0, b""),
             _ => respond(p, -22, b""),
         }
     }
 }
 
-#[test]
-fn binary_protocol_of_libiio_1_0() {
-    let f = fake(1, binary_script);
+/// Opens a context on a binary fake and checks every operation went out under the server's
+/// numbering: `(read attr, settrig)` opcodes as the server logs them.
+fn check_binary_fake(f: Fake, numbering: Numbering, settrig: u8) {
     let ctx = create_context(
         &format!("127.0.0.1:{}", f.port),
         &Options::new()
@@ -699,6 +713,7 @@ fn binary_protocol_of_libiio_1_0() {
             .protocol(Protocol::Binary),
     )
     .unwrap();
+    assert_eq!(ctx.iiod_dialect(), Some(Dialect::Binary(numbering)));
     let dev = ctx.get_device("adc").unwrap();
     assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
     let raw = dev.get_channel("voltage0", false).unwrap();
@@ -711,16 +726,96 @@ fn binary_protocol_of_libiio_1_0() {
     let e = trig.attr_read_str("sampling_frequency").unwrap_err();
     assert_eq!(e.errno(), 22, "{e}");
     drop(ctx);
-    let seen: Vec<String> = f.lines.iter().take(12).collect();
+    let seen: Vec<String> = f.lines.iter().take(14).collect();
+    // The probe came first and nothing else preceded it.
+    assert_eq!(seen[..2], ["BINARY", "op 32 dev 0 code 0x0"], "{seen:?}");
     assert!(
         seen.contains(&"op 3 dev 0 code 0x0".to_string()),
         "{seen:?}"
     );
     assert!(
-        seen.contains(&"op 12 dev 0 code 0x1".to_string()),
+        seen.contains(&format!("op {settrig} dev 0 code 0x1")),
         "{seen:?}"
     );
     assert!(seen.contains(&"value 250\0".to_string()), "{seen:?}");
+}
+
+#[test]
+fn binary_protocol_of_libiio_1_0() {
+    // Two connections: the probe ends the first, as iiod 1.0 does.
+    let f = fake(2, |p| serve_binary(p, false));
+    check_binary_fake(f, Numbering::Libiio10, 12);
+}
+
+#[test]
+fn binary_protocol_of_libiio_main_2026() {
+    let f = fake(1, |p| serve_binary(p, true));
+    check_binary_fake(f, Numbering::Main2026, 16);
+}
+
+/// A server that accepts BINARY and then answers the probe in a way no known numbering
+/// does (`reply`: what it sends back, if anything), and speaks text on a new connection.
+fn unknown_numbering(p: &mut Peer, reply: Option<&[u8]>) {
+    let first = p.line();
+    if first == "BINARY" {
+        p.send(b"0\n");
+        let mut h = [0u8; 8];
+        if p.r.read_exact(&mut h).is_ok() {
+            let _ = p.seen.send(format!("probe op {}", h[2]));
+            if let Some(r) = reply {
+                p.send(r);
+            }
+        }
+        p.drain();
+        return;
+    }
+    assert!(first.starts_with("TIMEOUT"), "{first}");
+    p.send(b"0\n");
+    assert_eq!(p.line(), "ZPRINT");
+    p.send(b"-22\n");
+    assert_eq!(p.line(), "PRINT");
+    p.print_ok();
+    assert_eq!(p.line(), "READ iio:device0 sampling_frequency");
+    p.send(b"5\n1000\0\n");
+    p.drain();
+}
+
+#[test]
+fn an_unknown_numbering_is_spoken_to_in_text() {
+    // A response with a payload, another opcode, an error code, and silence: none is the
+    // NOP answer of a known numbering.
+    let scripts: [Script; 4] = [
+        |p| unknown_numbering(p, Some(&[0, 0, 0, 0, 4, 0, 0, 0, b'a', b'b', b'c', b'd'])),
+        |p| unknown_numbering(p, Some(&[0, 0, 5, 0, 0, 0, 0, 0])),
+        |p| unknown_numbering(p, Some(&[0, 0, 0, 0, 0xea, 0xff, 0xff, 0xff])),
+        |p| unknown_numbering(p, None),
+    ];
+    for script in scripts {
+        let f = fake(2, script);
+        let ctx = open(&f, 700).unwrap();
+        assert_eq!(ctx.iiod_dialect(), Some(Dialect::Text));
+        let dev = ctx.get_device("adc").unwrap();
+        assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
+        drop(ctx);
+        let seen: Vec<String> = f.lines.iter().take(3).collect();
+        // The probe was the one binary command sent.
+        assert_eq!(
+            seen[..3],
+            ["BINARY", "probe op 32", "TIMEOUT 350"],
+            "{seen:?}"
+        );
+
+        // Asked for binary only, the same server is refused, naming why.
+        let f = fake(1, script);
+        let e = create_context(
+            &format!("127.0.0.1:{}", f.port),
+            &Options::new()
+                .timeout(Some(Duration::from_millis(700)))
+                .protocol(Protocol::Binary),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no known opcode numbering"), "{e}");
+    }
 }
 
 #[test]

@@ -51,12 +51,16 @@ enum Command {
 #[derive(Args, Clone)]
 pub struct ContextArgs {
     /// Context URI: `local:` (default), `local:PATH` (a directory laid out like /sys),
-    /// `xml:FILE`.
+    /// `xml:FILE`, `ip:HOST[:PORT]`.
     #[arg(short = 'u', long = "uri")]
     uri: Option<String>,
     /// Use the XML backend with this file (same as `-u xml:FILE`).
     #[arg(short = 'x', long = "xml", conflicts_with = "uri")]
     xml: Option<String>,
+    /// Say on stderr how the context is reached (for `ip:`, the iiod protocol and its opcode
+    /// numbering) and, for buffers, the transfer method and scan layout.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
 }
 
 impl ContextArgs {
@@ -72,10 +76,17 @@ impl ContextArgs {
     /// Opens the context, or prints libiio's one-line error.
     pub fn open(&self) -> Result<Context, ExitCode> {
         let uri = self.uri();
-        Context::from_uri(&uri).map_err(|e| {
+        let ctx = Context::from_uri(&uri).map_err(|e| {
             eprintln!("ferroio: unable to create IIO context {uri}: {e}");
             ExitCode::FAILURE
-        })
+        })?;
+        if self.verbose {
+            match ctx.iiod_dialect() {
+                Some(dialect) => eprintln!("ferroio: context {uri} (iiod): {dialect}"),
+                None => eprintln!("ferroio: context {uri} ({})", ctx.name()),
+            }
+        }
+        Ok(ctx)
     }
 }
 

@@ -40,9 +40,6 @@ pub struct StreamArgs {
     /// Transfer method: auto, read (read/write), mmap (ADI blocks), dmabuf.
     #[arg(long = "transfer", default_value = "auto")]
     pub transfer: String,
-    /// Print the transfer method and scan layout on stderr.
-    #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
     /// The device: id, name or label.
     pub device: String,
     /// Channels to stream (ids or names); all scan elements of the direction when none.
@@ -110,7 +107,7 @@ impl StreamArgs {
 
     /// Describes the open buffer on stderr (`-v`).
     pub fn describe(&self, buf: &Buffer) {
-        if !self.verbose {
+        if !self.context.verbose {
             return;
         }
         eprintln!(

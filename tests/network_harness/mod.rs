@@ -89,6 +89,11 @@ impl RealIiod {
 
     /// iiod with extra arguments.
     pub fn start(args: &[&str]) -> Option<RealIiod> {
+        Self::start_program(Path::new("iiod"), args)
+    }
+
+    /// Another iiod (a libiio 1.x build, [`libiio1`]) serving the fake sysfs tree.
+    pub fn start_program(program: &Path, args: &[&str]) -> Option<RealIiod> {
         if let Some(why) = skip_reason() {
             println!("skipped: {why}");
             return None;
@@ -104,7 +109,7 @@ impl RealIiod {
         let child = spawn_logged(
             Command::new(tools.join("in-fake-ns.sh"))
                 .arg(&fake)
-                .arg("iiod")
+                .arg(program)
                 .args(args),
             &dir.path().join("iiod.log"),
         );
@@ -307,6 +312,77 @@ pub fn bounded_with_input(cmd: &mut Command, input: &[u8], limit: Duration) -> O
 
 /// The port iiod listens on.
 pub const IIOD_PORT: u16 = 30431;
+
+/// The two libiio 1.x snapshots of `../shared/peers/libiio-1.x`, one per opcode numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Libiio1 {
+    /// 4e3cfe61 (2026-08): libiio main's current numbering (event attributes, NOP).
+    Main,
+    /// 2d314beb (2026-06): the earlier libiio 1.0 numbering.
+    Earlier,
+}
+
+impl Libiio1 {
+    /// The short commit id, as the tarball names it.
+    pub fn commit(self) -> &'static str {
+        match self {
+            Libiio1::Main => "4e3cfe61",
+            Libiio1::Earlier => "2d314beb",
+        }
+    }
+}
+
+/// Where built peers are kept (outside the repository): `$FERROIO_PEER_CACHE`, else
+/// `$XDG_CACHE_HOME/ferroio-peers`, else `$HOME/.cache/ferroio-peers`.
+pub fn peer_cache_dir() -> Option<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("FERROIO_PEER_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("ferroio-peers")))
+        .or_else(|| env("HOME").map(|p| p.join(".cache/ferroio-peers")))
+}
+
+/// A build of libiio 1.x (library, tools, iiod) from the tarball in
+/// `../shared/peers/libiio-1.x`, made once with its `build.sh` (which installs the Debian
+/// build packages it lacks) into the peer cache and reused after: its prefix (`sbin/iiod`,
+/// `bin/iio_*`, `lib`). Concurrent tests wait for one build (`flock`). `None` after
+/// printing why when the machine cannot have it (not root, no `../shared`).
+pub fn libiio1(which: Libiio1) -> Option<PathBuf> {
+    if !rustix::process::geteuid().is_root() {
+        println!("skipped: not root (building libiio 1.x installs Debian packages)");
+        return None;
+    }
+    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/libiio-1.x");
+    let tarball = peers.join(format!("libiio-1.0-{}.tar.gz", which.commit()));
+    if !tarball.is_file() {
+        println!("skipped: {} is not present", tarball.display());
+        return None;
+    }
+    let cache = peer_cache_dir()?;
+    std::fs::create_dir_all(&cache).expect("peer cache");
+    let prefix = cache.join(format!("libiio1-{}", which.commit()));
+    let mut cmd = Command::new("flock");
+    cmd.arg(cache.join(".build.lock"))
+        .arg(peers.join("build.sh"))
+        .arg(&tarball)
+        .arg(&prefix);
+    if which == Libiio1::Earlier {
+        // That snapshot's emu backend does not build (build.sh's notes).
+        cmd.env("EXTRA_CMAKE_OPTS", "-DWITH_EMU_BACKEND=OFF");
+    }
+    let out = bounded(&mut cmd, Duration::from_secs(900));
+    assert!(
+        out.status.success(),
+        "building libiio {} failed:\n{}\n{}",
+        which.commit(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(prefix)
+}
 
 /// A DNS-SD "board": real Debian iiod 0.24 and a real avahi-daemon (with a private
 /// dbus-daemon) in a board network namespace, joined by a veth pair to a client network

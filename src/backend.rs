@@ -20,6 +20,9 @@ pub(crate) enum AttrLoc<'a> {
     Buffer { dev: &'a str, name: &'a str },
     /// A debug attribute: `<debugfs>/iio/<device>/<name>`.
     Debug { dev: &'a str, name: &'a str },
+    /// An event attribute (configuration of the device's events): `<device
+    /// dir>/events/<name>` on a local device.
+    Event { dev: &'a str, name: &'a str },
     /// A channel attribute living in `<device dir>/<filename>`.
     Channel {
         dev: &'a str,
@@ -37,6 +40,7 @@ impl AttrLoc<'_> {
             AttrLoc::Device { dev, .. } => format!("device {dev}"),
             AttrLoc::Buffer { dev, .. } => format!("buffer of device {dev}"),
             AttrLoc::Debug { dev, .. } => format!("debug attributes of device {dev}"),
+            AttrLoc::Event { dev, .. } => format!("events of device {dev}"),
             AttrLoc::Channel {
                 dev,
                 channel,
@@ -55,6 +59,7 @@ impl AttrLoc<'_> {
             AttrLoc::Device { name, .. }
             | AttrLoc::Buffer { name, .. }
             | AttrLoc::Debug { name, .. }
+            | AttrLoc::Event { name, .. }
             | AttrLoc::Channel { name, .. } => name,
         }
     }
@@ -63,6 +68,8 @@ impl AttrLoc<'_> {
 /// What a backend does for the shared API. Implementations must be thread-safe: one
 /// [`crate::Context`] may be used from several threads at once.
 pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    /// The backend's name in messages (`local`, `xml`, `network`).
+    fn kind(&self) -> &'static str;
     /// Reads an attribute's value (one trailing newline removed).
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String>;
     /// Writes an attribute's value.
@@ -85,8 +92,25 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// The default refuses with ENOSYS: the XML backend describes structure only.
     fn open_buffer(&self, spec: &BufferSpec<'_>) -> Result<Box<dyn BufferStream>> {
         Err(Error::Unsupported {
-            backend: "xml",
+            backend: self.kind(),
             what: format!("opening a buffer of device {}", spec.dev.id),
+        })
+    }
+
+    /// Opens the event stream of device `dev` (libiio 1.x's `open_ev`); ENOSYS by default.
+    fn open_events(&self, dev: &str) -> Result<Box<dyn EventSource>> {
+        Err(Error::Unsupported {
+            backend: self.kind(),
+            what: format!("opening the event stream of device {dev}"),
+        })
+    }
+
+    /// The names of the event attributes of device `dev` (read and written through
+    /// [`AttrLoc::Event`]), sorted; ENOSYS by default.
+    fn event_attrs(&self, dev: &str) -> Result<Vec<String>> {
+        Err(Error::Unsupported {
+            backend: self.kind(),
+            what: format!("listing the event attributes of device {dev}"),
         })
     }
 
@@ -94,12 +118,21 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn iiod_dialect(&self) -> Option<crate::network::Dialect> {
         None
     }
+}
 
-    /// The local paths behind a local context (for configfs triggers, event fds and other
-    /// local-only features); `None` for other backends.
-    fn local_paths(&self) -> Option<&crate::sysfs::LocalPaths> {
-        None
-    }
+/// An open event stream of a device: libiio 1.x's `read_ev` behind one interface. Local
+/// streams read the device's event fd; network ones will read iiod's event stream.
+pub(crate) trait EventSource: Send + fmt::Debug {
+    /// The next event. Blocking: waits until one comes or `deadline` passes (`Ok(None)`
+    /// then; no deadline waits for ever). Non-blocking: `Ok(None)` when none is pending.
+    /// After [`CancelHandle::cancel`], [`Error::Cancelled`].
+    fn next(
+        &mut self,
+        blocking: bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Option<crate::buffer::Event>>;
+    /// A handle that cancels this stream from any thread.
+    fn cancel_handle(&self) -> CancelHandle;
 }
 
 /// What [`Backend::open_buffer`] is asked for. The generic layer ([`crate::buffer`]) has

@@ -74,7 +74,8 @@ impl Context {
                 } else {
                     crate::sysfs::LocalPaths::under(Path::new(rest))
                 };
-                crate::sysfs::create_context(paths)
+                let (data, backend) = crate::sysfs::open(paths)?;
+                Ok(Context::from_parts(data, backend))
             }
             "xml" => {
                 if rest.is_empty() {
@@ -82,12 +83,20 @@ impl Context {
                 }
                 Context::from_xml_file(Path::new(rest))
             }
-            "ip" => crate::network::create_context(rest, &crate::network::Options::default()),
+            "ip" => Context::from_network(rest, &crate::network::Options::default()),
             "usb" | "serial" => Err(bad(&format!(
                 "the {scheme} backend is not available in this build"
             ))),
             _ => Err(bad(&format!("unknown backend '{scheme}'"))),
         }
+    }
+
+    /// Opens the context served by `iiod` at `host` (what follows `ip:` in a URI: `HOST`,
+    /// `HOST:PORT`, `[IPV6]:PORT`, a bare IPv6 address, or empty to find one with DNS-SD),
+    /// with explicit options (timeout, protocol); see [`crate::network`].
+    pub fn from_network(host: &str, options: &crate::network::Options) -> Result<Context> {
+        let (data, backend) = crate::network::open(host, options)?;
+        Ok(Context::from_parts(data, backend))
     }
 
     /// Creates a context from a libiio XML description in a file.
@@ -910,7 +919,7 @@ impl FromAttr for bool {
         match text.trim() {
             "Y" | "y" | "true" | "on" => Some(true),
             "N" | "n" | "false" | "off" => Some(false),
-            t => parse_c_integer(t).map(|v| v != 0),
+            t => crate::strtol::strtoll_whole(t).map(|v| v != 0),
         }
     }
 }
@@ -929,30 +938,12 @@ impl FromAttr for f32 {
     }
 }
 
-/// Parses an integer the way `strtoll(s, NULL, 0)` accepts it: decimal, `0x` hex, leading
-/// `0` octal, optional sign.
-fn parse_c_integer(t: &str) -> Option<i64> {
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let magnitude = if let Some(hex) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
-        i128::from_str_radix(hex, 16).ok()?
-    } else if body.len() > 1 && body.starts_with('0') {
-        i128::from_str_radix(&body[1..], 8).ok()?
-    } else {
-        body.parse::<i128>().ok()?
-    };
-    let v = if neg { -magnitude } else { magnitude };
-    i64::try_from(v).ok()
-}
-
 macro_rules! int_attr {
     ($($t:ty),*) => {$(
         impl FromAttr for $t {
             const TYPE_NAME: &'static str = stringify!($t);
             fn from_attr(text: &str) -> Option<Self> {
-                parse_c_integer(text.trim()).and_then(|v| <$t>::try_from(v).ok())
+                crate::strtol::strtoll_whole(text.trim()).and_then(|v| <$t>::try_from(v).ok())
             }
         }
         impl ToAttr for $t {
@@ -967,14 +958,7 @@ int_attr!(i8, i16, i32, i64, u8, u16, u32, isize, usize);
 impl FromAttr for u64 {
     const TYPE_NAME: &'static str = "u64";
     fn from_attr(text: &str) -> Option<Self> {
-        let t = text.trim();
-        match t.strip_prefix("0x").or(t.strip_prefix("0X")) {
-            Some(hex) => u64::from_str_radix(hex, 16).ok(),
-            None => t
-                .parse::<u64>()
-                .ok()
-                .or_else(|| parse_c_integer(t).and_then(|v| u64::try_from(v).ok())),
-        }
+        crate::strtol::strtoull_whole(text.trim())
     }
 }
 

@@ -2,6 +2,7 @@
 //! where (a path, a device, an attribute, an XML position), so a one-line message is enough
 //! for a user to know what to check. GPIO has its own error type in [`crate::gpio`].
 
+use rustix::io::Errno;
 use std::io;
 use std::path::PathBuf;
 
@@ -161,29 +162,53 @@ impl Error {
     /// The POSIX errno that libiio would report for this error, used to print messages the way
     /// libiio's tools do (`ERROR: Permission denied (13)`).
     pub fn errno(&self) -> i32 {
-        match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(match source.kind() {
-                io::ErrorKind::NotFound => 2,
-                io::ErrorKind::PermissionDenied => 13,
-                io::ErrorKind::TimedOut => 110,
-                _ => 5,
-            }),
-            Error::InvalidUri { .. } | Error::InvalidValue { .. } | Error::Xml { .. } => 22,
-            Error::NoDevice(_) | Error::NoChannel { .. } | Error::NoAttribute { .. } => 2,
-            Error::DataFormat { .. } | Error::Parse { .. } | Error::Malformed { .. } => 22,
-            Error::Unsupported { .. } => 38,
-            Error::Network { source, .. } => source.raw_os_error().unwrap_or(match source.kind() {
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => 110,
-                io::ErrorKind::ConnectionRefused => 111,
-                io::ErrorKind::ConnectionReset => 104,
-                io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => 32,
-                _ => 5,
-            }),
-            Error::Protocol { .. } => 71,
-            Error::Ioctl { source, .. } => source.raw_os_error().unwrap_or(5),
-            Error::Timeout { .. } => 110,
-            Error::Cancelled { .. } => 125,
-        }
+        let e = match self {
+            Error::Io { source, .. } => {
+                return source.raw_os_error().unwrap_or(
+                    match source.kind() {
+                        io::ErrorKind::NotFound => Errno::NOENT,
+                        io::ErrorKind::PermissionDenied => Errno::ACCESS,
+                        io::ErrorKind::TimedOut => Errno::TIMEDOUT,
+                        _ => Errno::IO,
+                    }
+                    .raw_os_error(),
+                )
+            }
+            Error::InvalidUri { .. } | Error::InvalidValue { .. } | Error::Xml { .. } => {
+                Errno::INVAL
+            }
+            Error::NoDevice(_) | Error::NoChannel { .. } | Error::NoAttribute { .. } => {
+                Errno::NOENT
+            }
+            Error::DataFormat { .. } | Error::Parse { .. } | Error::Malformed { .. } => {
+                Errno::INVAL
+            }
+            Error::Unsupported { .. } => Errno::NOSYS,
+            Error::Network { source, .. } => {
+                return source.raw_os_error().unwrap_or(
+                    match source.kind() {
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Errno::TIMEDOUT,
+                        io::ErrorKind::ConnectionRefused => Errno::CONNREFUSED,
+                        io::ErrorKind::ConnectionReset => Errno::CONNRESET,
+                        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => Errno::PIPE,
+                        _ => Errno::IO,
+                    }
+                    .raw_os_error(),
+                )
+            }
+            Error::Protocol { .. } => Errno::PROTO,
+            Error::Ioctl { source, .. } => {
+                return source.raw_os_error().unwrap_or(Errno::IO.raw_os_error())
+            }
+            Error::Timeout { .. } => Errno::TIMEDOUT,
+            Error::Cancelled { .. } => Errno::CANCELED,
+        };
+        e.raw_os_error()
+    }
+
+    /// Whether [`Error::errno`] is `e`.
+    pub(crate) fn has_errno(&self, e: Errno) -> bool {
+        self.errno() == e.raw_os_error()
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
@@ -196,82 +221,85 @@ impl Error {
 
 /// glibc's message for each errno value (Linux numbering), so that every build (musl,
 /// static, any target) prints exactly what libiio's tools print on a glibc system.
-const ERRNO_TEXT: &[(i32, &str)] = &[
-    (1, "Operation not permitted"),
-    (2, "No such file or directory"),
-    (3, "No such process"),
-    (4, "Interrupted system call"),
-    (5, "Input/output error"),
-    (6, "No such device or address"),
-    (7, "Argument list too long"),
-    (8, "Exec format error"),
-    (9, "Bad file descriptor"),
-    (10, "No child processes"),
-    (11, "Resource temporarily unavailable"),
-    (12, "Cannot allocate memory"),
-    (13, "Permission denied"),
-    (14, "Bad address"),
-    (15, "Block device required"),
-    (16, "Device or resource busy"),
-    (17, "File exists"),
-    (18, "Invalid cross-device link"),
-    (19, "No such device"),
-    (20, "Not a directory"),
-    (21, "Is a directory"),
-    (22, "Invalid argument"),
-    (23, "Too many open files in system"),
-    (24, "Too many open files"),
-    (25, "Inappropriate ioctl for device"),
-    (26, "Text file busy"),
-    (27, "File too large"),
-    (28, "No space left on device"),
-    (29, "Illegal seek"),
-    (30, "Read-only file system"),
-    (31, "Too many links"),
-    (32, "Broken pipe"),
-    (33, "Numerical argument out of domain"),
-    (34, "Numerical result out of range"),
-    (35, "Resource deadlock avoided"),
-    (36, "File name too long"),
-    (37, "No locks available"),
-    (38, "Function not implemented"),
-    (39, "Directory not empty"),
-    (40, "Too many levels of symbolic links"),
-    (42, "No message of desired type"),
-    (43, "Identifier removed"),
-    (61, "No data available"),
-    (62, "Timer expired"),
-    (71, "Protocol error"),
-    (74, "Bad message"),
-    (75, "Value too large for defined data type"),
-    (84, "Invalid or incomplete multibyte or wide character"),
-    (88, "Socket operation on non-socket"),
-    (90, "Message too long"),
-    (93, "Protocol not supported"),
-    (95, "Operation not supported"),
-    (98, "Address already in use"),
-    (99, "Cannot assign requested address"),
-    (100, "Network is down"),
-    (101, "Network is unreachable"),
-    (103, "Software caused connection abort"),
-    (104, "Connection reset by peer"),
-    (105, "No buffer space available"),
-    (106, "Transport endpoint is already connected"),
-    (107, "Transport endpoint is not connected"),
-    (110, "Connection timed out"),
-    (111, "Connection refused"),
-    (112, "Host is down"),
-    (113, "No route to host"),
-    (114, "Operation already in progress"),
-    (115, "Operation now in progress"),
-    (125, "Operation canceled"),
+const ERRNO_TEXT: &[(Errno, &str)] = &[
+    (Errno::PERM, "Operation not permitted"),
+    (Errno::NOENT, "No such file or directory"),
+    (Errno::SRCH, "No such process"),
+    (Errno::INTR, "Interrupted system call"),
+    (Errno::IO, "Input/output error"),
+    (Errno::NXIO, "No such device or address"),
+    (Errno::TOOBIG, "Argument list too long"),
+    (Errno::NOEXEC, "Exec format error"),
+    (Errno::BADF, "Bad file descriptor"),
+    (Errno::CHILD, "No child processes"),
+    (Errno::AGAIN, "Resource temporarily unavailable"),
+    (Errno::NOMEM, "Cannot allocate memory"),
+    (Errno::ACCESS, "Permission denied"),
+    (Errno::FAULT, "Bad address"),
+    (Errno::NOTBLK, "Block device required"),
+    (Errno::BUSY, "Device or resource busy"),
+    (Errno::EXIST, "File exists"),
+    (Errno::XDEV, "Invalid cross-device link"),
+    (Errno::NODEV, "No such device"),
+    (Errno::NOTDIR, "Not a directory"),
+    (Errno::ISDIR, "Is a directory"),
+    (Errno::INVAL, "Invalid argument"),
+    (Errno::NFILE, "Too many open files in system"),
+    (Errno::MFILE, "Too many open files"),
+    (Errno::NOTTY, "Inappropriate ioctl for device"),
+    (Errno::TXTBSY, "Text file busy"),
+    (Errno::FBIG, "File too large"),
+    (Errno::NOSPC, "No space left on device"),
+    (Errno::SPIPE, "Illegal seek"),
+    (Errno::ROFS, "Read-only file system"),
+    (Errno::MLINK, "Too many links"),
+    (Errno::PIPE, "Broken pipe"),
+    (Errno::DOM, "Numerical argument out of domain"),
+    (Errno::RANGE, "Numerical result out of range"),
+    (Errno::DEADLK, "Resource deadlock avoided"),
+    (Errno::NAMETOOLONG, "File name too long"),
+    (Errno::NOLCK, "No locks available"),
+    (Errno::NOSYS, "Function not implemented"),
+    (Errno::NOTEMPTY, "Directory not empty"),
+    (Errno::LOOP, "Too many levels of symbolic links"),
+    (Errno::NOMSG, "No message of desired type"),
+    (Errno::IDRM, "Identifier removed"),
+    (Errno::NODATA, "No data available"),
+    (Errno::TIME, "Timer expired"),
+    (Errno::PROTO, "Protocol error"),
+    (Errno::BADMSG, "Bad message"),
+    (Errno::OVERFLOW, "Value too large for defined data type"),
+    (
+        Errno::ILSEQ,
+        "Invalid or incomplete multibyte or wide character",
+    ),
+    (Errno::NOTSOCK, "Socket operation on non-socket"),
+    (Errno::MSGSIZE, "Message too long"),
+    (Errno::PROTONOSUPPORT, "Protocol not supported"),
+    (Errno::OPNOTSUPP, "Operation not supported"),
+    (Errno::ADDRINUSE, "Address already in use"),
+    (Errno::ADDRNOTAVAIL, "Cannot assign requested address"),
+    (Errno::NETDOWN, "Network is down"),
+    (Errno::NETUNREACH, "Network is unreachable"),
+    (Errno::CONNABORTED, "Software caused connection abort"),
+    (Errno::CONNRESET, "Connection reset by peer"),
+    (Errno::NOBUFS, "No buffer space available"),
+    (Errno::ISCONN, "Transport endpoint is already connected"),
+    (Errno::NOTCONN, "Transport endpoint is not connected"),
+    (Errno::TIMEDOUT, "Connection timed out"),
+    (Errno::CONNREFUSED, "Connection refused"),
+    (Errno::HOSTDOWN, "Host is down"),
+    (Errno::HOSTUNREACH, "No route to host"),
+    (Errno::ALREADY, "Operation already in progress"),
+    (Errno::INPROGRESS, "Operation now in progress"),
+    (Errno::CANCELED, "Operation canceled"),
 ];
 
 /// The text libiio's tools print for an errno: glibc's message followed by the number in
 /// parentheses, e.g. `Function not implemented (38)`. The table is ours rather than the C
 /// library's so static musl builds print the same words.
 pub fn strerror(errno: i32) -> String {
-    match ERRNO_TEXT.binary_search_by_key(&errno, |(n, _)| *n) {
+    match ERRNO_TEXT.binary_search_by_key(&errno, |(e, _)| e.raw_os_error()) {
         Ok(i) => format!("{} ({errno})", ERRNO_TEXT[i].1),
         Err(_) => format!("Unknown error {errno} ({errno})"),
     }
@@ -288,8 +316,9 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn table_matches_glibc() {
-        for (n, text) in ERRNO_TEXT {
-            let c = io::Error::from_raw_os_error(*n).to_string();
+        for (e, text) in ERRNO_TEXT {
+            let n = e.raw_os_error();
+            let c = io::Error::from_raw_os_error(n).to_string();
             assert_eq!(c, format!("{text} (os error {n})"));
         }
     }

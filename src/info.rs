@@ -86,7 +86,9 @@ fn write_device(dev: &Device, out: &mut dyn Write, err: &mut dyn Write) -> io::R
             t.id(),
             t.name().unwrap_or("")
         ),
-        Err(e) if e.errno() == 2 => writeln!(out, "\t\tNo trigger on this device"),
+        Err(e) if e.has_errno(rustix::io::Errno::NOENT) => {
+            writeln!(out, "\t\tNo trigger on this device")
+        }
         // libiio prints this one on stdout, in line with the rest.
         Err(e) => writeln!(out, "ERROR: checking for trigger : {}", strerror(e.errno())),
     }

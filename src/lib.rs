@@ -7,8 +7,10 @@
 //! [`DataFormat`]. The GPIO side lives in [`gpio`].
 
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod attr_io;
 mod backend;
 pub mod buffer;
 pub mod context;
@@ -16,9 +18,12 @@ pub mod error;
 pub mod format;
 pub mod gpio;
 pub mod info;
+#[allow(unsafe_code)]
+mod ioctl;
 pub mod model;
 pub mod network;
 pub mod scan;
+mod strtol;
 pub mod sysfs;
 pub mod types;
 mod xml;

@@ -165,7 +165,7 @@ fn describe_service(s: &mdns::Service) -> Option<ContextInfo> {
             std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.port),
             std::net::IpAddr::V4(a) => format!("{a}:{}", s.port),
         };
-        crate::network::create_context(&target, &options)
+        crate::Context::from_network(&target, &options)
             .ok()
             .map(|c| (addr, c))
     })?;

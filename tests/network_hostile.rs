@@ -4,7 +4,7 @@
 //! protocol's numbering probe against servers of either numbering and of none (the real
 //! libiio 1.x servers are in `network_libiio1.rs`), and ZPRINT with a real zstd frame.
 
-use ferroio::network::{create_context, Dialect, Numbering, Options, Protocol};
+use ferroio::network::{Dialect, Numbering, Options, Protocol};
 use ferroio::{Context, Error};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -136,7 +136,7 @@ fn fake(conns: usize, script: Script) -> Fake {
 }
 
 fn open(f: &Fake, timeout_ms: u64) -> ferroio::Result<Context> {
-    create_context(
+    Context::from_network(
         &format!("127.0.0.1:{}", f.port),
         &Options::new().timeout(Some(Duration::from_millis(timeout_ms))),
     )
@@ -706,7 +706,7 @@ fn serve_binary(p: &mut Peer, main: bool) {
 /// Opens a context on a binary fake and checks every operation went out under the server's
 /// numbering: `(read attr, settrig)` opcodes as the server logs them.
 fn check_binary_fake(f: Fake, numbering: Numbering, settrig: u8) {
-    let ctx = create_context(
+    let ctx = Context::from_network(
         &format!("127.0.0.1:{}", f.port),
         &Options::new()
             .timeout(Some(Duration::from_secs(2)))
@@ -807,7 +807,7 @@ fn an_unknown_numbering_is_spoken_to_in_text() {
 
         // Asked for binary only, the same server is refused, naming why.
         let f = fake(1, script);
-        let e = create_context(
+        let e = Context::from_network(
             &format!("127.0.0.1:{}", f.port),
             &Options::new()
                 .timeout(Some(Duration::from_millis(700)))
@@ -825,7 +825,7 @@ fn binary_refused_by_a_text_server_when_required() {
         p.send(b"-22\n");
         p.drain();
     });
-    let e = create_context(
+    let e = Context::from_network(
         &format!("127.0.0.1:{}", f.port),
         &Options::new().protocol(Protocol::Binary),
     )

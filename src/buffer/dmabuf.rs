@@ -158,6 +158,12 @@ fn alloc(heap: BorrowedFd<'_>, bytes: usize) -> Result<OwnedFd, (Step, Errno)> {
     uapi::dma_heap_alloc(heap, bytes as u64).map_err(|e| (Step::Alloc, e))
 }
 
+/// A dma-buf of `bytes` from `heap`, mapped.
+fn alloc_mapped(heap: BorrowedFd<'_>, bytes: usize) -> Result<(OwnedFd, Mapping), (Step, Errno)> {
+    uapi::dma_heap_alloc_mapped(heap, bytes)
+        .map_err(|(mapping, e)| (if mapping { Step::Map } else { Step::Alloc }, e))
+}
+
 impl Dmabufs {
     /// Allocates `count` dma-bufs of `block_bytes` from `heap`, maps them and attaches them
     /// to `buffer` (before the buffer is enabled, so the kernel leaves file I/O mode). A
@@ -208,8 +214,7 @@ impl Dmabufs {
             failed: None,
         };
         for _ in 0..count {
-            let block = alloc(heap.as_fd(), block_bytes).and_then(|fd| {
-                let map = Mapping::new(&fd, 0, block_bytes).map_err(|e| (Step::Map, e))?;
+            let block = alloc_mapped(heap.as_fd(), block_bytes).and_then(|(fd, map)| {
                 uapi::dmabuf_attach(buffer, fd.as_fd()).map_err(|e| (Step::Attach, e))?;
                 Ok(DmaBlock {
                     fd,

@@ -1,17 +1,19 @@
-//! IIO events: the device's event fd (`IIO_GET_EVENT_FD_IOCTL` on `/dev/iio:deviceN`), the
-//! decoded `struct iio_event_data`, and the event configuration files under `events/`
-//! (`in_voltage0_thresh_rising_en`, `_value`, `_hysteresis` ...). Local contexts only: the
-//! event fd is a kernel object, and libiio 0.24's iiod has no events.
+//! IIO events: the decoded `struct iio_event_data` ([`Event`]), a device's [`EventStream`],
+//! and the event configuration attributes (`in_voltage0_thresh_rising_en`, `_value`,
+//! `_hysteresis` ...).
 //!
-//! Decoding ([`Event::from_code`]) is pure; reading waits with `poll()` on the event fd and a
-//! cancel eventfd, like buffer refills.
+//! Streams and event attributes are backend operations (as libiio 1.x's `open_ev` and
+//! `read_ev`): the local backend opens the device's event fd (`IIO_GET_EVENT_FD_IOCTL` on
+//! `/dev/iio:deviceN`) and hands it to [`FdEvents`], which reads it waiting with `poll()` on
+//! the fd and a cancel eventfd, like buffer refills. Other backends refuse for now (libiio
+//! 0.24's iiod has no events). Decoding ([`Event::from_code`]) is pure.
 
+use crate::backend::{AttrLoc, EventSource};
 use crate::buffer::cancel::{wait_fd, Waited};
-use crate::buffer::uapi::{self, IioEventData};
+use crate::buffer::uapi::IioEventData;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel};
 use crate::context::{Channel, Device};
 use crate::error::{Error, Result};
-use crate::sysfs::local::{read_attr_file, write_attr_file};
 use crate::types::{ChannelType, EventDirection, EventType, Modifier};
 use rustix::event::PollFlags;
 use rustix::io::Errno;
@@ -102,52 +104,18 @@ impl fmt::Display for Event {
     }
 }
 
-/// A device's event stream: one per device at a time (the kernel answers `EBUSY` to a
-/// second). Blocking reads wait at most the timeout (none by default); a [`CancelHandle`]
-/// stops them from another thread.
+/// A device's event stream: one per device at a time on a local device (the kernel answers
+/// `EBUSY` to a second). Blocking reads wait at most the timeout (none by default); a
+/// [`CancelHandle`] stops them from another thread.
 #[derive(Debug)]
 pub struct EventStream {
     what: String,
-    node: PathBuf,
-    fd: OwnedFd,
-    queue: VecDeque<Event>,
+    source: Box<dyn EventSource>,
     blocking: bool,
     timeout: Option<Duration>,
-    cancel: Arc<EventFdCancel>,
 }
 
-/// Events read in one `read()` at most.
-const BATCH: usize = 64;
-
 impl EventStream {
-    fn open(dev: &Device) -> Result<EventStream> {
-        let paths = local_paths(dev, "opening the event stream")?;
-        let node = paths.dev.join(dev.id());
-        let chardev = rustix::fs::open(
-            &node,
-            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .map_err(|e| Error::io(&node, e.into()))?;
-        let fd = uapi::get_event_fd(&chardev).map_err(|e| Error::Ioctl {
-            path: node.clone(),
-            ioctl: "IIO_GET_EVENT_FD_IOCTL",
-            source: e.into(),
-        })?;
-        // The node is free again for a buffer (one open at a time per device).
-        drop(chardev);
-        rustix::io::ioctl_fionbio(&fd, true).map_err(|e| Error::io(&node, e.into()))?;
-        Ok(EventStream {
-            what: format!("events of {}", dev.id()),
-            node,
-            fd,
-            queue: VecDeque::new(),
-            blocking: true,
-            timeout: None,
-            cancel: EventFdCancel::new().map_err(|e| Error::io(dev.id(), e))?,
-        })
-    }
-
     /// Blocking (default) or non-blocking reads.
     pub fn set_blocking(&mut self, blocking: bool) {
         self.blocking = blocking;
@@ -160,13 +128,66 @@ impl EventStream {
 
     /// A handle that stops a blocked (and every later) read from another thread.
     pub fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle::new(self.cancel.clone())
+        self.source.cancel_handle()
     }
 
     /// The next event. Blocking mode waits (at most the timeout, then [`Error::Timeout`]);
     /// non-blocking mode returns `Ok(None)` when none is pending.
     pub fn read(&mut self) -> Result<Option<Event>> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
+        match self.source.next(self.blocking, deadline)? {
+            None if self.blocking => Err(Error::Timeout {
+                what: format!("reading {}", self.what),
+                after: self.timeout.unwrap_or_default(),
+            }),
+            e => Ok(e),
+        }
+    }
+}
+
+impl Iterator for EventStream {
+    type Item = Result<Event>;
+
+    /// Blocking iteration; ends at a timeout or cancellation (reported once as an error).
+    fn next(&mut self) -> Option<Result<Event>> {
+        match self.read() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Events read in one `read()` at most.
+const BATCH: usize = 64;
+
+/// The events of a kernel event fd (from `IIO_GET_EVENT_FD_IOCTL`), read in batches.
+#[derive(Debug)]
+pub(crate) struct FdEvents {
+    what: String,
+    node: PathBuf,
+    fd: OwnedFd,
+    queue: VecDeque<Event>,
+    cancel: Arc<EventFdCancel>,
+}
+
+impl FdEvents {
+    /// Reads `fd`, the event fd of the device node `node` (named in errors).
+    pub(crate) fn new(fd: OwnedFd, node: PathBuf, what: String) -> Result<FdEvents> {
+        rustix::io::ioctl_fionbio(&fd, true).map_err(|e| Error::io(&node, e.into()))?;
+        let cancel = EventFdCancel::new().map_err(|e| Error::io(&node, e))?;
+        Ok(FdEvents {
+            what,
+            node,
+            fd,
+            queue: VecDeque::new(),
+            cancel,
+        })
+    }
+}
+
+impl EventSource for FdEvents {
+    fn next(&mut self, blocking: bool, deadline: Option<Instant>) -> Result<Option<Event>> {
         loop {
             if self.cancel.is_cancelled() {
                 return Err(Error::Cancelled {
@@ -189,7 +210,7 @@ impl EventStream {
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(Error::io(&self.node, e.into())),
             }
-            if !self.blocking {
+            if !blocking {
                 return Ok(None);
             }
             if let Waited::TimedOut = wait_fd(
@@ -200,91 +221,57 @@ impl EventStream {
                 PollFlags::IN,
                 deadline,
             )? {
-                return Err(Error::Timeout {
-                    what: format!("reading {}", self.what),
-                    after: self.timeout.unwrap_or_default(),
-                });
+                return Ok(None);
             }
         }
     }
-}
 
-impl Iterator for EventStream {
-    type Item = Result<Event>;
-
-    /// Blocking iteration; ends at a timeout or cancellation (reported once as an error).
-    fn next(&mut self) -> Option<Result<Event>> {
-        match self.read() {
-            Ok(Some(e)) => Some(Ok(e)),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
+    fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle::new(self.cancel.clone())
     }
-}
-
-fn local_paths<'a>(dev: &'a Device, what: &str) -> Result<&'a crate::sysfs::LocalPaths> {
-    dev.context()
-        .backend()
-        .local_paths()
-        .ok_or_else(|| Error::Unsupported {
-            backend: if dev.context().name() == "xml" {
-                "xml"
-            } else {
-                "network"
-            },
-            what: format!("{what} of device {}", dev.id()),
-        })
 }
 
 impl Device {
     /// Opens the device's event stream (local contexts).
     pub fn event_stream(&self) -> Result<EventStream> {
-        EventStream::open(self)
+        let source = self.context().backend().open_events(self.id())?;
+        Ok(EventStream {
+            what: format!("events of {}", self.id()),
+            source,
+            blocking: true,
+            timeout: None,
+        })
     }
 
-    /// The event configuration files of the device (`events/` directory), sorted; empty
-    /// when the device has none.
+    /// The event configuration attributes of the device (the files of its `events/`
+    /// directory on a local device), sorted; empty when the device has none.
     pub fn event_attrs(&self) -> Result<Vec<String>> {
-        let dir = local_paths(self, "listing event attributes")?
-            .device_dir(self.id())
-            .join("events");
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        let mut out = Vec::new();
-        for e in rd {
-            let e = e.map_err(|err| Error::io(&dir, err))?;
-            if let Some(name) = e.file_name().to_str() {
-                out.push(name.to_string());
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.context().backend().event_attrs(self.id())
     }
 
-    fn event_file(&self, name: &str) -> Result<PathBuf> {
-        if name.contains('/') || name.starts_with('.') || name.is_empty() {
+    fn event_loc<'a>(&'a self, name: &'a str) -> Result<AttrLoc<'a>> {
+        if name.contains('/') || name.starts_with('.') || name.is_empty() || name.contains('\0') {
             return Err(Error::InvalidValue {
                 what: format!("event attribute of device {}", self.id()),
-                reason: format!("'{name}' is not a file name"),
+                reason: format!("'{}' is not a file name", name.escape_debug()),
             });
         }
-        Ok(local_paths(self, "event attributes")?
-            .device_dir(self.id())
-            .join("events")
-            .join(name))
+        Ok(AttrLoc::Event {
+            dev: self.id(),
+            name,
+        })
     }
 
-    /// Reads an event configuration file (`in_voltage0_thresh_rising_value`).
+    /// Reads an event configuration attribute (`in_voltage0_thresh_rising_value`).
     pub fn event_attr_read_str(&self, name: &str) -> Result<String> {
-        read_attr_file(&self.event_file(name)?)
+        self.context().backend().read_attr(&self.event_loc(name)?)
     }
 
-    /// Writes an event configuration file.
+    /// Writes an event configuration attribute.
     pub fn event_attr_write_str(&self, name: &str, value: &str) -> Result<()> {
-        write_attr_file(&self.event_file(name)?, value)
+        self.context()
+            .backend()
+            .write_attr(&self.event_loc(name)?, value)
     }
 }
 

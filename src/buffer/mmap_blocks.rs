@@ -21,7 +21,7 @@
 //! is used.
 
 use crate::buffer::dmabuf::Step;
-use crate::buffer::uapi::{self, Block, Mapping};
+use crate::buffer::uapi::{self, Block, BlockMapError, Mapping};
 use rustix::event::PollFlags;
 use rustix::io::Errno;
 use std::os::fd::BorrowedFd;
@@ -96,15 +96,13 @@ impl MmapBlocks {
             }
             // Never more than asked for (a kernel answering more is not believed).
             for id in first..first.saturating_add(got.min(count as u32)) {
-                let b = uapi::block_query(buffer, id).map_err(|e| (Step::BlockQuery, e))?;
-                if b.id != id {
-                    return Err((Step::BlockQuery, Errno::IO));
-                }
-                if (b.size as usize) < block_bytes {
-                    return Err((Step::BlockSize, Errno::FBIG));
-                }
-                let map = Mapping::new(buffer, u64::from(b.offset), block_bytes)
-                    .map_err(|e| (Step::BlockMap, e))?;
+                let (_, map) =
+                    uapi::block_query_map(buffer, id, block_bytes).map_err(|e| match e {
+                        BlockMapError::Query(e) => (Step::BlockQuery, e),
+                        BlockMapError::WrongId(_) => (Step::BlockQuery, Errno::IO),
+                        BlockMapError::TooSmall(_) => (Step::BlockSize, Errno::FBIG),
+                        BlockMapError::Map(e) => (Step::BlockMap, e),
+                    })?;
                 blocks.blocks.push(MappedBlock {
                     id,
                     map,

@@ -5,17 +5,20 @@
 //! same type for every backend: it talks to a backend's buffer stream (see
 //! `backend::BufferStream`), which the local backend implements with sysfs writes and the
 //! `/dev/iio:deviceN` node, and the network backend with iiod commands. What lives here is
-//! backend-agnostic; the local stream is in `local`, the kernel structs and ioctls in `uapi`.
+//! backend-agnostic except the kernel transfer engine (`kernel`: read/write, DMABUF, mmap
+//! blocks over a buffer fd the local backend hands it) and the kernel structs and ioctls
+//! (`uapi`).
 
 mod block;
 mod cancel;
 pub mod demux;
 pub(crate) mod dmabuf;
 pub mod events;
-pub(crate) mod local;
+pub(crate) mod kernel;
 pub mod mask;
 pub(crate) mod mmap_blocks;
 pub mod trigger;
+#[allow(unsafe_code)]
 pub mod uapi;
 
 pub use block::{Buffer, BufferBuilder, DEFAULT_KERNEL_BUFFERS};

@@ -4,9 +4,10 @@
 //! in [`crate::buffer`] with `unsafe`; the tests at the bottom pin struct layouts and ioctl
 //! numbers to the kernel's (`shared/protocol/iio-sysfs.md` §7).
 
+use crate::ioctl::{retry_intr, take_fd};
 use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Getter, NoArg, Opcode, Setter, Updater};
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 
 /// The ioctl type byte of IIO devices.
@@ -155,15 +156,6 @@ const DMA_BUF_SYNC: Opcode = opcode::write::<u64>(b'b', 0);
 const DMA_BUF_EXPORT_SYNC_FILE: Opcode = opcode::read_write::<DmaBufExportSyncFile>(b'b', 2);
 const SYNC_FILE_INFO: Opcode = opcode::read_write::<SyncFileInfo>(b'>', 4);
 
-/// Wraps a file descriptor the kernel just created for this process.
-///
-/// # Safety
-/// `raw` must be a new, open fd owned by no one else.
-unsafe fn take_fd(raw: i32) -> OwnedFd {
-    // SAFETY: forwarded from the caller.
-    unsafe { OwnedFd::from_raw_fd(raw) }
-}
-
 /// `IIO_GET_EVENT_FD_IOCTL` on `/dev/iio:deviceN`: the device's event fd (one at a time;
 /// `EBUSY` while another exists; `ENODEV` when the device has no events).
 pub fn get_event_fd(dev: impl AsFd) -> Result<OwnedFd, Errno> {
@@ -234,6 +226,20 @@ pub fn dma_heap_alloc(heap: impl AsFd, len: u64) -> Result<OwnedFd, Errno> {
     Ok(unsafe { take_fd(req.fd as i32) })
 }
 
+/// [`dma_heap_alloc`] and a mapping of the whole new dma-buf. The error says which of the
+/// two failed: `Err((false, e))` the allocation, `Err((true, e))` the mapping.
+pub fn dma_heap_alloc_mapped(
+    heap: impl AsFd,
+    len: usize,
+) -> Result<(OwnedFd, Mapping), (bool, Errno)> {
+    let fd = dma_heap_alloc(heap, len as u64).map_err(|e| (false, e))?;
+    // SAFETY: a dma-buf this call just allocated: no one else holds it yet, and the caller
+    // gets the only fd with the mapping (the device reaches it once the caller attaches it,
+    // with dma-buf syncs around CPU access).
+    let map = unsafe { Mapping::new(&fd, 0, len) }.map_err(|e| (true, e))?;
+    Ok((fd, map))
+}
+
 /// `DMA_BUF_IOCTL_SYNC` on a dma-buf fd (`DMA_BUF_SYNC_*` flags).
 pub fn dma_buf_sync(dmabuf: impl AsFd, flags: u64) -> Result<(), Errno> {
     // SAFETY: _IOW('b', 0, struct dma_buf_sync { __u64 flags; }): the kernel reads 8 bytes.
@@ -301,16 +307,6 @@ fn block_op<const OP: Opcode>(buffer: BorrowedFd<'_>, block: &mut Block) -> Resu
     retry_intr(|| unsafe { ioctl(buffer, Updater::<OP, Block>::new(block)) })
 }
 
-/// Runs `f` again while it fails with EINTR (a signal arrived), as libiio's `ioctl_nointr`.
-pub(crate) fn retry_intr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
-    loop {
-        match f() {
-            Err(Errno::INTR) => continue,
-            r => return r,
-        }
-    }
-}
-
 /// ADI `BLOCK_QUERY_IOCTL`: fills in block `id` (size, mmap offset).
 pub fn block_query(buffer: impl AsFd, id: u32) -> Result<Block, Errno> {
     let mut b = Block {
@@ -333,6 +329,41 @@ pub fn block_dequeue(buffer: impl AsFd) -> Result<Block, Errno> {
     Ok(b)
 }
 
+/// Why [`block_query_map`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMapError {
+    /// `BLOCK_QUERY_IOCTL` failed.
+    Query(Errno),
+    /// The kernel described another block than the one asked for.
+    WrongId(u32),
+    /// The block is smaller than the mapping asked for (its size).
+    TooSmall(u32),
+    /// `mmap()` failed.
+    Map(Errno),
+}
+
+/// ADI `BLOCK_QUERY_IOCTL` of block `id` on an IIO buffer fd, then a mapping of its first
+/// `len` bytes at the offset the kernel gave.
+pub fn block_query_map(
+    buffer: impl AsFd,
+    id: u32,
+    len: usize,
+) -> Result<(Block, Mapping), BlockMapError> {
+    let b = block_query(buffer.as_fd(), id).map_err(BlockMapError::Query)?;
+    if b.id != id {
+        return Err(BlockMapError::WrongId(b.id));
+    }
+    if (b.size as usize) < len {
+        return Err(BlockMapError::TooSmall(b.size));
+    }
+    // SAFETY: the fd answered BLOCK_QUERY for this block, so it is an IIO buffer of the
+    // block API and the offset maps that block's kernel memory, which only the device and
+    // this mapping reach; the caller orders device access with BLOCK_ENQUEUE/DEQUEUE.
+    let map =
+        unsafe { Mapping::new(buffer, u64::from(b.offset), len) }.map_err(BlockMapError::Map)?;
+    Ok((b, map))
+}
+
 /// A shared, read-write memory mapping of a kernel block or dma-buf, unmapped on drop.
 #[derive(Debug)]
 pub struct Mapping {
@@ -346,7 +377,16 @@ unsafe impl Send for Mapping {}
 
 impl Mapping {
     /// Maps `len` bytes of `fd` at `offset`, shared and read-write.
-    pub fn new(fd: impl AsFd, offset: u64, len: usize) -> Result<Mapping, Errno> {
+    ///
+    /// The safe ways in are [`dma_heap_alloc_mapped`] and [`block_query_map`], which map
+    /// memory that only the kernel's device and this mapping reach.
+    ///
+    /// # Safety
+    /// The mapping hands out `&mut [u8]` over the object's memory: nothing else may write
+    /// that memory while the mapping lives, except a device whose access the caller orders
+    /// around CPU access (dma-buf sync, block queue/dequeue). A regular file that another
+    /// process or `write()` changes breaks this.
+    pub unsafe fn new(fd: impl AsFd, offset: u64, len: usize) -> Result<Mapping, Errno> {
         use rustix::mm::{mmap, MapFlags, ProtFlags};
         if len == 0 {
             return Err(Errno::INVAL);

@@ -38,6 +38,7 @@ mod config;
 mod error;
 mod line;
 mod request;
+#[allow(unsafe_code)]
 pub mod uapi;
 
 #[cfg(feature = "embedded-hal")]

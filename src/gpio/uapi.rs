@@ -11,7 +11,8 @@
 //! Reading events (`read(2)` on a request or chip fd) is done here too; decoding the bytes read
 //! is pure (`from_bytes` functions) so it can be tested without a kernel.
 
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use crate::ioctl::take_fd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Updater};
@@ -677,16 +678,6 @@ unsafe fn ioctl_rw<const OPCODE: rustix::ioctl::Opcode, T>(
 ) -> Result<(), Errno> {
     // SAFETY: forwarded from the caller: OPCODE's argument type is T.
     unsafe { ioctl(fd, Updater::<OPCODE, T>::new(arg)) }
-}
-
-/// Wraps the file descriptor the kernel returned in a request struct.
-///
-/// # Safety
-/// `raw` must be a file descriptor just created by the kernel for this process and owned by
-/// no one else.
-unsafe fn take_fd(raw: i32) -> OwnedFd {
-    // SAFETY: forwarded from the caller.
-    unsafe { OwnedFd::from_raw_fd(raw) }
 }
 
 /// `GPIO_GET_CHIPINFO_IOCTL`

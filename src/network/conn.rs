@@ -38,7 +38,7 @@ impl Deadline {
             Some(at) => {
                 let now = Instant::now();
                 if now >= at {
-                    Err(io::Error::from_raw_os_error(110))
+                    Err(timed_out())
                 } else {
                     Ok(Some(at - now))
                 }
@@ -400,6 +400,11 @@ impl Conn {
     }
 }
 
+/// The error of a deadline that passed.
+fn timed_out() -> io::Error {
+    io::Error::from_raw_os_error(rustix::io::Errno::TIMEDOUT.raw_os_error())
+}
+
 /// Runs one socket call (`io` gets the socket timeout to set first, when it must change)
 /// until it does something or the deadline passes; then the error is ETIMEDOUT.
 ///
@@ -434,7 +439,7 @@ fn with_deadline(
                 ) =>
             {
                 if deadline.remaining().is_err() || left.is_none() {
-                    return Err(io::Error::from_raw_os_error(110));
+                    return Err(timed_out());
                 }
             }
             r => return r,

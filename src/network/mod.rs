@@ -37,9 +37,9 @@
 //! thread of the stream (`sender.rs`), so neither waits a round trip per block.
 
 use crate::backend::{AttrLoc, Backend};
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
+use rustix::io::Errno;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -145,12 +145,14 @@ impl std::fmt::Display for Dialect {
 /// How long `ip:` with no host listens for DNS-SD answers before taking the first server.
 pub const DISCOVERY_WINDOW: Duration = Duration::from_millis(1500);
 
-/// Opens the context served by `iiod` at `host` (`HOST`, `HOST:PORT`, `[IPV6]:PORT` or a
-/// bare IPv6 address: what follows `ip:` in a URI). An empty `host` finds a server with
-/// DNS-SD (the first `_iio._tcp` service that answers and accepts a connection, as
-/// libiio's `ip:` does); a `.local` name the system resolver does not know is resolved with
-/// multicast DNS, once per context.
-pub fn create_context(host: &str, options: &Options) -> Result<Context> {
+/// The parts of the context served by `iiod` at `host` (`HOST`, `HOST:PORT`, `[IPV6]:PORT`
+/// or a bare IPv6 address: what follows `ip:` in a URI), for [`Context::from_network`]. An
+/// empty `host` finds a server with DNS-SD (the first `_iio._tcp` service that answers and
+/// accepts a connection, as libiio's `ip:` does); a `.local` name the system resolver does
+/// not know is resolved with multicast DNS, once per context.
+///
+/// [`Context::from_network`]: crate::Context::from_network
+pub(crate) fn open(host: &str, options: &Options) -> Result<(ContextData, Arc<dyn Backend>)> {
     let (mut session, mut ep) = if host.is_empty() {
         open_discovered(options)?
     } else {
@@ -186,7 +188,7 @@ pub fn create_context(host: &str, options: &Options) -> Result<Context> {
         session: Mutex::new(Some(session)),
         data: data_for_backend,
     };
-    Ok(Context::from_parts(data, Arc::new(backend)))
+    Ok((data, Arc::new(backend)))
 }
 
 /// The first iiod announced with DNS-SD that can be connected to (libiio also drops the
@@ -379,8 +381,10 @@ impl Session {
                     )))
                 }
                 Ok(n) => got += n,
-                Err(e) if got == 0 && e.errno() == 104 => return Ok(ProbeReply::Closed),
-                Err(e) if e.errno() == 110 => {
+                Err(e) if got == 0 && e.has_errno(Errno::CONNRESET) => {
+                    return Ok(ProbeReply::Closed)
+                }
+                Err(e) if e.has_errno(Errno::TIMEDOUT) => {
                     return Ok(ProbeReply::Other(format!(
                         "no reply within the timeout ({got} bytes)"
                     )))
@@ -563,7 +567,7 @@ impl Session {
         } else {
             let cmd = format!("TIMEOUT {remote}\r\n");
             match self.text_int(&cmd)? {
-                n if n >= 0 || n == -22 => Ok(()),
+                n if n >= 0 || n == neg(Errno::INVAL) => Ok(()),
                 n => Err(self.remote_err(cmd.trim_end(), n)),
             }
         }
@@ -758,7 +762,7 @@ impl Session {
                 self.io(|c, d| c.skip(n, &what, d))?;
                 continue;
             }
-            if h.code == -19 {
+            if i64::from(h.code) == neg(Errno::NODEV) {
                 // 1.x servers say ENODEV for "no trigger assigned" (libiio 1.x's own
                 // local backend does, and its iio_info prints it so).
                 return Ok(None);
@@ -785,6 +789,11 @@ impl Drop for Session {
             let _ = self.conn.send(b"\r\nEXIT\r\n", "EXIT", d);
         }
     }
+}
+
+/// `-errno`, as replies carry it.
+fn neg(e: Errno) -> i64 {
+    -i64::from(e.raw_os_error())
 }
 
 /// The opcode of responses, the same in every numbering.
@@ -825,6 +834,12 @@ fn bin_attr(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op, u
         attr: loc.name().to_string(),
     };
     let (dev_id, name) = match loc {
+        AttrLoc::Event { .. } => {
+            return Err(Error::Unsupported {
+                backend: "network",
+                what: format!("{}: event attributes over iiod", describe(loc)),
+            })
+        }
         AttrLoc::Device { dev, name }
         | AttrLoc::Buffer { dev, name }
         | AttrLoc::Debug { dev, name }
@@ -857,6 +872,12 @@ fn bin_attr(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op, u
             pos(&dev.buffer_attrs).ok_or_else(missing)?,
             0,
         ),
+        AttrLoc::Event { .. } => {
+            return Err(Error::Unsupported {
+                backend: "network",
+                what: format!("{}: event attributes over iiod", describe(loc)),
+            })
+        }
         AttrLoc::Channel {
             channel, output, ..
         } => {
@@ -935,6 +956,10 @@ impl NetworkBackend {
 }
 
 impl Backend for NetworkBackend {
+    fn kind(&self) -> &'static str {
+        "network"
+    }
+
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         self.with(|s, data| s.read_attr(loc, data))
     }

@@ -126,7 +126,7 @@ impl Link {
         if self.cancel.is_cancelled() {
             return Error::Cancelled { what: self.what() };
         }
-        if e.errno() == 110 {
+        if e.has_errno(rustix::io::Errno::TIMEDOUT) {
             return Error::Timeout {
                 what: self.what(),
                 after: timeout.unwrap_or_default(),

@@ -62,6 +62,9 @@ pub(crate) fn attr_target(loc: &AttrLoc<'_>) -> Result<String, String> {
             (*dev, String::new(), *name)
         }
         AttrLoc::Buffer { dev, name } => (*dev, "BUFFER ".to_string(), *name),
+        AttrLoc::Event { .. } => {
+            return Err("event attributes have no command in iiod's text protocol".into())
+        }
         AttrLoc::Debug { dev, name } => (*dev, "DEBUG ".to_string(), *name),
         AttrLoc::Channel {
             dev,

@@ -1,17 +1,14 @@
-//! The local backend: where the IIO files of a machine (or of a captured tree) are, and
-//! reading and writing attribute files the way sysfs expects.
+//! The local backend: where the IIO files of a machine (or of a captured tree) are, and the
+//! backend operations on them: attributes, triggers, buffers (`super::buffer`) and event
+//! streams, each file reached through the paths here.
 
-use crate::backend::{AttrLoc, Backend};
+use crate::attr_io::{read_attr_file, write_attr_file};
+use crate::backend::{AttrLoc, Backend, BufferSpec, BufferStream, EventSource};
+use crate::buffer::events::FdEvents;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The most an attribute read returns. sysfs attributes are at most a page; debugfs files
-/// can be longer, but nothing an attribute holds comes near this.
-const MAX_ATTR_BYTES: u64 = 1 << 20;
 
 /// Where a local context finds its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +49,15 @@ impl LocalPaths {
         }
     }
 
+    /// The paths a local context URI names: `local:` (this machine) or `local:PATH` (a tree
+    /// under PATH); `None` for any other URI.
+    pub fn from_uri(uri: &str) -> Option<LocalPaths> {
+        match uri.strip_prefix("local:")? {
+            "" => Some(LocalPaths::system()),
+            root => Some(LocalPaths::under(Path::new(root))),
+        }
+    }
+
     /// `<sysfs>/bus/iio/devices`.
     pub fn devices_dir(&self) -> PathBuf {
         self.sysfs.join("bus/iio/devices")
@@ -61,73 +67,6 @@ impl LocalPaths {
     pub fn device_dir(&self, id: &str) -> PathBuf {
         self.devices_dir().join(id)
     }
-}
-
-/// Reads a sysfs attribute file: at most [`MAX_ATTR_BYTES`], cut at the first NUL, one
-/// trailing newline removed, UTF-8 required.
-///
-/// sysfs refuses to read a file that has no read permission bits (the attribute has no
-/// `show` method) even to root. A copied tree would let root read it, so the permission bits
-/// are checked here too: a captured write-only attribute then fails with `EACCES` as it did
-/// on the machine it came from.
-pub(crate) fn read_attr_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_file() && meta.mode() & 0o444 == 0 {
-        return Err(Error::io(path, std::io::Error::from_raw_os_error(13)));
-    }
-    let mut bytes = Vec::new();
-    (&mut file)
-        .take(MAX_ATTR_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_ATTR_BYTES {
-        return Err(Error::Malformed {
-            what: path.display().to_string(),
-            reason: format!("attribute is larger than {MAX_ATTR_BYTES} bytes"),
-        });
-    }
-    // A value ends at the first NUL: some kernel attributes return their C string with its
-    // terminator (`current_timestamp_clock` gives `realtime\n\0`).
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        bytes.truncate(nul);
-    }
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    String::from_utf8(bytes).map_err(|_| Error::Malformed {
-        what: path.display().to_string(),
-        reason: "value is not UTF-8".into(),
-    })
-}
-
-/// Writes a sysfs attribute file in one `write()`, as sysfs wants. Files without write
-/// permission bits are refused with `EACCES`, as sysfs does even for root.
-pub(crate) fn write_attr_file(path: &Path, value: &str) -> Result<()> {
-    // Checked before the open: truncating would empty a read-only file of a copied tree.
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_file() && meta.mode() & 0o222 == 0 {
-        return Err(Error::io(path, std::io::Error::from_raw_os_error(13)));
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .custom_flags(rustix::fs::OFlags::CLOEXEC.bits() as i32)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    let n = file
-        .write(value.as_bytes())
-        .map_err(|e| Error::io(path, e))?;
-    if n != value.len() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::WriteZero,
-                format!("short write: {n} of {} bytes", value.len()),
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The backend of local contexts.
@@ -151,12 +90,17 @@ impl LocalBackend {
                 self.paths.device_dir(dev).join(dir).join(name)
             }
             AttrLoc::Debug { dev, name } => self.paths.debugfs.join("iio").join(dev).join(name),
+            AttrLoc::Event { dev, name } => self.paths.device_dir(dev).join("events").join(name),
             AttrLoc::Channel { dev, filename, .. } => self.paths.device_dir(dev).join(filename),
         }
     }
 }
 
 impl Backend for LocalBackend {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         read_attr_file(&self.path_of(loc))
     }
@@ -182,44 +126,48 @@ impl Backend for LocalBackend {
         Ok(Arc::new(self.clone()))
     }
 
-    fn open_buffer(
-        &self,
-        spec: &crate::backend::BufferSpec<'_>,
-    ) -> Result<Box<dyn crate::backend::BufferStream>> {
+    fn open_buffer(&self, spec: &BufferSpec<'_>) -> Result<Box<dyn BufferStream>> {
         let buffer0 = self.buffer_dirs.get(&spec.dev.id).map(String::as_str);
-        crate::buffer::local::open(&self.paths, buffer0, spec)
+        super::buffer::open(&self.paths, buffer0, spec)
     }
 
-    fn local_paths(&self) -> Option<&LocalPaths> {
-        Some(&self.paths)
+    fn open_events(&self, dev: &str) -> Result<Box<dyn EventSource>> {
+        let node = self.paths.dev.join(dev);
+        let chardev = rustix::fs::open(
+            &node,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| Error::io(&node, e.into()))?;
+        let fd = crate::buffer::uapi::get_event_fd(&chardev).map_err(|e| Error::Ioctl {
+            path: node.clone(),
+            ioctl: "IIO_GET_EVENT_FD_IOCTL",
+            source: e.into(),
+        })?;
+        // The node is free again for a buffer (one open at a time per device).
+        drop(chardev);
+        Ok(Box::new(FdEvents::new(
+            fd,
+            node,
+            format!("events of {dev}"),
+        )?))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn writing_a_read_only_file_fails_and_leaves_it_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sampling_frequency_available");
-        std::fs::write(&path, "100 200\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
-        let err = write_attr_file(&path, "1").unwrap_err();
-        assert_eq!(err.errno(), 13, "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "100 200\n");
-        assert_eq!(read_attr_file(&path).unwrap(), "100 200");
-    }
-
-    #[test]
-    fn write_only_files_are_written_but_not_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("reset");
-        std::fs::write(&path, "0\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o200)).unwrap();
-        write_attr_file(&path, "1").unwrap();
-        assert_eq!(read_attr_file(&path).unwrap_err().errno(), 13);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1");
+    fn event_attrs(&self, dev: &str) -> Result<Vec<String>> {
+        let dir = self.paths.device_dir(dev).join("events");
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for e in rd {
+            let e = e.map_err(|err| Error::io(&dir, err))?;
+            if let Some(name) = e.file_name().to_str() {
+                out.push(name.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 }

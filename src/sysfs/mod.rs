@@ -3,11 +3,14 @@
 //!
 //! [`names`] holds the pure naming rules (which file belongs to which channel, shared
 //! attributes, extended names); the private `scan` module walks directories and applies them;
-//! `local` is the backend that reads and writes the files afterwards.
+//! `local` is the backend that reads and writes the files afterwards, and `buffer` opens
+//! buffers (the sysfs side; the kernel transfer engine is [`crate::buffer`]'s).
 
+mod buffer;
+pub(crate) mod configfs;
 pub(crate) mod local;
 pub mod names;
 pub(crate) mod scan;
 
 pub use local::LocalPaths;
-pub(crate) use scan::create_context;
+pub(crate) use scan::open;

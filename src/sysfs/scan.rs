@@ -3,9 +3,10 @@
 //! recorded on the item (and reported when the item is used); a device that vanishes while
 //! it is being scanned is left out.
 
-use super::local::{read_attr_file, LocalBackend, LocalPaths};
+use super::local::{LocalBackend, LocalPaths};
 use super::names::{self, SharedMatch};
-use crate::context::Context;
+use crate::attr_io::read_attr_file;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 use crate::model::{AttrData, ChannelData, ContextData, DeviceData, ScanData};
@@ -19,13 +20,13 @@ use std::sync::Arc;
 const MAX_DIR_ENTRIES: usize = 65_536;
 
 /// Builds a local context from the files under `paths`.
-pub(crate) fn create_context(paths: LocalPaths) -> Result<Context> {
+pub(crate) fn open(paths: LocalPaths) -> Result<(ContextData, Arc<dyn Backend>)> {
     let (data, buffer_dirs) = scan(&paths)?;
     let backend = LocalBackend {
         paths,
         buffer_dirs: Arc::new(buffer_dirs),
     };
-    Ok(Context::from_parts(data, Arc::new(backend)))
+    Ok((data, Arc::new(backend)))
 }
 
 /// What readdir gave for one entry.

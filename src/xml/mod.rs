@@ -35,6 +35,10 @@ impl XmlBackend {
 }
 
 impl Backend for XmlBackend {
+    fn kind(&self) -> &'static str {
+        "xml"
+    }
+
     fn read_attr(&self, loc: &AttrLoc<'_>) -> Result<String> {
         Err(Error::Unsupported {
             backend: "xml",

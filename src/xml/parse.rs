@@ -1048,22 +1048,11 @@ fn resolve_builtin(name: &str) -> std::result::Result<Option<char>, String> {
         .ok_or_else(|| format!("character reference '&{name};' is not an XML character"))
 }
 
-/// An unsigned integer the way `strtoll(s, NULL, 0)` reads a whole string: decimal, `0x`
-/// hex or leading-`0` octal, optional `+`, surrounding white space. Nothing else may follow.
+/// A scan index the way libiio reads it (`strtoll(s, NULL, 0)` over the whole string,
+/// trailing white space allowed), as a non-negative 32-bit number.
 fn parse_c_unsigned(s: &str) -> Option<u32> {
-    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (h, 16)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (&t[1..], 8)
-    } else {
-        (t, 10)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u32::from_str_radix(digits, radix).ok()
+    let t = s.trim_end_matches(|c: char| c.is_ascii_whitespace());
+    crate::strtol::strtoll_whole(t).and_then(|v| u32::try_from(v).ok())
 }
 
 /// A float the way `strtof` reads a whole string (surrounding white space allowed), as a C

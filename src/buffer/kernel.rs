@@ -1,29 +1,25 @@
-//! The local buffer stream: the sysfs writes that configure and enable a buffer (undone on
-//! failure and on close), and data transfer on the buffer's file descriptor, waiting with
-//! `poll()` on the fd and a cancel eventfd.
+//! The kernel transfer engine of local buffers: moving whole scans between this process and
+//! an IIO buffer's file descriptor, by `read()`/`write()`, by DMABUF (`super::dmabuf`) or by
+//! ADI's mmap block API (`super::mmap_blocks`), waiting with `poll()` on the fd and a cancel
+//! eventfd.
 //!
-//! Setup, in the order libiio's local backend uses: check the buffer is not already enabled,
-//! open `/dev/<id>` (`O_RDWR | O_NONBLOCK`), get the buffer's own fd with
-//! `IIO_BUFFER_GET_FD_IOCTL` (kernel ≥ 5.11; for buffer 0 the node's fd serves on older
-//! kernels and when the node is a FIFO standing in for the device in fixture tests), write
-//! the scan elements' `_en` files, `length` (`samples × kernel_buffers`) and `watermark`
-//! (`samples`), choose the transfer method, and write `1` to `enable`. Every write records
-//! the previous value; closing writes them back in reverse order, starting with `enable`.
+//! It knows file descriptors, not sysfs: the local backend (`crate::sysfs`) opens the device
+//! node, configures the buffer's attributes through a [`Settings`] and calls [`prepare`]
+//! between writing the buffer length and enabling it (dma-bufs must be attached and capture
+//! blocks queued before the device starts); [`Prepared::into_stream`] then takes the
+//! `Settings`, which the stream puts back (disable first) when it closes, before it lets go
+//! of the kernel blocks.
 //!
-//! The transfer is `read()`/`write()` on the buffer fd, DMABUF (`super::dmabuf`) when the
-//! kernel's buffer takes dma-bufs, or ADI's mmap block API (`super::mmap_blocks`) on kernels
-//! that have it: [`TransferRequest::Auto`] tries DMABUF, then mmap blocks, then read/write,
-//! as libiio 1.x does; each can be forced.
+//! [`TransferRequest::Auto`] tries DMABUF, then mmap blocks, then read/write, as libiio 1.x
+//! does; each can be forced.
 
+use crate::attr_io::Settings;
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::cancel::{wait_fd, Waited};
 use crate::buffer::dmabuf::{self, Dmabufs, SetupError, Step};
 use crate::buffer::mmap_blocks::{self, MmapBlocks};
-use crate::buffer::uapi;
 use crate::buffer::{Cancel, CancelHandle, EventFdCancel, Transfer, TransferRequest};
 use crate::error::{Error, Result};
-use crate::sysfs::local::{read_attr_file, write_attr_file};
-use crate::sysfs::LocalPaths;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -34,47 +30,14 @@ use std::time::{Duration, Instant};
 /// The timeout of blocking calls until the user sets one: libiio's default.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
 
-/// One sysfs value to write back when the buffer closes.
-#[derive(Debug)]
-struct Undo {
-    path: PathBuf,
-    value: String,
-}
-
-/// Writes back recorded values, last first; returns the first error and goes on.
-fn restore(undo: &mut Vec<Undo>) -> Result<()> {
-    let mut first = Ok(());
-    while let Some(u) = undo.pop() {
-        if let Err(e) = write_attr_file(&u.path, &u.value) {
-            if first.is_ok() {
-                first = Err(e);
-            }
-        }
-    }
-    first
-}
-
-/// Writes `value` to `path` unless it already holds it, recording the old value.
-fn set(undo: &mut Vec<Undo>, path: &Path, value: &str) -> Result<()> {
-    let old = read_attr_file(path)?;
-    if old.trim() == value {
-        return Ok(());
-    }
-    write_attr_file(path, value)?;
-    undo.push(Undo {
-        path: path.to_path_buf(),
-        value: old.trim().to_string(),
-    });
-    Ok(())
-}
-
 /// A buffer of a local device, open and enabled.
 #[derive(Debug)]
-pub(crate) struct LocalStream {
+pub(crate) struct KernelStream {
     what: String,
     node: PathBuf,
     fd: OwnedFd,
-    undo: Vec<Undo>,
+    /// What configured the buffer, put back at close (disable first).
+    settings: Settings,
     scan_bytes: usize,
     /// Bytes of a scan that arrived incompletely (FIFOs); handed out first next time.
     carry: Vec<u8>,
@@ -143,139 +106,74 @@ impl Pusher {
     }
 }
 
-/// Opens buffer `spec.index` of a local device. `buffer0_dir` is the directory of buffer 0's
-/// attributes the scan found (`buffer` or `buffer0`).
-pub(crate) fn open(
-    paths: &LocalPaths,
-    buffer0_dir: Option<&str>,
-    spec: &BufferSpec<'_>,
-) -> Result<Box<dyn BufferStream>> {
-    let id = &spec.dev.id;
-    let what = format!("buffer {} of {id}", spec.index);
-    let dev_dir = paths.device_dir(id);
-    let attr_dir = if spec.index == 0 {
-        buffer0_dir.map(str::to_string)
-    } else {
-        let d = format!("buffer{}", spec.index);
-        dev_dir.join(&d).is_dir().then_some(d)
-    };
-    let Some(attr_dir) = attr_dir else {
-        return Err(Error::io(
-            dev_dir.join(format!("buffer{}", spec.index)),
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("device {id} has no buffer {}", spec.index),
-            ),
-        ));
-    };
-    let attr = |name: &str| dev_dir.join(&attr_dir).join(name);
-    if spec.cyclic && !spec.output {
-        return Err(Error::InvalidValue {
-            what,
-            reason: "only output buffers can be cyclic".into(),
-        });
-    }
-    match read_attr_file(&attr("enable")) {
-        Ok(v) if v.trim() == "1" => {
-            return Err(Error::io(
-                attr("enable"),
-                std::io::Error::new(
-                    std::io::ErrorKind::ResourceBusy,
-                    format!("{what} is already enabled (in use by another program?)"),
-                ),
-            ))
-        }
-        Ok(_) => {}
-        Err(e) => return Err(e),
-    }
+/// A buffer fd with its transfer chosen (and, for a block capture, its blocks queued), not
+/// enabled yet.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    fd: OwnedFd,
+    node: PathBuf,
+    transfer: Transfer,
+    blocks: Option<Blocks>,
+    cancel: Arc<EventFdCancel>,
+}
 
-    let node = paths.dev.join(id);
-    let chardev = rustix::fs::open(
-        &node,
-        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| Error::io(&node, e.into()))?;
-    let fd = match uapi::buffer_get_fd(&chardev, spec.index) {
-        Ok(fd) => {
-            rustix::io::ioctl_fionbio(&fd, true).map_err(|e| Error::io(&node, e.into()))?;
-            // The node is free again for an event stream (one open at a time per device).
-            drop(chardev);
-            fd
-        }
-        // Before 5.11 (and on a FIFO) the node itself reads buffer 0.
-        Err(_) if spec.index == 0 => chardev,
-        Err(e) => {
-            return Err(Error::Ioctl {
-                path: node,
-                ioctl: "IIO_BUFFER_GET_FD_IOCTL",
-                source: e.into(),
-            })
-        }
-    };
-
-    let mut undo = Vec::new();
-    let mut blocks = None;
-    let setup = (|| -> Result<Transfer> {
-        for (pos, chan) in spec.dev.channels.iter().enumerate() {
-            let Some(scan) = &chan.scan else { continue };
-            if chan.output != spec.output || scan.enable_file.is_empty() {
-                continue;
-            }
-            let rel = if spec.index == 0 {
-                PathBuf::from(&scan.enable_file)
-            } else {
-                let base = Path::new(&scan.enable_file).file_name().unwrap_or_default();
-                Path::new(&attr_dir).join(base)
-            };
-            let on = spec.mask.is_enabled(pos);
-            set(&mut undo, &dev_dir.join(rel), if on { "1" } else { "0" })?;
-        }
-        let length = spec.samples.saturating_mul(spec.kernel_buffers.max(1));
-        set(&mut undo, &attr("length"), &length.to_string())?;
-        match set(&mut undo, &attr("watermark"), &spec.samples.to_string()) {
-            // Kernels before 4.2 have no watermark; libiio ignores these too.
-            Err(e) if matches!(e.errno(), 2 | 13) => {}
-            r => r?,
-        }
-        let transfer;
-        (transfer, blocks) = choose_transfer(&fd, spec, &node)?;
-        // Capture blocks are queued before the device starts, as libiio does.
-        if let Some(b) = blocks.as_mut() {
-            b.start(fd.as_fd())
-                .map_err(|(step, e)| block_error(&node, step, e))?;
-        }
-        set(&mut undo, &attr("enable"), "1")?;
-        Ok(transfer)
-    })();
-    let transfer = match setup {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = restore(&mut undo);
-            if let Some(mut b) = blocks.take() {
-                b.finish(fd.as_fd());
-            }
-            return Err(e);
-        }
-    };
+/// Chooses the transfer for buffer fd `fd` (of device node `node`) and sets it up: call it
+/// once the buffer's length is written and before it is enabled. On failure nothing stays
+/// attached, mapped or allocated.
+pub(crate) fn prepare(fd: OwnedFd, node: PathBuf, spec: &BufferSpec<'_>) -> Result<Prepared> {
     let cancel = EventFdCancel::new().map_err(|e| Error::io(&node, e))?;
-    Ok(Box::new(LocalStream {
-        what,
-        node,
+    let (transfer, mut blocks) = choose_transfer(&fd, spec, &node)?;
+    // Capture blocks are queued before the device starts, as libiio does.
+    if let Some(b) = blocks.as_mut() {
+        if let Err((step, e)) = b.start(fd.as_fd()) {
+            b.finish(fd.as_fd());
+            return Err(block_error(&node, step, e));
+        }
+    }
+    Ok(Prepared {
         fd,
-        undo,
-        scan_bytes: spec.scan_bytes,
-        carry: Vec::new(),
-        blocking: true,
-        timeout: Some(DEFAULT_TIMEOUT),
-        cancel,
+        node,
         transfer,
-        cyclic: spec.cyclic,
-        pusher: None,
         blocks,
-        cyclic_pushed: false,
-        closed: false,
-    }))
+        cancel,
+    })
+}
+
+impl Prepared {
+    /// The setup failed after this (enabling the buffer, say): lets go of the blocks. Call
+    /// it after the settings were put back (the buffer disabled).
+    pub(crate) fn abort(mut self) {
+        if let Some(mut b) = self.blocks.take() {
+            b.finish(self.fd.as_fd());
+        }
+    }
+
+    /// The stream of the enabled buffer. `settings` is what configured it: the stream puts
+    /// it back when it closes.
+    pub(crate) fn into_stream(
+        self,
+        what: String,
+        spec: &BufferSpec<'_>,
+        settings: Settings,
+    ) -> KernelStream {
+        KernelStream {
+            what,
+            node: self.node,
+            fd: self.fd,
+            settings,
+            scan_bytes: spec.scan_bytes,
+            carry: Vec::new(),
+            blocking: true,
+            timeout: Some(DEFAULT_TIMEOUT),
+            cancel: self.cancel,
+            transfer: self.transfer,
+            cyclic: spec.cyclic,
+            pusher: None,
+            blocks: self.blocks,
+            cyclic_pushed: false,
+            closed: false,
+        }
+    }
 }
 
 /// The error of a failed step of a block transfer (DMABUF or mmap blocks).
@@ -465,7 +363,7 @@ impl Blocks {
     }
 }
 
-impl LocalStream {
+impl KernelStream {
     fn cancelled(&self) -> Error {
         Error::Cancelled {
             what: self.what.clone(),
@@ -587,12 +485,12 @@ fn wait_limit(blocking: bool, deadline: Option<Instant>) -> Option<Instant> {
 
 /// `read()` without retrying: `Ok(None)` for EAGAIN.
 fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> std::result::Result<Option<usize>, Errno> {
-    again_is_none(uapi::retry_intr(|| rustix::io::read(fd, &mut *buf)))
+    again_is_none(crate::ioctl::retry_intr(|| rustix::io::read(fd, &mut *buf)))
 }
 
 /// `write()` without retrying: `Ok(None)` for EAGAIN.
 fn write_some(fd: BorrowedFd<'_>, buf: &[u8]) -> std::result::Result<Option<usize>, Errno> {
-    again_is_none(uapi::retry_intr(|| rustix::io::write(fd, buf)))
+    again_is_none(crate::ioctl::retry_intr(|| rustix::io::write(fd, buf)))
 }
 
 /// EAGAIN (nothing to transfer now) as `Ok(None)`.
@@ -606,7 +504,7 @@ fn again_is_none(
     }
 }
 
-impl BufferStream for LocalStream {
+impl BufferStream for KernelStream {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         if self.closed {
             return Err(Error::InvalidValue {
@@ -759,7 +657,7 @@ impl BufferStream for LocalStream {
         if let Some(mut p) = self.pusher.take() {
             p.stop();
         }
-        let restored = restore(&mut self.undo);
+        let restored = self.settings.restore();
         // Disabled now: the kernel aborted every block in flight. Detach the dma-bufs (and
         // wait until the kernel let go of them, so the buffer can do read()/write() again,
         // dmabuf.rs) or unmap and free the mmap blocks.
@@ -770,7 +668,7 @@ impl BufferStream for LocalStream {
     }
 }
 
-impl Drop for LocalStream {
+impl Drop for KernelStream {
     fn drop(&mut self) {
         let _ = self.close();
     }

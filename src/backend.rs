@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Which attribute of which object an operation addresses, with everything any backend needs
 /// to find it (the local backend uses file names, the network protocol uses names).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AttrLoc<'a> {
     /// A device attribute: `<device dir>/<name>`.
     Device { dev: &'a str, name: &'a str },

@@ -5,19 +5,21 @@
 //!
 //! Two protocols: the text protocol of libiio 0.x (every server; see
 //! `shared/protocol/iiod.md` §2) and the binary protocol of libiio 1.x, detected by sending
-//! `BINARY` first (a 0.x server answers `-22` and the connection stays text). The binary
-//! protocol has no version, and its opcodes were renumbered in 2026 (`binary.rs`): the same
-//! byte is a write of one attribute under one numbering and of another under the other. So
-//! no binary command is sent before the numbering is established, without side effects
-//! under either known numbering: the session sends `NOP` of the 2026 numbering (opcode 32).
-//! A 2026 server answers it with code 0; a libiio 1.0 server has 27 opcodes and ends the
-//! session on an unknown one before doing anything, so a connection closed in reply to the
-//! probe means the 1.0 numbering, which the session then speaks on a new connection. Any
-//! other reply, or none within the timeout, is a server of neither numbering: the session
-//! speaks the text protocol (which 1.x servers keep) on a new connection rather than guess.
-//! [`crate::Context::iiod_dialect`] tells which one is in use (`ferroio -v` prints it).
-//! Binary covers PRINT, TIMEOUT, attributes and triggers; buffers use the text commands,
-//! which 1.x servers still accept.
+//! `BINARY` first (a 0.x server answers `-22` and the connection stays text). Both are
+//! codecs of one [`codec::Command`]/[`codec::Reply`] model (`codec/`), usable from either
+//! side of a connection; a client `session` writes each operation once over whichever the
+//! server speaks. The binary protocol has no version, and its opcodes were renumbered in 2026
+//! (`codec/binary.rs`): the same byte is a write of one attribute under one numbering and of
+//! another under the other. So no binary command is sent before the numbering is
+//! established, without side effects under either known numbering: the session sends `NOP`
+//! of the 2026 numbering (opcode 32). A 2026 server answers it with code 0; a libiio 1.0
+//! server has 27 opcodes and ends the session on an unknown one before doing anything, so a
+//! connection closed in reply to the probe means the 1.0 numbering, which the session then
+//! speaks on a new connection. Any other reply, or none within the timeout, is a server of
+//! neither numbering: the session speaks the text protocol (which 1.x servers keep) on a new
+//! connection rather than guess. [`crate::Context::iiod_dialect`] tells which one is in use
+//! (`ferroio -v` prints it). Binary covers PRINT, TIMEOUT, attributes and triggers; buffers
+//! use the text commands, which 1.x servers still accept.
 //!
 //! What a hostile or broken server can do to us is bounded: every call has a deadline (the
 //! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
@@ -39,37 +41,25 @@
 use crate::backend::{AttrLoc, Backend};
 use crate::error::{Error, Result};
 use crate::model::ContextData;
-use rustix::io::Errno;
-use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub(crate) mod binary;
+pub(crate) mod codec;
 pub(crate) mod conn;
 pub mod mdns;
 mod sender;
+mod session;
 mod stream;
-pub(crate) mod text;
 
-pub use binary::Numbering;
-use binary::{Header, Op};
-use conn::{Conn, Deadline, Endpoint};
+pub use codec::Numbering;
+use conn::Endpoint;
+use session::Session;
 
 /// iiod's TCP port.
 pub const DEFAULT_PORT: u16 = 30431;
 
 /// libiio's default network timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Longest reply line accepted where a number is expected.
-const MAX_LINE: usize = 64;
-/// Largest attribute value accepted (as for local attributes).
-const MAX_ATTR: usize = 1 << 20;
-/// Largest context description accepted, compressed or not (the largest real one known is
-/// about 250 KB).
-const MAX_XML: usize = 32 << 20;
-/// Largest trigger name accepted (libiio's own buffer size).
-const MAX_TRIGGER_NAME: usize = 1024;
 
 /// Which iiod protocol to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,7 +174,7 @@ pub(crate) fn open(host: &str, options: &Options) -> Result<(ContextData, Arc<dy
         ep,
         protocol: options.protocol,
         timeout: Mutex::new(options.timeout),
-        dialect: Mutex::new(session.dialect),
+        dialect: Mutex::new(session.dialect()),
         session: Mutex::new(Some(session)),
         data: data_for_backend,
     };
@@ -274,639 +264,6 @@ pub(crate) fn parse_host(rest: &str) -> std::result::Result<Endpoint, String> {
     })
 }
 
-/// One connection and the protocol it speaks.
-#[derive(Debug)]
-struct Session {
-    conn: Conn,
-    dialect: Dialect,
-    timeout: Option<Duration>,
-    /// Set by any transport or protocol failure: the stream may be out of step.
-    broken: bool,
-}
-
-/// What the server did with the numbering probe.
-#[derive(Debug)]
-enum ProbeReply {
-    /// `NOP` answered with code 0: the 2026 numbering.
-    Nop,
-    /// The connection ended without a byte in reply: a libiio 1.0 server.
-    Closed,
-    /// Anything else (described): neither known numbering.
-    Other(String),
-}
-
-impl Session {
-    /// Connects and, unless told to speak text, negotiates the binary protocol and
-    /// establishes its opcode numbering (module documentation); a server of no known
-    /// numbering is spoken to in text.
-    fn open(ep: &Endpoint, options: &Options) -> Result<Session> {
-        let timeout = options.timeout.filter(|t| !t.is_zero());
-        let connect = || -> Result<Session> {
-            Ok(Session {
-                conn: Conn::connect(ep, timeout)?,
-                dialect: Dialect::Text,
-                timeout,
-                broken: false,
-            })
-        };
-        let mut s = connect()?;
-        if options.protocol == Protocol::Text {
-            return Ok(s);
-        }
-        let refused = |s: &Session, why: String| Error::Unsupported {
-            backend: "network",
-            what: format!("{}: the binary protocol ({why})", s.conn.peer),
-        };
-        let reply = s.text_int("BINARY\r\n")?;
-        if reply != 0 {
-            if options.protocol == Protocol::Binary {
-                let why =
-                    format!("the server answered {reply}; it speaks libiio 0.x's text protocol");
-                return Err(refused(&s, why));
-            }
-            return Ok(s);
-        }
-        match s.probe_numbering()? {
-            ProbeReply::Nop => {
-                s.dialect = Dialect::Binary(Numbering::Main2026);
-                Ok(s)
-            }
-            ProbeReply::Closed => {
-                // A 1.0 server ended that session; speak its numbering on a new one.
-                let mut s = connect()?;
-                match s.text_int("BINARY\r\n")? {
-                    0 => {
-                        s.dialect = Dialect::Binary(Numbering::Libiio10);
-                        Ok(s)
-                    }
-                    n => Err(s.proto_err(
-                        "BINARY",
-                        format!("accepted the binary protocol, then refused it ({n})"),
-                    )),
-                }
-            }
-            ProbeReply::Other(what) => {
-                let why = format!("no known opcode numbering: {what}");
-                if options.protocol == Protocol::Binary {
-                    return Err(refused(&s, why));
-                }
-                // The first connection is in binary mode in an unknown state: leave it.
-                s.broken = true;
-                drop(s);
-                connect()
-            }
-        }
-    }
-
-    /// Sends the numbering probe ([`binary::PROBE_OPCODE`], `NOP` of the 2026 numbering,
-    /// harmless under both) and classifies the reply.
-    fn probe_numbering(&mut self) -> Result<ProbeReply> {
-        let probe = Header {
-            client_id: 0,
-            op: binary::PROBE_OPCODE,
-            dev: 0,
-            code: 0,
-        };
-        let what = "numbering probe (NOP)";
-        self.io(|c, d| c.send(&probe.encode(), what, d))?;
-        let mut raw = [0u8; binary::HEADER_LEN];
-        let deadline = self.deadline();
-        let mut got = 0;
-        while got < raw.len() {
-            match self.conn.read_some(&mut raw[got..], what, deadline) {
-                Ok(0) if got == 0 => return Ok(ProbeReply::Closed),
-                Ok(0) => {
-                    return Ok(ProbeReply::Other(format!(
-                        "the connection ended after {got} bytes of a reply"
-                    )))
-                }
-                Ok(n) => got += n,
-                Err(e) if got == 0 && e.has_errno(Errno::CONNRESET) => {
-                    return Ok(ProbeReply::Closed)
-                }
-                Err(e) if e.has_errno(Errno::TIMEDOUT) => {
-                    return Ok(ProbeReply::Other(format!(
-                        "no reply within the timeout ({got} bytes)"
-                    )))
-                }
-                Err(e) => {
-                    self.broken = true;
-                    return Err(e);
-                }
-            }
-        }
-        let h = Header::decode(&raw);
-        Ok(match (h.op, h.code) {
-            (0, 0) => ProbeReply::Nop,
-            (op, code) => ProbeReply::Other(format!("opcode {op} code {code} in reply")),
-        })
-    }
-
-    /// The numbering in use, for a binary session.
-    fn numbering(&self) -> Option<Numbering> {
-        match self.dialect {
-            Dialect::Binary(n) => Some(n),
-            Dialect::Text => None,
-        }
-    }
-
-    fn binary(&self) -> bool {
-        self.numbering().is_some()
-    }
-
-    /// The header of a binary command: the operation's opcode under the session's
-    /// numbering, or an error when it has none (nothing is sent then).
-    fn header(&self, op: Op, dev: u8, code: i32) -> Result<Header> {
-        let numbering = self.numbering().ok_or_else(|| Error::Unsupported {
-            backend: "network",
-            what: format!("{}: {op:?} outside the binary protocol", self.conn.peer),
-        })?;
-        let op = op.code(numbering).ok_or_else(|| Error::Unsupported {
-            backend: "network",
-            what: format!(
-                "{}: {op:?} (the server speaks the {})",
-                self.conn.peer,
-                numbering.describe()
-            ),
-        })?;
-        Ok(Header {
-            client_id: 0,
-            op,
-            dev,
-            code,
-        })
-    }
-
-    fn deadline(&self) -> Deadline {
-        Deadline::after(self.timeout)
-    }
-
-    /// Runs a transport step; any failure marks the session broken.
-    fn io<T>(&mut self, f: impl FnOnce(&mut Conn, Deadline) -> Result<T>) -> Result<T> {
-        let deadline = self.deadline();
-        let r = f(&mut self.conn, deadline);
-        if r.is_err() {
-            self.broken = true;
-        }
-        r
-    }
-
-    fn proto_err(&mut self, what: &str, reason: impl Into<String>) -> Error {
-        self.broken = true;
-        self.conn.proto_err(what, reason)
-    }
-
-    /// The error for a negative reply: the server's errno.
-    fn remote_err(&mut self, what: &str, code: i64) -> Error {
-        if (-4095..0).contains(&code) {
-            self.conn
-                .io_err(what, std::io::Error::from_raw_os_error((-code) as i32))
-        } else {
-            self.proto_err(what, format!("invalid reply {code}"))
-        }
-    }
-
-    /// Reads a reply line and parses it as a number.
-    fn read_int(&mut self, what: &str) -> Result<i64> {
-        let parsed = self.io(|c, d| c.read_line_with(MAX_LINE, what, d, text::parse_int))?;
-        parsed.map_err(|reason| self.proto_err(what, reason))
-    }
-
-    /// Sends a text command and reads its numeric reply.
-    fn text_int(&mut self, cmd: &str) -> Result<i64> {
-        let what = cmd.trim_end();
-        self.io(|c, d| c.send(cmd.as_bytes(), what, d))?;
-        self.read_int(what)
-    }
-
-    /// Reads `LEN\n` + LEN bytes + `\n`; a negative LEN is the server's error.
-    fn read_text_payload(&mut self, what: &str, max: usize) -> Result<Vec<u8>> {
-        let n = self.read_int(what)?;
-        if n < 0 {
-            return Err(self.remote_err(what, n));
-        }
-        let n = usize::try_from(n).unwrap_or(usize::MAX);
-        let payload = self.io(|c, d| c.read_payload(n, max, what, d))?;
-        self.io(|c, d| c.expect_newline(what, d))?;
-        Ok(payload)
-    }
-
-    /// The server-side timeout libiio asks for: half of its own (0 = none).
-    fn remote_timeout_ms(&self) -> i32 {
-        self.timeout
-            .map(|t| (t.as_millis() / 2).min(i32::MAX as u128) as i32)
-            .unwrap_or(0)
-    }
-
-    /// Sets the server-side timeout and fetches the context XML, in as few round trips as
-    /// the protocol allows: TIMEOUT and (Z)PRINT are sent together.
-    fn handshake(&mut self) -> Result<Vec<u8>> {
-        let remote = self.remote_timeout_ms();
-        if self.binary() {
-            let mut out = Vec::with_capacity(16);
-            out.extend_from_slice(&self.header(Op::Timeout, 0, remote)?.encode());
-            out.extend_from_slice(&self.header(Op::Print, 0, 0)?.encode());
-            self.io(|c, d| c.send(&out, "TIMEOUT + PRINT", d))?;
-            // As in text mode, a server that cannot set its timeout still serves.
-            let _ = self.bin_response("TIMEOUT", 0)?;
-            let payload = match self.bin_response("PRINT", MAX_XML)? {
-                Ok(p) => p,
-                Err(code) => return Err(self.remote_err("PRINT", code.into())),
-            };
-            return if binary::is_zstd(&payload) {
-                self.unzstd(&payload, "PRINT")
-            } else {
-                Ok(payload)
-            };
-        }
-        let cmd = format!("TIMEOUT {remote}\r\nZPRINT\r\n");
-        self.io(|c, d| c.send(cmd.as_bytes(), "TIMEOUT + ZPRINT", d))?;
-        // libiio ignores the answer here: tinyiiod-based servers do not know TIMEOUT (-22),
-        // and iiod serving an XML context answers -38.
-        let _ = self.read_int(&format!("TIMEOUT {remote}"))?;
-        match self.read_text_payload("ZPRINT", MAX_XML) {
-            Ok(z) => self.unzstd(&z, "ZPRINT"),
-            Err(e) if !self.broken => {
-                // A server without zstd answers -22: ask for the plain XML.
-                let _ = e;
-                self.io(|c, d| c.send(b"PRINT\r\n", "PRINT", d))?;
-                self.read_text_payload("PRINT", MAX_XML)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Decompresses a zstd frame, refusing output beyond [`MAX_XML`].
-    fn unzstd(&mut self, frame: &[u8], what: &str) -> Result<Vec<u8>> {
-        let mut src = frame;
-        let decoder = ruzstd::StreamingDecoder::new(&mut src)
-            .map_err(|e| self.proto_err(what, format!("bad zstd frame: {e}")))?;
-        let mut out = Vec::new();
-        decoder
-            .take(MAX_XML as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| self.proto_err(what, format!("bad zstd data: {e}")))?;
-        if out.len() > MAX_XML {
-            return Err(self.proto_err(
-                what,
-                format!("decompressed context larger than {MAX_XML} bytes"),
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Sends the server-side timeout for a new client timeout.
-    fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.timeout = timeout.filter(|t| !t.is_zero());
-        let remote = self.remote_timeout_ms();
-        if self.binary() {
-            match self.bin_call(Op::Timeout, 0, remote, &[], "TIMEOUT", 0)? {
-                Ok(_) => Ok(()),
-                Err(code) => Err(self.remote_err("TIMEOUT", code.into())),
-            }
-        } else {
-            let cmd = format!("TIMEOUT {remote}\r\n");
-            match self.text_int(&cmd)? {
-                n if n >= 0 || n == neg(Errno::INVAL) => Ok(()),
-                n => Err(self.remote_err(cmd.trim_end(), n)),
-            }
-        }
-    }
-
-    /// Reads frames until the response to client 0 arrives: its payload (at most `max`
-    /// bytes; `max == 0` for commands whose response carries none), or the negative code.
-    /// Frames for other clients are skipped.
-    fn bin_response(
-        &mut self,
-        what: &str,
-        max: usize,
-    ) -> Result<std::result::Result<Vec<u8>, i32>> {
-        loop {
-            let mut raw = [0u8; binary::HEADER_LEN];
-            self.io(|c, d| c.read_exact(&mut raw, what, d))?;
-            let h = Header::decode(&raw);
-            if h.op != RESPONSE {
-                return Err(
-                    self.proto_err(what, format!("unexpected opcode {} from the server", h.op))
-                );
-            }
-            if h.client_id != 0 {
-                // Not ours (nothing else is in flight on this connection): drop its payload.
-                let n = h.code.max(0) as usize;
-                if n > MAX_XML {
-                    return Err(self.proto_err(what, format!("stray response of {n} bytes")));
-                }
-                self.io(|c, d| c.skip(n, what, d))?;
-                continue;
-            }
-            if h.code < 0 {
-                return Ok(Err(h.code));
-            }
-            if max == 0 {
-                // Commands without output (writes, TIMEOUT, SETTRIG): the code is a count
-                // or a status, and nothing follows.
-                return Ok(Ok(Vec::new()));
-            }
-            let n = h.code as usize;
-            let payload = self.io(|c, d| c.read_payload(n, max, what, d))?;
-            return Ok(Ok(payload));
-        }
-    }
-
-    /// Sends one binary command with its payload and waits for its response.
-    fn bin_call(
-        &mut self,
-        op: Op,
-        dev: u8,
-        code: i32,
-        payload: &[u8],
-        what: &str,
-        max: usize,
-    ) -> Result<std::result::Result<Vec<u8>, i32>> {
-        let mut out = Vec::with_capacity(binary::HEADER_LEN + payload.len());
-        out.extend_from_slice(&self.header(op, dev, code)?.encode());
-        out.extend_from_slice(payload);
-        self.io(|c, d| c.send(&out, what, d))?;
-        self.bin_response(what, max)
-    }
-
-    fn read_attr(&mut self, loc: &AttrLoc<'_>, data: &ContextData) -> Result<String> {
-        let (what, payload) = if self.binary() {
-            let (op, dev, code) = bin_attr(loc, data, false)?;
-            let what = format!("{op:?} {}", describe(loc));
-            match self.bin_call(op, dev, code, &[], &what, MAX_ATTR)? {
-                Ok(p) => (what, p),
-                Err(code) => return Err(self.remote_err(&what, code.into())),
-            }
-        } else {
-            let cmd = text::read_command(loc).map_err(|r| invalid(loc, r))?;
-            let what = cmd.trim_end().to_string();
-            self.io(|c, d| c.send(cmd.as_bytes(), &what, d))?;
-            let p = self.read_text_payload(&what, MAX_ATTR)?;
-            (what, p)
-        };
-        text::decode_value(&payload).map_err(|reason| self.conn.proto_err(&what, reason))
-    }
-
-    fn write_attr(&mut self, loc: &AttrLoc<'_>, value: &str, data: &ContextData) -> Result<()> {
-        // As libiio's string API: the value and its terminating NUL.
-        let mut bytes = Vec::with_capacity(value.len() + 1);
-        bytes.extend_from_slice(value.as_bytes());
-        bytes.push(0);
-        if self.binary() {
-            let (op, dev, code) = bin_attr(loc, data, true)?;
-            let what = format!("{op:?} {}", describe(loc));
-            let mut payload = Vec::with_capacity(8 + bytes.len());
-            payload.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            payload.extend_from_slice(&bytes);
-            return match self.bin_call(op, dev, code, &payload, &what, 0)? {
-                Ok(_) => Ok(()),
-                Err(code) => Err(self.remote_err(&what, code.into())),
-            };
-        }
-        let cmd = text::write_command(loc, bytes.len()).map_err(|r| invalid(loc, r))?;
-        let what = cmd.trim_end().to_string();
-        // Command line and value in one write: the value is length-framed, so whatever it
-        // holds (spaces, newlines) cannot be read as a command.
-        let mut out = cmd.into_bytes();
-        out.extend_from_slice(&bytes);
-        self.io(|c, d| c.send(&out, &what, d))?;
-        let n = self.read_int(&what)?;
-        if n < 0 {
-            return Err(self.remote_err(&what, n));
-        }
-        Ok(())
-    }
-
-    fn current_trigger(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
-        if self.binary() {
-            return self.bin_gettrig(dev, data);
-        }
-        let cmd = text::gettrig_command(dev).map_err(|reason| Error::InvalidValue {
-            what: format!("device {dev}"),
-            reason,
-        })?;
-        let what = cmd.trim_end().to_string();
-        self.io(|c, d| c.send(cmd.as_bytes(), &what, d))?;
-        let n = self.read_int(&what)?;
-        if n < 0 {
-            return Err(self.remote_err(&what, n));
-        }
-        if n == 0 {
-            return Ok(None);
-        }
-        let len = usize::try_from(n).unwrap_or(usize::MAX);
-        let name = self.io(|c, d| c.read_payload(len, MAX_TRIGGER_NAME, &what, d))?;
-        self.io(|c, d| c.expect_newline(&what, d))?;
-        let name = text::decode_value(&name).map_err(|r| self.proto_err(&what, r))?;
-        Ok(Some(name))
-    }
-
-    fn set_trigger(&mut self, dev: &str, trigger: Option<&str>, data: &ContextData) -> Result<()> {
-        // The server looks a trigger up by id, label or name; send the id when we know it,
-        // it is the one word the lexer always accepts.
-        let trig_dev = trigger.map(|name| {
-            data.devices
-                .iter()
-                .enumerate()
-                .find(|(_, d)| d.id.starts_with("trigger") && d.name.as_deref() == Some(name))
-        });
-        if self.binary() {
-            let idx = dev_index(data, dev)?;
-            let code = match trig_dev {
-                None => -1,
-                Some(Some((i, _))) => i as i32,
-                Some(None) => {
-                    return Err(Error::NoDevice(trigger.unwrap_or_default().to_string()));
-                }
-            };
-            let what = format!("SETTRIG {dev}");
-            return match self.bin_call(Op::SetTrig, idx, code, &[], &what, 0)? {
-                Ok(_) => Ok(()),
-                Err(code) => Err(self.remote_err(&what, code.into())),
-            };
-        }
-        let trig_word = match trig_dev {
-            None => None,
-            Some(Some((_, d))) => Some(d.id.as_str()),
-            Some(None) => trigger,
-        };
-        let cmd = text::settrig_command(dev, trig_word).map_err(|reason| Error::InvalidValue {
-            what: format!("trigger of device {dev}"),
-            reason,
-        })?;
-        match self.text_int(&cmd)? {
-            n if n >= 0 => Ok(()),
-            n => Err(self.remote_err(cmd.trim_end(), n)),
-        }
-    }
-
-    /// Binary GETTRIG: the response code is the trigger's device index.
-    fn bin_gettrig(&mut self, dev: &str, data: &ContextData) -> Result<Option<String>> {
-        let idx = dev_index(data, dev)?;
-        let what = format!("GETTRIG {dev}");
-        let header = self.header(Op::GetTrig, idx, 0)?;
-        self.io(|c, d| c.send(&header.encode(), &what, d))?;
-        loop {
-            let mut raw = [0u8; binary::HEADER_LEN];
-            self.io(|c, d| c.read_exact(&mut raw, &what, d))?;
-            let h = Header::decode(&raw);
-            if h.op != RESPONSE {
-                return Err(self.proto_err(&what, format!("unexpected opcode {}", h.op)));
-            }
-            if h.client_id != 0 {
-                let n = h.code.max(0) as usize;
-                if n > MAX_XML {
-                    return Err(self.proto_err(&what, format!("stray response of {n} bytes")));
-                }
-                self.io(|c, d| c.skip(n, &what, d))?;
-                continue;
-            }
-            if i64::from(h.code) == neg(Errno::NODEV) {
-                // 1.x servers say ENODEV for "no trigger assigned" (libiio 1.x's own
-                // local backend does, and its iio_info prints it so).
-                return Ok(None);
-            }
-            if h.code < 0 {
-                return Err(self.remote_err(&what, h.code.into()));
-            }
-            return match data.devices.get(h.code as usize) {
-                Some(t) => Ok(Some(t.name.clone().unwrap_or_else(|| t.id.clone()))),
-                None => Err(self.proto_err(
-                    &what,
-                    format!("trigger index {} is not a device of the context", h.code),
-                )),
-            };
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        // As libiio: an empty line ends a half-sent command, then EXIT. Best effort, briefly.
-        if !self.binary() && !self.broken {
-            let d = Deadline::after(Some(Duration::from_millis(100)));
-            let _ = self.conn.send(b"\r\nEXIT\r\n", "EXIT", d);
-        }
-    }
-}
-
-/// `-errno`, as replies carry it.
-fn neg(e: Errno) -> i64 {
-    -i64::from(e.raw_os_error())
-}
-
-/// The opcode of responses, the same in every numbering.
-const RESPONSE: u8 = 0;
-
-fn describe(loc: &AttrLoc<'_>) -> String {
-    format!("'{}' of {}", loc.name(), loc.owner())
-}
-
-fn invalid(loc: &AttrLoc<'_>, reason: String) -> Error {
-    Error::InvalidValue {
-        what: format!(
-            "attribute '{}' of {}",
-            loc.name().escape_debug(),
-            loc.owner()
-        ),
-        reason,
-    }
-}
-
-/// The device's index in context order, as the binary protocol addresses it.
-fn dev_index(data: &ContextData, dev: &str) -> Result<u8> {
-    let i = data
-        .devices
-        .iter()
-        .position(|d| d.id == dev)
-        .ok_or_else(|| Error::NoDevice(dev.to_string()))?;
-    u8::try_from(i).map_err(|_| Error::Unsupported {
-        backend: "network",
-        what: format!("device {dev}: the binary protocol addresses at most 256 devices"),
-    })
-}
-
-/// Opcode, device index and code of a binary attribute command.
-fn bin_attr(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op, u8, i32)> {
-    let missing = || Error::NoAttribute {
-        owner: loc.owner(),
-        attr: loc.name().to_string(),
-    };
-    let (dev_id, name) = match loc {
-        AttrLoc::Event { .. } => {
-            return Err(Error::Unsupported {
-                backend: "network",
-                what: format!("{}: event attributes over iiod", describe(loc)),
-            })
-        }
-        AttrLoc::Device { dev, name }
-        | AttrLoc::Buffer { dev, name }
-        | AttrLoc::Debug { dev, name }
-        | AttrLoc::Channel { dev, name, .. } => (*dev, *name),
-    };
-    let di = dev_index(data, dev_id)?;
-    let dev = &data.devices[di as usize];
-    let pos = |list: &[crate::model::AttrData]| list.iter().position(|a| a.name == name);
-    let (op, attr, low) = match loc {
-        AttrLoc::Device { .. } => (
-            if write { Op::WriteAttr } else { Op::ReadAttr },
-            pos(&dev.attrs).ok_or_else(missing)?,
-            0,
-        ),
-        AttrLoc::Debug { .. } => (
-            if write {
-                Op::WriteDbgAttr
-            } else {
-                Op::ReadDbgAttr
-            },
-            pos(&dev.debug_attrs).ok_or_else(missing)?,
-            0,
-        ),
-        AttrLoc::Buffer { .. } => (
-            if write {
-                Op::WriteBufAttr
-            } else {
-                Op::ReadBufAttr
-            },
-            pos(&dev.buffer_attrs).ok_or_else(missing)?,
-            0,
-        ),
-        AttrLoc::Event { .. } => {
-            return Err(Error::Unsupported {
-                backend: "network",
-                what: format!("{}: event attributes over iiod", describe(loc)),
-            })
-        }
-        AttrLoc::Channel {
-            channel, output, ..
-        } => {
-            let ci = dev
-                .channels
-                .iter()
-                .position(|c| c.id == *channel && c.output == *output)
-                .ok_or_else(missing)?;
-            (
-                if write {
-                    Op::WriteChnAttr
-                } else {
-                    Op::ReadChnAttr
-                },
-                pos(&dev.channels[ci].attrs).ok_or_else(missing)?,
-                ci,
-            )
-        }
-    };
-    let code = binary::attr_code(attr, low).ok_or_else(|| Error::Unsupported {
-        backend: "network",
-        what: format!(
-            "{}: index beyond the binary protocol's 16 bits",
-            describe(loc)
-        ),
-    })?;
-    Ok((op, di, code))
-}
-
 /// The backend of `ip:` contexts: one connection for attributes and triggers, opened again
 /// after a failure.
 #[derive(Debug)]
@@ -943,7 +300,7 @@ impl NetworkBackend {
                 Err(e) if s.broken => return Err(e),
                 _ => {}
             }
-            *lock(&self.dialect) = s.dialect;
+            *lock(&self.dialect) = s.dialect();
             *guard = Some(s);
         }
         let s = guard.as_mut().expect("session opened above");
@@ -1004,7 +361,7 @@ impl Backend for NetworkBackend {
             ep: self.ep.clone(),
             protocol: self.protocol,
             timeout: Mutex::new(options.timeout),
-            dialect: Mutex::new(s.dialect),
+            dialect: Mutex::new(s.dialect()),
             session: Mutex::new(Some(s)),
             data: self.data.clone(),
         }))

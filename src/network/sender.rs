@@ -18,8 +18,9 @@
 //! and the next push opens the buffer again on a new connection. Close sends what is queued,
 //! waits for the server to take it and closes the buffer.
 
+use super::codec::Command;
+use super::session::Session;
 use super::stream::Link;
-use super::Session;
 use crate::buffer::Cancel;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
@@ -231,9 +232,9 @@ fn run(shared: &Shared, link: &Link, mut session: Option<Session>, block: usize)
     }
     let closed = match session {
         Some(mut s) if !s.broken && !link.cancel.is_cancelled() => {
-            let cmd = format!("CLOSE {}\r\n", link.dev);
+            let cmd = Command::Close { dev: &link.dev };
             match s.text_int(&cmd) {
-                Ok(n) if n < 0 => Err(s.remote_err(cmd.trim_end(), n)),
+                Ok(n) if n < 0 => Err(s.remote_err(&cmd.describe(), n)),
                 Ok(_) => Ok(()),
                 Err(e) => Err(e),
             }
@@ -262,10 +263,12 @@ fn send(
     }
     let s = session.as_mut().expect("opened above");
     s.timeout = timeout;
-    let cmd = format!("WRITEBUF {} {}\r\n", link.dev, batch.len());
-    let what = cmd.trim_end();
-    s.io(|c, d| c.send(cmd.as_bytes(), what, d))?;
-    let ready = s.read_int(what)?;
+    let cmd = Command::WriteBuf {
+        dev: &link.dev,
+        bytes: batch.len() as u64,
+    };
+    let what = &cmd.describe();
+    let ready = s.text_int(&cmd)?;
     if ready < 0 {
         // iiod's device thread has stopped: the buffer is closed on this connection.
         s.broken = true;

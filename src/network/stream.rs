@@ -26,14 +26,15 @@
 //! the buffer again on a new one. [`CancelHandle::cancel`] shuts the socket down, which wakes
 //! a call blocked in another thread.
 
+use super::codec::{text, Command};
 use super::conn::{Endpoint, DIRECT_READ};
 use super::sender::Sender;
-use super::{Options, Protocol, Session};
+use super::session::Session;
+use super::{Options, Protocol};
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::{Cancel, CancelHandle, Transfer};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,10 +79,12 @@ impl Cancel for NetCancel {
 pub(super) struct Link {
     pub(super) ep: Endpoint,
     pub(super) dev: String,
-    /// `OPEN DEV SAMPLES MASK [CYCLIC]\r\n`.
-    open_cmd: String,
-    /// `SET DEV BUFFERS_COUNT N\r\n` when the count is not the server's default.
-    count_cmd: Option<String>,
+    /// OPEN's scans per block, hex mask and cyclic flag.
+    samples: u64,
+    mask: String,
+    cyclic: bool,
+    /// `SET DEV BUFFERS_COUNT N` when the count is not the server's default.
+    buffers_count: Option<i64>,
     pub(super) cancel: Arc<NetCancel>,
 }
 
@@ -101,20 +104,31 @@ impl Link {
         let mut session = Session::open(&self.ep, &options)?;
         *self.cancel.socket.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(session.conn.clone_stream()?);
-        let timeout_cmd = format!("TIMEOUT {}\r\n", session.remote_timeout_ms());
-        let mut batch = timeout_cmd.clone();
-        if let Some(c) = &self.count_cmd {
-            batch.push_str(c);
+        let timeout = Command::Timeout {
+            ms: session.remote_timeout_ms(),
+        };
+        let count = self.buffers_count.map(|count| Command::SetBuffersCount {
+            dev: &self.dev,
+            count,
+        });
+        let open = Command::Open {
+            dev: &self.dev,
+            samples: self.samples,
+            mask: &self.mask,
+            cyclic: self.cyclic,
+        };
+        let mut batch = Vec::new();
+        for cmd in [Some(timeout), count, Some(open)].iter().flatten() {
+            text::encode(cmd, &[], &mut batch)?;
         }
-        batch.push_str(&self.open_cmd);
-        session.io(|c, d| c.send(batch.as_bytes(), "OPEN", d))?;
+        session.io(|c, d| c.send(&batch, "OPEN", d))?;
         // libiio ignores TIMEOUT refusals; the others must succeed.
-        let _ = session.read_int(timeout_cmd.trim_end())?;
-        for cmd in self.count_cmd.iter().chain([&self.open_cmd]) {
-            let what = cmd.trim_end();
-            let r = session.read_int(what)?;
+        let _ = session.read_int(&timeout.describe())?;
+        for cmd in count.iter().chain([&open]) {
+            let what = cmd.describe();
+            let r = session.read_int(&what)?;
             if r < 0 {
-                return Err(session.remote_err(what, r));
+                return Err(session.remote_err(&what, r));
             }
         }
         Ok(session)
@@ -178,7 +192,7 @@ pub(crate) fn open(
     spec: &BufferSpec<'_>,
 ) -> Result<Box<dyn BufferStream>> {
     let dev = spec.dev.id.clone();
-    super::text::check_word("device", &dev).map_err(|reason| Error::InvalidValue {
+    text::check_word("device", &dev).map_err(|reason| Error::InvalidValue {
         what: format!("buffer of device {dev}"),
         reason,
     })?;
@@ -192,21 +206,18 @@ pub(crate) fn open(
         });
     }
     let words = spec.mask.words();
-    let mask = super::text::format_mask(words);
-    let open_cmd = format!(
-        "OPEN {dev} {} {mask}{}\r\n",
-        spec.samples,
-        if spec.cyclic { " CYCLIC" } else { "" }
-    );
-    let count_cmd = (spec.kernel_buffers != SERVER_DEFAULT_BUFFERS)
-        .then(|| format!("SET {dev} BUFFERS_COUNT {}\r\n", spec.kernel_buffers));
+    let mask = text::format_mask(words);
+    let buffers_count = (spec.kernel_buffers != SERVER_DEFAULT_BUFFERS)
+        .then(|| i64::try_from(spec.kernel_buffers).unwrap_or(i64::MAX));
     let block = spec.samples * spec.scan_bytes;
     let mut s = NetStream {
         link: Arc::new(Link {
             ep: ep.clone(),
             dev: dev.clone(),
-            open_cmd,
-            count_cmd,
+            samples: spec.samples as u64,
+            mask: mask.clone(),
+            cyclic: spec.cyclic,
+            buffers_count,
             cancel: Arc::new(NetCancel::default()),
         }),
         readbuf_what: format!("READBUF {dev}"),
@@ -282,17 +293,21 @@ impl NetStream {
         if self.requests.len() >= PIPELINE_DEPTH {
             return Ok(());
         }
-        let mut batch = String::new();
+        let mut batch = Vec::new();
         let mut asked = Vec::with_capacity(PIPELINE_DEPTH);
         while self.requests.len() + asked.len() < PIPELINE_DEPTH {
             let bytes = self.next_blocks * self.block;
-            let _ = write!(batch, "READBUF {} {bytes}\r\n", self.dev);
+            let cmd = Command::ReadBuf {
+                dev: &self.dev,
+                bytes: bytes as u64,
+            };
+            text::encode(&cmd, &[], &mut batch)?;
             asked.push(bytes);
             self.next_blocks = (self.next_blocks * 2).min(self.max_blocks);
         }
         let what = &self.readbuf_what;
         let s = self.session.as_mut().expect("connected");
-        s.io(|c, d| c.send(batch.as_bytes(), what, d))?;
+        s.io(|c, d| c.send(&batch, what, d))?;
         self.requests.extend(asked);
         Ok(())
     }
@@ -401,10 +416,12 @@ impl NetStream {
                 return Err(s.remote_err(&what, n));
             }
         }
-        let cmd = format!("WRITEBUF {dev} {}\r\n", buf.len());
-        let what = cmd.trim_end().to_string();
-        s.io(|c, d| c.send(cmd.as_bytes(), &what, d))?;
-        let ready = s.read_int(&what)?;
+        let cmd = Command::WriteBuf {
+            dev: &dev,
+            bytes: buf.len() as u64,
+        };
+        let what = cmd.describe();
+        let ready = s.text_int(&cmd)?;
         if ready < 0 {
             return Err(s.remote_err(&what, ready));
         }
@@ -507,10 +524,10 @@ impl BufferStream for NetStream {
                 Err(e) => result = Err(e),
             }
         }
-        let cmd = format!("CLOSE {}\r\n", self.dev);
+        let cmd = Command::Close { dev: &self.dev };
         if !s.broken {
             match s.text_int(&cmd) {
-                Ok(n) if n < 0 && result.is_ok() => result = Err(s.remote_err(cmd.trim_end(), n)),
+                Ok(n) if n < 0 && result.is_ok() => result = Err(s.remote_err(&cmd.describe(), n)),
                 Err(e) if result.is_ok() => result = Err(e),
                 _ => {}
             }

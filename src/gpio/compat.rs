@@ -26,7 +26,7 @@ pub mod errors {
 }
 
 #[cfg(feature = "async-tokio")]
-pub use super::tokio::AsyncLineEventHandle;
+pub use self::async_handle::AsyncLineEventHandle;
 
 bitflags! {
     /// How a line is requested (gpio-cdev's `LineRequestFlags`, the kernel's
@@ -632,5 +632,61 @@ impl AsFd for Chip {
 impl AsRawFd for Chip {
     fn as_raw_fd(&self) -> RawFd {
         self.inner.chip.as_raw_fd()
+    }
+}
+
+/// gpio-cdev's `AsyncLineEventHandle` (feature `async-tokio`), on top of
+/// [`super::tokio::EdgeEventStream`].
+#[cfg(feature = "async-tokio")]
+mod async_handle {
+    use super::{Line, LineEvent, LineEventHandle, Result};
+    use crate::gpio::tokio::EdgeEventStream;
+    use futures_core::Stream;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// gpio-cdev's `AsyncLineEventHandle`: a [`LineEventHandle`] as a [`Stream`] of
+    /// [`LineEvent`]s.
+    #[derive(Debug)]
+    pub struct AsyncLineEventHandle {
+        line: Line,
+        events: EdgeEventStream,
+    }
+
+    impl AsyncLineEventHandle {
+        /// Wraps an event handle. Must be called inside a tokio runtime.
+        pub fn new(handle: LineEventHandle) -> Result<Self> {
+            let (line, request) = handle.into_request();
+            Ok(AsyncLineEventHandle {
+                line,
+                events: EdgeEventStream::new(request)?,
+            })
+        }
+
+        /// The line.
+        pub fn line(&self) -> &Line {
+            &self.line
+        }
+
+        /// The current value: 0 or 1.
+        pub fn get_value(&self) -> Result<u8> {
+            Ok(self.events.request().value(self.line.offset())?.as_u8())
+        }
+
+        /// The next event.
+        pub async fn next_event(&mut self) -> Result<LineEvent> {
+            Ok(LineEvent::from_edge(&self.events.next_event().await?))
+        }
+    }
+
+    impl Stream for AsyncLineEventHandle {
+        type Item = Result<LineEvent>;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.get_mut()
+                .events
+                .poll_event(cx)
+                .map(|r| Some(r.map(|e| LineEvent::from_edge(&e))))
+        }
     }
 }

@@ -12,7 +12,6 @@ use futures_core::Stream;
 use rustix::fs::OFlags;
 use tokio::io::unix::AsyncFd;
 
-use super::compat::{Line, LineEvent, LineEventHandle};
 use super::{uapi, Chip, EdgeEvent, EdgeEventBuffer, Error, InfoChangeEvent, Request, Result};
 
 fn set_nonblocking(fd: &impl std::os::fd::AsFd, path: &std::path::Path) -> Result<()> {
@@ -73,7 +72,7 @@ impl EdgeEventStream {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
     }
 
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<EdgeEvent>> {
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<EdgeEvent>> {
         loop {
             if let Some(ev) = self.buffer.events().get(self.next).copied() {
                 self.next += 1;
@@ -176,50 +175,5 @@ impl Stream for InfoChangeStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_change(cx).map(Some)
-    }
-}
-
-/// gpio-cdev's `AsyncLineEventHandle`: a [`LineEventHandle`] as a [`Stream`] of
-/// [`LineEvent`]s.
-#[derive(Debug)]
-pub struct AsyncLineEventHandle {
-    line: Line,
-    events: EdgeEventStream,
-}
-
-impl AsyncLineEventHandle {
-    /// Wraps an event handle. Must be called inside a tokio runtime.
-    pub fn new(handle: LineEventHandle) -> Result<Self> {
-        let (line, request) = handle.into_request();
-        Ok(AsyncLineEventHandle {
-            line,
-            events: EdgeEventStream::new(request)?,
-        })
-    }
-
-    /// The line.
-    pub fn line(&self) -> &Line {
-        &self.line
-    }
-
-    /// The current value: 0 or 1.
-    pub fn get_value(&self) -> Result<u8> {
-        Ok(self.events.request().value(self.line.offset())?.as_u8())
-    }
-
-    /// The next event.
-    pub async fn next_event(&mut self) -> Result<LineEvent> {
-        Ok(LineEvent::from_edge(&self.events.next_event().await?))
-    }
-}
-
-impl Stream for AsyncLineEventHandle {
-    type Item = Result<LineEvent>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut()
-            .events
-            .poll_event(cx)
-            .map(|r| Some(r.map(|e| LineEvent::from_edge(&e))))
     }
 }

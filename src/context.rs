@@ -12,10 +12,10 @@
 //! that should not share anything, as libiio's `iio_context_clone` does.
 
 use crate::backend::{AttrLoc, Backend};
+use crate::channel_type::{ChannelType, Modifier};
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 use crate::model::{AttrData, ChannelData, ContextData, DeviceData};
-use crate::types::{ChannelType, Modifier};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;

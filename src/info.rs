@@ -14,9 +14,9 @@
 //! prints as libiio prints it, `ERROR: <strerror> (<errno>)`. The JSON is written by hand
 //! (no serde) and carries what the text does plus the derived channel type and modifier.
 
+use crate::channel_type::ChannelType;
 use crate::context::{Channel, Context, Device};
 use crate::error::{strerror, Error, Result};
-use crate::types::ChannelType;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

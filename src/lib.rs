@@ -13,7 +13,9 @@
 mod attr_io;
 mod backend;
 pub mod buffer;
+pub mod channel_type;
 pub mod context;
+pub mod discover;
 pub mod error;
 pub mod format;
 pub mod gpio;
@@ -22,17 +24,19 @@ pub mod info;
 mod ioctl;
 pub mod model;
 pub mod network;
-pub mod scan;
 mod strtol;
 pub mod sysfs;
-pub mod types;
 mod xml;
 
+pub use channel_type::{ChannelType, EventDirection, EventType, Modifier};
 pub use context::{Channel, Context, Device, FromAttr, ToAttr};
+pub use discover::{scan, ContextInfo};
 pub use error::{Error, Result};
 pub use format::DataFormat;
-pub use scan::{scan, ContextInfo};
-pub use types::{ChannelType, EventDirection, EventType, Modifier};
+
+/// The former name of [`channel_type`], kept so existing paths keep compiling.
+#[doc(hidden)]
+pub use channel_type as types;
 
 /// The README's code blocks, compiled as doc tests so they stay true.
 #[cfg(doctest)]

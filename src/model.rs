@@ -5,8 +5,8 @@
 //! device attributes, buffer attributes and debug attributes; a channel has attributes (with
 //! the sysfs file each one reads) and, when it can be streamed, a scan element.
 
+use crate::channel_type::{ChannelType, Modifier};
 use crate::format::DataFormat;
-use crate::types::{ChannelType, Modifier};
 
 /// Where a snapshot came from and how libiio would describe it in XML.
 #[derive(Debug, Clone, PartialEq, Default)]

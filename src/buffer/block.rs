@@ -6,9 +6,9 @@ use crate::backend::BufferSpec;
 use crate::buffer::demux::{self, ArrayIter, ChannelIter, ConvertedIter, DemuxOutput, Sample};
 use crate::buffer::mask::{ChannelMask, ElementLayout, ScanLayout};
 use crate::buffer::{CancelHandle, Transfer, TransferRequest};
+use crate::channel_type::ChannelType;
 use crate::context::{Channel, Device};
 use crate::error::{Error, Result};
-use crate::types::ChannelType;
 use std::time::Duration;
 
 /// Blocks the kernel-side buffer holds unless told otherwise (libiio's default).

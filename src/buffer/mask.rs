@@ -8,10 +8,10 @@
 //! occupy that slot once; the scan size rounded up to the largest element, so a scan of
 //! `u16, s64` is 16 bytes (libiio 0.24 computes 10 there and is wrong on such devices).
 
+use crate::channel_type::ChannelType;
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 use crate::model::DeviceData;
-use crate::types::ChannelType;
 
 /// A set of channels of one device, by channel position ([`crate::Channel::index`]): the
 /// bit of a channel is its place in the device's libiio-ordered channel list, as in libiio's

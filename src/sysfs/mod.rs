@@ -2,7 +2,7 @@
 //! `/sys`) into a context snapshot, and reading/writing attribute files.
 //!
 //! [`names`] holds the pure naming rules (which file belongs to which channel, shared
-//! attributes, extended names); the private `scan` module walks directories and applies them;
+//! attributes, extended names); the private `walk` module walks directories and applies them;
 //! `local` is the backend that reads and writes the files afterwards, and `buffer` opens
 //! buffers (the sysfs side; the kernel transfer engine is [`crate::buffer`]'s).
 
@@ -10,7 +10,7 @@ mod buffer;
 pub(crate) mod configfs;
 pub(crate) mod local;
 pub mod names;
-pub(crate) mod scan;
+mod walk;
 
 pub use local::LocalPaths;
-pub(crate) use scan::open;
+pub(crate) use walk::open;

@@ -13,8 +13,8 @@
 //! File name grammar (kernel ABI):
 //! `{in|out}_<type>[<index>][-<type2><index2>][_<modifier>][_<extend_name>]_<info>`.
 
+use crate::channel_type::{ChannelType, Modifier};
 use crate::model::{AttrData, ChannelData, ScanData};
-use crate::types::{ChannelType, Modifier};
 
 /// Splits `in_`/`out_` off a file name: `Some((is_output, rest))`.
 fn direction(attr: &str) -> Option<(bool, &str)> {

@@ -1,7 +1,7 @@
 //! Events against a real kernel (the qemu tier): `iio_evgen` makes `iio_dummy` push events,
 //! which must arrive through `IIO_GET_EVENT_FD_IOCTL` decoded as the driver coded them.
 
-use ferroio::types::{ChannelType, EventDirection, EventType, Modifier};
+use ferroio::channel_type::{ChannelType, EventDirection, EventType, Modifier};
 use ferroio::{Context, Error};
 use std::fs;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@ use crate::stop::StopOnSignal;
 use crate::ContextArgs;
 use clap::Args;
 use ferroio::buffer::{Buffer, BufferBuilder, Transfer, TransferRequest};
-use ferroio::types::ChannelType;
+use ferroio::channel_type::ChannelType;
 use ferroio::{Channel, Context, Device, Error};
 use std::io::Write;
 use std::os::fd::AsFd;

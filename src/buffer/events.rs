@@ -4,7 +4,7 @@
 //!
 //! Streams and event attributes are backend operations (as libiio 1.x's `open_ev` and
 //! `read_ev`): the local backend opens the device's event fd (`IIO_GET_EVENT_FD_IOCTL` on
-//! `/dev/iio:deviceN`) and hands it to [`FdEvents`], which reads it waiting with `poll()` on
+//! `/dev/iio:deviceN`) and hands it to `FdEvents`, which reads it waiting with `poll()` on
 //! the fd and a cancel eventfd, like buffer refills. Other backends refuse for now (libiio
 //! 0.24's iiod has no events). Decoding ([`Event::from_code`]) is pure.
 

@@ -6,7 +6,7 @@
 //! Two protocols: the text protocol of libiio 0.x (every server; see
 //! `shared/protocol/iiod.md` §2) and the binary protocol of libiio 1.x, detected by sending
 //! `BINARY` first (a 0.x server answers `-22` and the connection stays text). Both are
-//! codecs of one [`codec::Command`]/[`codec::Reply`] model (`codec/`), usable from either
+//! codecs of one `Command`/`Reply` model (`codec/`), usable from either
 //! side of a connection; a client `session` writes each operation once over whichever the
 //! server speaks. The binary protocol has no version, and its opcodes were renumbered in 2026
 //! (`codec/binary.rs`): the same byte is a write of one attribute under one numbering and of

@@ -11,13 +11,13 @@
 //! only ferroio's own diagnostics go to `err`.
 //!
 //! Attribute values are read through the public API at the moment of the call; an error
-//! prints as libiio prints it, `ERROR: <strerror> (<errno>)`. The JSON is written by hand
-//! (no serde) and carries what the text does plus the derived channel type and modifier.
+//! prints as libiio prints it, `ERROR: <strerror> (<errno>)`. The JSON (feature
+//! `utilities`, `serde_json`) carries what the text does plus the derived channel type and
+//! modifier.
 
 use crate::channel_type::ChannelType;
 use crate::context::{Channel, Context, Device};
-use crate::error::{strerror, Error, Result};
-use std::fmt::Write as _;
+use crate::error::{strerror, Result};
 use std::io::{self, Write};
 
 /// Writes `iio_info`'s description of the context to `out`; diagnostics of ferroio's own
@@ -185,198 +185,142 @@ fn libiio_type_unknown(dev_id: &str, chn_id: &str) -> bool {
 /// device its id, name, label, whether it is a trigger, whether it can buffer, its current
 /// trigger, its channels (id, name, label, direction, type, modifier, scan index, format,
 /// scale, attributes) and its device, buffer and debug attributes. Every attribute maps its
-/// name to `{"value": "..."}` or to `{"error": "...", "errno": N}`.
+/// name to `{"value": "..."}` or to `{"error": "...", "errno": N, "detail": "..."}`.
+/// (Feature `utilities`, which brings `serde_json`.)
+#[cfg(feature = "utilities")]
 pub fn info_json(ctx: &Context) -> String {
-    let data = ctx.data();
-    let mut j = String::with_capacity(4096);
-    let (major, minor, git) = crate::xml::version_of(data);
-    j.push_str("{\"name\":");
-    string(&mut j, ctx.name());
-    j.push_str(",\"description\":");
-    string(&mut j, ctx.description());
-    let _ = write!(
-        j,
-        ",\"version\":{{\"major\":{major},\"minor\":{minor},\"git_tag\":"
-    );
-    string(&mut j, git);
-    j.push_str("},\"attributes\":{");
-    for (i, (key, value)) in ctx.attrs().enumerate() {
-        if i > 0 {
-            j.push(',');
-        }
-        string(&mut j, key);
-        j.push(':');
-        string(&mut j, value);
-    }
-    j.push_str("},\"devices\":[");
-    for (i, dev) in ctx.devices().enumerate() {
-        if i > 0 {
-            j.push(',');
-        }
-        device_json(&mut j, &dev);
-    }
-    j.push_str("]}");
-    j
+    json::context(ctx).to_string()
 }
 
-fn device_json(j: &mut String, dev: &Device) {
-    j.push_str("{\"id\":");
-    string(j, dev.id());
-    j.push_str(",\"name\":");
-    opt_string(j, dev.name());
-    j.push_str(",\"label\":");
-    opt_string(j, dev.label());
-    let _ = write!(
-        j,
-        ",\"is_trigger\":{},\"buffer_capable\":{},\"trigger\":",
-        dev.is_trigger(),
-        dev.is_buffer_capable()
-    );
-    match dev.trigger() {
-        Ok(None) => j.push_str("null"),
-        Ok(Some(t)) => {
-            j.push_str("{\"id\":");
-            string(j, t.id());
-            j.push_str(",\"name\":");
-            opt_string(j, t.name());
-            j.push('}');
-        }
-        Err(e) => error_json(j, &e),
-    }
-    j.push_str(",\"channels\":[");
-    for (i, chn) in dev.channels().enumerate() {
-        if i > 0 {
-            j.push(',');
-        }
-        channel_json(j, &chn);
-    }
-    j.push(']');
-    let names: Vec<&str> = dev.attrs().collect();
-    attrs_json(j, "attributes", &names, |n| dev.attr_read_str(n));
-    let names: Vec<&str> = dev.buffer_attrs().collect();
-    attrs_json(j, "buffer_attributes", &names, |n| {
-        dev.buffer_attr_read_str(n)
-    });
-    let names: Vec<&str> = dev.debug_attrs().collect();
-    attrs_json(j, "debug_attributes", &names, |n| {
-        dev.debug_attr_read_str(n)
-    });
-    j.push('}');
-}
+#[cfg(feature = "utilities")]
+mod json {
+    use super::*;
+    use crate::error::Error;
+    use serde_json::{json, Map, Value};
 
-fn channel_json(j: &mut String, chn: &Channel) {
-    j.push_str("{\"id\":");
-    string(j, chn.id());
-    j.push_str(",\"name\":");
-    opt_string(j, chn.name());
-    j.push_str(",\"label\":");
-    opt_string(j, chn.label());
-    j.push_str(",\"direction\":");
-    string(j, if chn.is_output() { "output" } else { "input" });
-    j.push_str(",\"type\":");
-    opt_string(j, chn.channel_type().sysfs_name());
-    j.push_str(",\"modifier\":");
-    opt_string(j, chn.modifier().sysfs_name().filter(|m| !m.is_empty()));
-    j.push_str(",\"scan_index\":");
-    match chn.scan_index() {
-        None => j.push_str("null"),
-        Some(Ok(i)) => {
-            let _ = write!(j, "{i}");
-        }
-        Some(Err(e)) => error_json(j, &e),
+    pub(super) fn context(ctx: &Context) -> Value {
+        let (major, minor, git) = crate::xml::version_of(ctx.data());
+        let attrs: Map<String, Value> = ctx
+            .attrs()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let devices: Vec<Value> = ctx.devices().map(|d| device(&d)).collect();
+        json!({
+            "name": ctx.name(),
+            "description": ctx.description(),
+            "version": { "major": major, "minor": minor, "git_tag": git },
+            "attributes": attrs,
+            "devices": devices,
+        })
     }
-    j.push_str(",\"format\":");
-    match chn.data_format() {
-        None => j.push_str("null"),
-        Some(Ok(f)) => string(j, &f.to_string()),
-        Some(Err(e)) => error_json(j, &e),
-    }
-    j.push_str(",\"scale\":");
-    match chn.data().scan.as_ref().and_then(|s| s.scale) {
-        // A scale read as a C float (XML contexts) prints as that float's shortest form.
-        Some(s) if s.is_finite() && f64::from(s as f32) == s => {
-            let _ = write!(j, "{}", s as f32);
-        }
-        Some(s) if s.is_finite() => {
-            let _ = write!(j, "{s}");
-        }
-        _ => j.push_str("null"),
-    }
-    let names: Vec<&str> = chn.attrs().collect();
-    attrs_json(j, "attributes", &names, |n| chn.attr_read_str(n));
-    j.push('}');
-}
 
-fn attrs_json(j: &mut String, key: &str, names: &[&str], read: impl Fn(&str) -> Result<String>) {
-    let _ = write!(j, ",\"{key}\":{{");
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            j.push(',');
-        }
-        string(j, name);
-        j.push(':');
-        match read(name) {
-            Ok(v) => {
-                j.push_str("{\"value\":");
-                string(j, &v);
-                j.push('}');
-            }
-            Err(e) => error_json(j, &e),
-        }
+    fn device(dev: &Device) -> Value {
+        let trigger = match dev.trigger() {
+            Ok(None) => Value::Null,
+            Ok(Some(t)) => json!({ "id": t.id(), "name": t.name() }),
+            Err(e) => error(&e),
+        };
+        let channels: Vec<Value> = dev.channels().map(|c| channel(&c)).collect();
+        let names: Vec<&str> = dev.attrs().collect();
+        let buffer_names: Vec<&str> = dev.buffer_attrs().collect();
+        let debug_names: Vec<&str> = dev.debug_attrs().collect();
+        json!({
+            "id": dev.id(),
+            "name": dev.name(),
+            "label": dev.label(),
+            "is_trigger": dev.is_trigger(),
+            "buffer_capable": dev.is_buffer_capable(),
+            "trigger": trigger,
+            "channels": channels,
+            "attributes": attrs(&names, |n| dev.attr_read_str(n)),
+            "buffer_attributes": attrs(&buffer_names, |n| dev.buffer_attr_read_str(n)),
+            "debug_attributes": attrs(&debug_names, |n| dev.debug_attr_read_str(n)),
+        })
     }
-    j.push('}');
-}
 
-fn error_json(j: &mut String, e: &Error) {
-    let errno = e.errno();
-    let text = strerror(errno);
-    // strerror() ends with " (<errno>)"; the number has its own field here.
-    let message = text
-        .strip_suffix(&format!(" ({errno})"))
-        .unwrap_or(&text)
-        .to_string();
-    j.push_str("{\"error\":");
-    string(j, &message);
-    let _ = write!(j, ",\"errno\":{errno},\"detail\":");
-    string(j, &e.to_string());
-    j.push('}');
-}
-
-fn opt_string(j: &mut String, s: Option<&str>) {
-    match s {
-        Some(s) => string(j, s),
-        None => j.push_str("null"),
+    fn channel(chn: &Channel) -> Value {
+        let scan_index = match chn.scan_index() {
+            None => Value::Null,
+            Some(Ok(i)) => json!(i),
+            Some(Err(e)) => error(&e),
+        };
+        let format = match chn.data_format() {
+            None => Value::Null,
+            Some(Ok(f)) => json!(f.to_string()),
+            Some(Err(e)) => error(&e),
+        };
+        let scale = match chn.data().scan.as_ref().and_then(|s| s.scale) {
+            // A scale read as a C float (XML contexts) prints as that float's shortest form.
+            Some(s) if s.is_finite() && f64::from(s as f32) == s => json!(s as f32),
+            Some(s) if s.is_finite() => json!(s),
+            _ => Value::Null,
+        };
+        let names: Vec<&str> = chn.attrs().collect();
+        json!({
+            "id": chn.id(),
+            "name": chn.name(),
+            "label": chn.label(),
+            "direction": if chn.is_output() { "output" } else { "input" },
+            "type": chn.channel_type().sysfs_name(),
+            "modifier": chn.modifier().sysfs_name().filter(|m| !m.is_empty()),
+            "scan_index": scan_index,
+            "format": format,
+            "scale": scale,
+            "attributes": attrs(&names, |n| chn.attr_read_str(n)),
+        })
     }
-}
 
-/// A JSON string literal.
-fn string(j: &mut String, s: &str) {
-    j.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => j.push_str("\\\""),
-            '\\' => j.push_str("\\\\"),
-            '\n' => j.push_str("\\n"),
-            '\r' => j.push_str("\\r"),
-            '\t' => j.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(j, "\\u{:04x}", u32::from(c));
-            }
-            c => j.push(c),
-        }
+    fn attrs(names: &[&str], read: impl Fn(&str) -> Result<String>) -> Value {
+        let map: Map<String, Value> = names
+            .iter()
+            .map(|name| {
+                let v = match read(name) {
+                    Ok(v) => json!({ "value": v }),
+                    Err(e) => error(&e),
+                };
+                (name.to_string(), v)
+            })
+            .collect();
+        Value::Object(map)
     }
-    j.push('"');
+
+    fn error(e: &Error) -> Value {
+        let errno = e.errno();
+        let text = strerror(errno);
+        // strerror() ends with " (<errno>)"; the number has its own field here.
+        let message = text
+            .strip_suffix(&format!(" ({errno})"))
+            .unwrap_or(&text)
+            .to_string();
+        json!({ "error": message, "errno": errno, "detail": e.to_string() })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Names and values holding quotes, backslashes and control characters stay valid
+    /// JSON (a local tree: sysfs hands out any bytes but `/` and NUL).
+    #[cfg(feature = "utilities")]
     #[test]
-    fn json_strings_are_escaped() {
-        let mut j = String::new();
-        string(&mut j, "a\"b\\c\nd\u{1}é");
-        assert_eq!(j, r#""a\"b\\c\nd\u0001é""#);
+    fn json_of_hostile_names_is_valid() {
+        let root = tempfile::tempdir().unwrap();
+        let dev = root.path().join("bus/iio/devices/iio:device0");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::write(dev.join("name"), "a\"d\u{1f}c\\\n").unwrap();
+        std::fs::write(dev.join("in_voltage0_raw"), "1\u{1}\"\\2\n").unwrap();
+        std::fs::write(dev.join("sampling_frequency\"\\\u{7}"), "5\n").unwrap();
+        let ctx = Context::from_uri(&format!("local:{}", root.path().display())).unwrap();
+        let text = info_json(&ctx);
+        let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let d = &j["devices"][0];
+        assert_eq!(d["name"], "a\"d\u{1f}c\\");
+        assert_eq!(
+            d["channels"][0]["attributes"]["raw"]["value"],
+            "1\u{1}\"\\2"
+        );
+        assert_eq!(d["attributes"]["sampling_frequency\"\\\u{7}"]["value"], "5");
     }
 
     #[test]
@@ -426,13 +370,16 @@ mod tests {
              ERROR: checking for trigger : Function not implemented (38)\n"
         );
         assert!(err.is_empty());
-        let json = info_json(&ctx);
-        assert!(json.starts_with(
+        #[cfg(feature = "utilities")]
+        {
+            let json = info_json(&ctx);
+            assert!(json.starts_with(
             r#"{"name":"xml","description":"d","version":{"major":0,"minor":24,"git_tag":"v0.24"},"attributes":{"k":"v"},"devices":[{"id":"iio:device0","name":"adc","label":"L","is_trigger":false,"buffer_capable":true,"trigger":{"error":"Function not implemented","errno":38,"#
         ));
-        assert!(json.contains(
+            assert!(json.contains(
             r#"{"id":"voltage0","name":"vccint","label":null,"direction":"input","type":"voltage","modifier":null,"scan_index":0,"format":"le:s12/16>>4","scale":0.5,"attributes":{"raw":{"error":"Function not implemented","errno":38,"#
         ));
-        assert!(json.ends_with("}}]}"));
+            assert!(json.ends_with("}}]}"));
+        }
     }
 }

@@ -130,10 +130,13 @@ fn read_csv_and_json_converted() {
     );
     // a lone voltage1-voltage2 scan is 2 bytes: the FIFO's first two bytes (5 as u16)
     let text = String::from_utf8(out.stdout).unwrap();
+    let row: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     assert_eq!(
-        text.trim(),
-        format!("{{\"voltage1-voltage2\":{}}}", 5.0 * 0.000001344)
+        row["voltage1-voltage2"].as_f64(),
+        Some(5.0 * 0.000001344),
+        "{text}"
     );
+    assert_eq!(row.as_object().map(|o| o.len()), Some(1), "{text}");
 }
 
 #[test]

@@ -58,19 +58,19 @@ pub fn run(args: EventsArgs) -> ExitCode {
             Err(e) => return fail("events", &e),
         };
         let line = if args.json {
-            format!(
-                "{{\"timestamp\":{},\"code\":\"{:#018x}\",\"channel\":\"{}\",\"channel_type\":\"{}\",\"modifier\":\"{}\",\"index\":{},\"index2\":{},\"differential\":{},\"type\":\"{}\",\"direction\":\"{}\"}}",
-                e.timestamp,
-                e.code,
-                e.channel_id().unwrap_or_default(),
-                e.channel_type.sysfs_name().unwrap_or("unknown"),
-                e.modifier.sysfs_name().unwrap_or(""),
-                e.channel,
-                e.channel2,
-                e.differential,
-                e.event_type.sysfs_name().unwrap_or("unknown"),
-                e.direction.sysfs_name().unwrap_or("unknown"),
-            )
+            serde_json::json!({
+                "timestamp": e.timestamp,
+                "code": format!("{:#018x}", e.code),
+                "channel": e.channel_id().unwrap_or_default(),
+                "channel_type": e.channel_type.sysfs_name().unwrap_or("unknown"),
+                "modifier": e.modifier.sysfs_name().unwrap_or(""),
+                "index": e.channel,
+                "index2": e.channel2,
+                "differential": e.differential,
+                "type": e.event_type.sysfs_name().unwrap_or("unknown"),
+                "direction": e.direction.sysfs_name().unwrap_or("unknown"),
+            })
+            .to_string()
         } else {
             format!("Event: {e}")
         };

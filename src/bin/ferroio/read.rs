@@ -208,10 +208,25 @@ fn write_converted(
         }
     }
     for s in 0..scans {
-        let mut line = String::new();
         if json {
-            line.push('{');
+            // Non-finite values (a scale of inf) become null: the line stays JSON.
+            let row: serde_json::Map<String, serde_json::Value> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let at = s * c.repeat + c.k;
+                    let v = if c.timestamp {
+                        stamps[i].get(at).map(|t| serde_json::json!(t))
+                    } else {
+                        values[i].get(at).map(|v| serde_json::json!(v))
+                    };
+                    (c.name.clone(), v.unwrap_or(serde_json::Value::Null))
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(row))?;
+            continue;
         }
+        let mut line = String::new();
         for (i, c) in cols.iter().enumerate() {
             let at = s * c.repeat + c.k;
             let v = if c.timestamp {
@@ -223,14 +238,7 @@ fn write_converted(
             if i > 0 {
                 line.push(',');
             }
-            if json {
-                line.push_str(&format!("\"{}\":{v}", c.name));
-            } else {
-                line.push_str(&v);
-            }
-        }
-        if json {
-            line.push('}');
+            line.push_str(&v);
         }
         writeln!(out, "{line}")?;
     }

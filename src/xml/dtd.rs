@@ -6,6 +6,7 @@
 //! The checker is a small recursive-descent reader of XML 1.0's `doctypedecl` production;
 //! the only recursion is into nested content-model groups, bounded by [`MAX_GROUP_DEPTH`].
 
+use super::lex::{is_name, is_name_char, is_name_start, is_space_char as is_space, is_xml_char};
 use std::collections::HashMap;
 
 /// Deepest nesting of `(...)` groups accepted in an `<!ELEMENT` content model.
@@ -42,10 +43,6 @@ struct DtdReader<'t> {
     text: &'t str,
     pos: usize,
     declared: Declared,
-}
-
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 impl<'t> DtdReader<'t> {
@@ -99,10 +96,7 @@ impl<'t> DtdReader<'t> {
         let rest = self.rest();
         let len = rest
             .char_indices()
-            .find(|&(i, c)| {
-                !(super::parse::is_name_char(c)
-                    && (token || i > 0 || super::parse::is_name_start(c)))
-            })
+            .find(|&(i, c)| !(is_name_char(c) && (token || i > 0 || is_name_start(c))))
             .map_or(rest.len(), |(i, _)| i);
         if len == 0 {
             return self.fail(format!("a name was expected {what}"));
@@ -452,10 +446,9 @@ impl<'t> DtdReader<'t> {
                         }
                         None => None,
                     };
-                    code.and_then(char::from_u32)
-                        .is_some_and(super::parse::is_xml_char)
+                    code.and_then(char::from_u32).is_some_and(is_xml_char)
                 }
-                None => super::parse::is_name(name),
+                None => is_name(name),
             };
             if !ok {
                 return Err((

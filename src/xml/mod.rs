@@ -3,16 +3,20 @@
 //! byte-identical to what libiio's `iio_genxml` writes, and the backend of `xml:` contexts
 //! (structure only, no values).
 //!
-//! `parse.rs` follows what libiio 0.24's `xml.c` keeps from a document and in which order,
-//! `dtd.rs` checks the document type declaration, `write.rs` follows 0.24's
-//! `iio_context_create_xml`. All three are pure; the only I/O of an `xml:` context is
+//! `decode.rs` turns bytes into text (UTF-8, UTF-16, ISO-8859-1), `lex.rs` holds XML's
+//! lexical rules (characters, names, references, positions), `parse.rs` maps a document
+//! to the model the way libiio 0.24's `xml.c` keeps it (what, and in which order), `dtd.rs`
+//! checks the document type declaration, `write.rs` follows 0.24's `iio_context_create_xml`.
+//! All are pure; the only I/O of an `xml:` context is
 //! reading the file, done by [`crate::Context::from_xml_file`].
 
 use crate::backend::{AttrLoc, Backend};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
+mod decode;
 mod dtd;
+mod lex;
 mod parse;
 #[cfg(test)]
 mod tests;

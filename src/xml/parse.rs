@@ -38,14 +38,15 @@
 //! and libiio goes on. Memory use is bounded by a small multiple of the input size, time is
 //! linear in it, and the only recursion is bounded.
 
+use super::decode::{decode, find};
 use super::dtd;
+use super::lex::{is_name, is_space, is_space_char, is_xml_char, locate, resolve_builtin};
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 use crate::model::{AttrData, ChannelData, ContextData, DeviceData, ScanData};
 use quick_xml::errors::{Error as QxError, IllFormedError};
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
@@ -76,193 +77,6 @@ pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
         semantic: None,
     };
     parser.run()
-}
-
-/// Where a decoding problem is: line, column, message.
-type DecodeError = (usize, usize, String);
-
-/// Turns the input into text: UTF-8 (with or without BOM), UTF-16 with a BOM, or ISO-8859-1
-/// when the XML declaration says so.
-fn decode(bytes: &[u8]) -> std::result::Result<Cow<'_, str>, DecodeError> {
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return decode_utf8(rest);
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return decode_utf16(rest, u16::from_le_bytes);
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return decode_utf16(rest, u16::from_be_bytes);
-    }
-    match declared_encoding(bytes) {
-        None => decode_utf8(bytes),
-        Some(enc) => {
-            let lower = enc.to_ascii_lowercase();
-            match lower.as_str() {
-                "utf-8" | "utf8" | "us-ascii" | "ascii" => decode_utf8(bytes),
-                "iso-8859-1" | "latin1" | "latin-1" | "iso_8859-1" | "iso8859-1" => {
-                    Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()))
-                }
-                _ => {
-                    let at = find(bytes, enc.as_bytes()).unwrap_or(0);
-                    let prefix = String::from_utf8_lossy(&bytes[..at]);
-                    let (line, column) = locate(&prefix, prefix.len());
-                    Err((
-                        line,
-                        column,
-                        format!("unsupported encoding '{enc}' (UTF-8, UTF-16 and ISO-8859-1 are)"),
-                    ))
-                }
-            }
-        }
-    }
-}
-
-fn decode_utf8(bytes: &[u8]) -> std::result::Result<Cow<'_, str>, DecodeError> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(Cow::Borrowed(s)),
-        Err(e) => {
-            let good = e.valid_up_to();
-            // The prefix is valid UTF-8 by construction.
-            let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
-            let (line, column) = locate(prefix, prefix.len());
-            Err((
-                line,
-                column,
-                format!(
-                    "the input is not valid UTF-8 (byte 0x{:02X} at offset {good})",
-                    bytes[good]
-                ),
-            ))
-        }
-    }
-}
-
-fn decode_utf16(
-    bytes: &[u8],
-    unit: fn([u8; 2]) -> u16,
-) -> std::result::Result<Cow<'static, str>, DecodeError> {
-    let units = bytes.chunks(2).map(|c| match c {
-        [a, b] => Ok(unit([*a, *b])),
-        _ => Err(()),
-    });
-    let mut out = String::with_capacity(bytes.len());
-    let mut pending = Vec::new();
-    for u in units {
-        match u {
-            Ok(u) => pending.push(u),
-            Err(()) => {
-                let (line, column) = locate(&out, out.len());
-                return Err((
-                    line,
-                    column,
-                    "UTF-16 input with an odd number of bytes".into(),
-                ));
-            }
-        }
-    }
-    for c in char::decode_utf16(pending) {
-        match c {
-            Ok(c) => out.push(c),
-            Err(e) => {
-                let (line, column) = locate(&out, out.len());
-                return Err((
-                    line,
-                    column,
-                    format!(
-                        "invalid UTF-16: unpaired surrogate 0x{:04X}",
-                        e.unpaired_surrogate()
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(Cow::Owned(out))
-}
-
-/// The `encoding` of an XML declaration at the very start of the input, if any.
-fn declared_encoding(bytes: &[u8]) -> Option<String> {
-    let head = &bytes[..bytes.len().min(256)];
-    if !head.starts_with(b"<?xml") {
-        return None;
-    }
-    let end = find(head, b"?>")?;
-    let decl = &head[..end];
-    let at = find(decl, b"encoding")? + "encoding".len();
-    let rest = &decl[at..];
-    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
-    let rest = rest.strip_prefix(b"=")?;
-    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
-    let quote = *rest.first()?;
-    if quote != b'"' && quote != b'\'' {
-        return None;
-    }
-    let value = &rest[1..];
-    let close = value.iter().position(|&b| b == quote)?;
-    Some(String::from_utf8_lossy(&value[..close]).into_owned())
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// 1-based line and column (in characters) of byte `offset` of `text`. A line ends at LF,
-/// CR LF or a lone CR, as XML's end-of-line handling has it.
-fn locate(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let bytes = text.as_bytes();
-    let mut line = 1;
-    let mut line_start = 0;
-    for (i, &b) in bytes[..offset].iter().enumerate() {
-        let newline = match b {
-            b'\n' => true,
-            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
-            _ => false,
-        };
-        if newline {
-            line += 1;
-            line_start = i + 1;
-        }
-    }
-    (line, text[line_start..offset].chars().count() + 1)
-}
-
-/// The chars XML 1.0 allows in a document (production `Char`).
-pub(super) fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        || c >= '\u{10000}'
-}
-
-pub(super) fn is_name_start(c: char) -> bool {
-    c.is_ascii_alphabetic()
-        || c == '_'
-        || c == ':'
-        || (c >= '\u{C0}'
-            && c != '\u{D7}'
-            && c != '\u{F7}'
-            && !matches!(c, '\u{2000}'..='\u{206F}'))
-}
-
-pub(super) fn is_name_char(c: char) -> bool {
-    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || c == '\u{B7}'
-}
-
-pub(super) fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
-}
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-fn is_space_char(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 fn new_reader(text: &str) -> Reader<&[u8]> {
@@ -1018,34 +832,6 @@ pub(super) fn reorder_channels(channels: &mut [ChannelData]) {
 enum Resolved<'e> {
     Char(char),
     Text(&'e str),
-}
-
-/// What a character or predefined-entity reference (`name` between `&` and `;`) stands
-/// for; `Ok(None)` for a name that is none of those.
-fn resolve_builtin(name: &str) -> std::result::Result<Option<char>, String> {
-    let code = if let Some(hex) = name.strip_prefix("#x") {
-        u32::from_str_radix(hex, 16)
-            .ok()
-            .filter(|_| !hex.is_empty() && !hex.starts_with('+'))
-    } else if let Some(dec) = name.strip_prefix('#') {
-        dec.parse::<u32>()
-            .ok()
-            .filter(|_| !dec.is_empty() && !dec.starts_with('+'))
-    } else {
-        return match name {
-            "lt" => Ok(Some('<')),
-            "gt" => Ok(Some('>')),
-            "amp" => Ok(Some('&')),
-            "apos" => Ok(Some('\'')),
-            "quot" => Ok(Some('"')),
-            _ if is_name(name) => Ok(None),
-            _ => Err(format!("malformed reference '&{name};'")),
-        };
-    };
-    code.and_then(char::from_u32)
-        .filter(|&c| is_xml_char(c))
-        .map(Some)
-        .ok_or_else(|| format!("character reference '&{name};' is not an XML character"))
 }
 
 /// A scan index the way libiio reads it (`strtoll(s, NULL, 0)` over the whole string,

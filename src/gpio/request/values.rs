@@ -38,7 +38,7 @@ impl Values {
         true
     }
 
-    /// Selects lines to read with [`Request::read_values`]; false if one is not requested.
+    /// Selects lines to read with [`Request::read_values`](super::Request::read_values); false if one is not requested.
     pub fn select(&mut self, offsets: &[u32]) -> bool {
         let mut ok = true;
         for &o in offsets {

@@ -14,9 +14,10 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Scans per block: 4096 (the block stays in L2, as a refilled block does when it is
-/// processed right away) and 1 Mi (far beyond the caches: memory-bound, memcpy included).
-const SIZES: [usize; 2] = [4096, 1 << 20];
+/// Scans per block: 4096 (64-96 KiB: the block stays in L2, as a refilled block does when
+/// it is processed right away) and 4 Mi (64-96 MiB, twice the largest last-level caches:
+/// read from and written to memory, memcpy included).
+const SIZES: [usize; 2] = [4096, 1 << 22];
 
 fn layout(formats: &[&str]) -> (Vec<ElementLayout>, usize) {
     let mut off = 0usize;

@@ -4,14 +4,16 @@
 #   1. host tests: unit, integration (fixtures, XML conformance against ../shared when it
 #      exists, real libiio 0.24 comparisons when its tools are installed), doc tests, and
 #      every example and bench compiled;
-#   2. the real-kernel tier: tests/vm_*.rs inside qemu (tests/kernel/run.sh), on Debian's
+#   2. the real-kernel tier: the VM test crate tests/vm/ inside qemu (tests/kernel/run.sh), on Debian's
 #      6.1 kernel and again on 6.12, whose config adds the IIO DMABUF interface, the system
 #      dma-heap and ferroio's software DMA test device (tests/kernel/README.md);
 #   3. static cross builds for armv7 / aarch64 / x86_64 with the unit tests run under
 #      qemu-user (scripts/cross-build.sh).
 #
 # Installs what it needs (Debian packages, rustup targets) itself. Set FERROIO_SKIP_VM=1
-# or FERROIO_SKIP_CROSS=1 to leave a tier out on a machine that cannot run it.
+# or FERROIO_SKIP_CROSS=1 to leave a tier out on a machine that cannot run it, and
+# FERROIO_ALLOW_SKIPS=1 to accept host tests that say they are skipped (otherwise a
+# failure: CI runs every test).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +24,8 @@ command -v iio_info >/dev/null 2>&1 || need_pkgs+=(libiio-utils)
 # The network tests run the real iiod 0.24 (root only) and feed ZPRINT a real zstd frame.
 command -v iiod >/dev/null 2>&1 || [ -x /usr/sbin/iiod ] || need_pkgs+=(iiod)
 command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
+# strtol_vs_glibc asks glibc through Python's ctypes.
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # The DNS-SD tests run a board (iiod + avahi-daemon, fetched by the harness, + its own dbus)
 # in network namespaces joined by a veth pair.
 command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
@@ -33,8 +37,22 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 echo "== host tests ($(date +%T))"
-cargo test --all-features --all-targets
+# A host test that cannot run here (no root, a tool or ../shared missing) says
+# "skipped: why" and returns; CI installs everything, so a skip there is a failure.
+# FERROIO_ALLOW_SKIPS=1 accepts them on a machine that cannot run every test.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --all-features --all-targets -- --show-output 2>&1 | tee "$log"
 cargo test --all-features --doc
+skips=$(grep -c "skipped: " "$log" || true)
+if [ "$skips" -gt 0 ]; then
+    echo "== $skips host test(s) skipped:"
+    grep -B3 "skipped: " "$log" | grep -E "^---- |skipped: " || true
+    if [ -z "${FERROIO_ALLOW_SKIPS:-}" ]; then
+        echo "== failing: every host test must run here (FERROIO_ALLOW_SKIPS=1 accepts skips)"
+        exit 1
+    fi
+fi
 
 if [ -z "${FERROIO_SKIP_VM:-}" ]; then
     echo "== real-kernel tier (qemu, linux 6.1) ($(date +%T))"

@@ -2,20 +2,22 @@
 # tests/kernel/run.sh: the real-kernel test tier of ferroio.
 #
 # Builds (once, cached outside the repo) a tiny x86_64 kernel with iio_dummy,
-# IIO triggers and gpio-sim, builds every tests/vm_*.rs for
-# x86_64-unknown-linux-musl, boots the kernel in qemu with the test binaries in
-# the initramfs, creates the standard fixtures and runs each test binary as
-# root with `--ignored --test-threads=1`. See tests/kernel/README.md.
+# IIO triggers and gpio-sim, builds the VM test crate tests/vm/ for
+# x86_64-unknown-linux-musl, boots the kernel in qemu with the test binary in
+# the initramfs, creates the standard fixtures and runs each module of the
+# crate as root with `--ignored --test-threads=1`. See tests/kernel/README.md.
 #
-# usage: tests/kernel/run.sh [--test NAME]... [--optimized] [--timeout SECS] [--shell] [-- TEST_ARGS...]
+# usage: tests/kernel/run.sh [--test MODULE]... [--optimized] [--timeout SECS] [--shell] [-- TEST_ARGS...]
 #        tests/kernel/run.sh capture OUT.tar.gz
 #
-#   --test NAME     only tests/NAME.rs (repeatable; default: every tests/vm_*.rs)
+#   --test MODULE   only tests/vm/MODULE.rs (repeatable; `vm_MODULE` works too; default:
+#                   every module)
 #   --optimized     build the tests optimized, without debug assertions and overflow checks
 #                   (what speed figures need; vm_gpio_speed asserts its target only then)
 #   --timeout SECS  kill the VM after SECS seconds (default 600), counted as failure
 #   --shell         interactive shell on the VM console after the tests
-#   TEST_ARGS       extra arguments for every test binary, e.g. a test name filter
+#   TEST_ARGS       extra arguments for every module's run; a test name filter adds to the
+#                   module's own (`smoke::`): give the full path, e.g. `smoke::gpiochip0_chip_info`
 #   capture OUT     no tests: snapshot the guest's sysfs trees into OUT.tar.gz
 #
 # Exit status: 0 all tests passed; 1 a test failed or the fixtures could not be
@@ -25,7 +27,7 @@
 # Env: FERROIO_KERNEL_CACHE  cache dir (default ~/.cache/ferroio-kernel)
 #      FERROIO_VM_ACCEL      auto | kvm | tcg (default auto: probe KVM once, cache verdict)
 #      FERROIO_VM_TIMEOUT    like --timeout
-#      FERROIO_VM_TEST_TIMEOUT  seconds one test binary may run in the guest (default 300)
+#      FERROIO_VM_TEST_TIMEOUT  seconds one module's run may take in the guest (default 300)
 #      FERROIO_VM_MEM, FERROIO_VM_SMP  guest memory (1024M) and CPUs (2)
 set -euo pipefail
 # shellcheck source=tests/kernel/lib.sh
@@ -73,18 +75,26 @@ trap 'rm -rf "$WORK"' EXIT
 R=$WORK/root
 mkdir -p "$R/fvm/tests"
 
-# 2. test binaries: static musl builds of tests/vm_*.rs
+# 2. test binary: a static musl build of the test crate tests/vm/
+MODULES=()
 if [ "$MODE" != capture ]; then
     if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
         fk_log "rustup target add $TARGET"
         rustup target add "$TARGET" >&2 || fk_die "cannot install the Rust target $TARGET"
     fi
-    sel=()
     if [ ${#TESTS[@]} -eq 0 ]; then
-        sel=(--test 'vm_*')
+        for f in "$FK_REPO"/tests/vm/*.rs; do
+            m=$(basename "$f" .rs)
+            case $m in main|vm) ;; *) MODULES+=("$m") ;; esac
+        done
     else
-        for t in "${TESTS[@]}"; do sel+=(--test "$t"); done
+        for t in "${TESTS[@]}"; do
+            m=${t#vm_}
+            [ -f "$FK_REPO/tests/vm/$m.rs" ] || fk_die "no VM test module tests/vm/$m.rs"
+            MODULES+=("$m")
+        done
     fi
+    sel=(--test vm)
     if [ -n "$OPTIMIZED" ]; then
         # the dev profile, optimized (release would add LTO: slower to build, same verdict)
         export CARGO_PROFILE_DEV_OPT_LEVEL=3 CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false \
@@ -128,6 +138,7 @@ quote() { local a out=""; for a in "$@"; do out+="'${a//\'/\'\\\'\'}' "; done; p
     # quoted twice: the guest evals the value to get the argument list back
     echo "FVM_TEST_ARGS=$(quote "$(quote "${TEST_ARGS[@]}")")"
     echo "FVM_TEST_TIMEOUT=$TEST_TIMEOUT"
+    echo "FVM_MODULES='${MODULES[*]:-}'"
 } > "$R/fvm/plan"
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$WORK/run.cpio.gz"
 # the kernel unpacks concatenated cpio archives in order, later files win

@@ -1,7 +1,6 @@
 //! The `async-tokio` and `embedded-hal` features against gpio-sim in the qemu guest of
 //! `tests/kernel/run.sh`. Built only with both features on (`--all-features`); without them
 //! this binary holds no tests.
-#![cfg(all(feature = "async-tokio", feature = "embedded-hal"))]
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -15,8 +14,7 @@ use ferroio::gpio::hal::{AsyncPin, Pin};
 use ferroio::gpio::tokio::{EdgeEventStream, InfoChangeStream};
 use ferroio::gpio::{Chip, EdgeDetection, EdgeKind, InfoChangeKind, Request, Value};
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::require_vm;
 
 const CHIP0: &str = "/dev/gpiochip0";

@@ -17,8 +17,7 @@ use ferroio::gpio::{
     EdgeKind, Error, EventClock, InfoChangeKind, Request, Value,
 };
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::require_vm;
 
 const CHIP0: &str = "/dev/gpiochip0";

@@ -19,7 +19,7 @@
 //!
 //! Figures are printed always (`-- --nocapture` shows them on success). The 1.1x target is
 //! asserted only in optimized builds, which `tests/kernel/run.sh --optimized --test
-//! vm_gpio_speed -- --nocapture` makes; a debug build says nothing about the library's cost.
+//! gpio_speed -- --nocapture` makes; a debug build says nothing about the library's cost.
 
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
@@ -28,8 +28,7 @@ use std::time::{Duration, Instant};
 
 use ferroio::gpio::{uapi, Config, EdgeDetection, Request, Value};
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::require_vm;
 
 const CHIP0: &str = "/dev/gpiochip0";

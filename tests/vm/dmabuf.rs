@@ -1,6 +1,6 @@
 //! DMABUF transfers and a second buffer (`buffer1`) against a real kernel: the qemu tier run
 //! with Debian's 6.12 kernel source (`FERROIO_KERNEL_SRC_PKG=linux-source-6.12
-//! tests/kernel/run.sh --test vm_dmabuf`), whose config builds in the dma-buf system heap,
+//! tests/kernel/run.sh --test dmabuf`), whose config builds in the dma-buf system heap,
 //! the IIO DMA buffer and `ferroio_dmasim` (tests/kernel/driver/): a software device, made
 //! through configfs like iio_dummy (`iio/devices/dmasim/NAME`, here with ferroio's
 //! `Configfs`), whose buffer0 captures a known pattern and whose buffer1 (output) counts and
@@ -14,8 +14,7 @@ use ferroio::buffer::{Buffer, Transfer, TransferRequest};
 use ferroio::{Context, Device, Error};
 use std::path::Path;
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::{
     chan, check_waiting_refill, fnv1a, kernel_version, push_cyclic_once, read,
     refill_until_disabled, require_vm, state, Sim, FNV_OFFSET, IIO,

@@ -1,7 +1,7 @@
 //! Smoke tests of the real-kernel tier: they prove the VM, its fixtures and the
 //! Debian comparison tools are there, using only std and rustix (not ferroio).
 //!
-//! Like every `tests/vm_*.rs`, these run only inside the qemu guest built by
+//! Like every module of `tests/vm/`, these run only inside the qemu guest built by
 //! `tests/kernel/run.sh`, as root, with the fixtures listed in
 //! `tests/kernel/README.md` (gpio-sim chips, iio_dummy `dummy0`, triggers).
 
@@ -17,8 +17,7 @@ use rustix::ioctl::{ioctl, opcode, Getter, Opcode};
 use rustix::time::Timespec;
 use std::os::unix::fs::OpenOptionsExt;
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::{read as read_attr, require_vm};
 
 const IIO_DEVICES: &str = "/sys/bus/iio/devices";

@@ -6,9 +6,7 @@
 //! binary is a ~20 MB static debug executable in the guest's initramfs, which must fit in
 //! its RAM.
 
-#[path = "vm_buffer/events.rs"]
 mod events;
-#[path = "vm_buffer/trigger.rs"]
 mod trigger;
 
 use ferroio::buffer::{Buffer, Transfer};
@@ -19,8 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::{read, require_vm, IIO};
 
 /// The buffer-related sysfs state of a device: scan element enables, buffer settings, the

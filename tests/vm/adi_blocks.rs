@@ -1,6 +1,6 @@
 //! ADI's "high-speed mmap" block API of IIO buffers against a real kernel: the qemu tier run
 //! with Debian's 6.12 kernel source (`FERROIO_KERNEL_SRC_PKG=linux-source-6.12
-//! tests/kernel/run.sh --test vm_adi_blocks`). Mainline has no such API; the tier's
+//! tests/kernel/run.sh --test adi_blocks`). Mainline has no such API; the tier's
 //! test-only core patch (tests/kernel/patches/6.12/) lets `ferroio_mmapsim`
 //! (tests/kernel/driver/) emulate it: configfs device types `mmapsim` (input,
 //! `in_voltage0..3`) and `mmapsim_out` (output, `out_voltage0..1`), whose one buffer moves
@@ -36,8 +36,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "common/vm.rs"]
-mod vm;
+use crate::vm;
 use vm::{
     chan, check_waiting_refill, fnv1a, pattern, push_cyclic_once, refill_until_disabled, tool, Sim,
     FNV_OFFSET,

@@ -1,8 +1,7 @@
-//! Helpers shared by the VM tier's test files (`tests/vm_*.rs`, run in the guest by
-//! tests/kernel/run.sh): the guard that they run there, sysfs reads, the buffer state that a
-//! test compares before and after, and ferroio's configfs test devices (`dmasim`,
-//! `mmapsim`, `mmapsim_out` of tests/kernel/driver/, on the 6.12 tier) with what they
-//! report. Included with `#[path = "common/vm.rs"] mod vm;`.
+//! Helpers shared by the VM tier's modules (run in the guest by tests/kernel/run.sh): the
+//! guard that they run there, sysfs reads, the buffer state that a test compares before and
+//! after, and ferroio's configfs test devices (`dmasim`, `mmapsim`, `mmapsim_out` of
+//! tests/kernel/driver/, on the 6.12 tier) with what they report.
 
 #![allow(dead_code)]
 

@@ -44,7 +44,14 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --all-features --all-targets -- --show-output 2>&1 | tee "$log"
 cargo test --all-features --doc
-skips=$(grep -c "skipped: " "$log" || true)
+# Without ../shared (a checkout outside the workspace) the tests against its references say
+# so; those skips are the checkout's, not the machine's, and are reported but accepted.
+skipped=$(grep "skipped: " "$log" || true)
+[ -d ../shared ] || skipped=$(printf '%s\n' "$skipped" | grep -v "\.\./shared" || true)
+skips=$(printf '%s' "$skipped" | grep -c "skipped: " || true)
+if [ ! -d ../shared ]; then
+    echo "== ../shared is not next to this checkout: the tests against its references were skipped"
+fi
 if [ "$skips" -gt 0 ]; then
     echo "== $skips host test(s) skipped:"
     grep -B3 "skipped: " "$log" | grep -E "^---- |skipped: " || true

@@ -11,7 +11,8 @@
 //! independent context (its own backend state, e.g. its own network connection) for a thread
 //! that should not share anything, as libiio's `iio_context_clone` does.
 
-use crate::backend::{AttrLoc, Backend};
+use crate::attr_loc::AttrLoc;
+use crate::backend::Backend;
 use crate::channel_type::{ChannelType, Modifier};
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
@@ -209,7 +210,7 @@ impl Context {
     /// For a network context, the protocol spoken to iiod: text, or binary with the opcode
     /// numbering established with the server when the connection was opened (see
     /// [`crate::network`]). `None` for local and XML contexts.
-    pub fn iiod_dialect(&self) -> Option<crate::network::Dialect> {
+    pub fn iiod_dialect(&self) -> Option<crate::network::codec::Dialect> {
         self.inner.backend.iiod_dialect()
     }
 

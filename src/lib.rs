@@ -11,6 +11,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod attr_io;
+mod attr_loc;
 mod backend;
 pub mod buffer;
 pub mod channel_type;

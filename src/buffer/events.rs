@@ -1,108 +1,20 @@
-//! IIO events: the decoded `struct iio_event_data` ([`Event`]), a device's [`EventStream`],
-//! and the event configuration attributes (`in_voltage0_thresh_rising_en`, `_value`,
-//! `_hysteresis` ...).
+//! IIO events for users: a device's [`EventStream`] and the event configuration attributes
+//! (`in_voltage0_thresh_rising_en`, `_value`, `_hysteresis` ...), on [`Device`] and
+//! [`Channel`]; the event itself is [`Event`].
 //!
 //! Streams and event attributes are backend operations (as libiio 1.x's `open_ev` and
 //! `read_ev`): the local backend opens the device's event fd (`IIO_GET_EVENT_FD_IOCTL` on
-//! `/dev/iio:deviceN`) and hands it to `FdEvents`, which reads it waiting with `poll()` on
-//! the fd and a cancel eventfd, like buffer refills. Other backends refuse for now (libiio
-//! 0.24's iiod has no events). Decoding ([`Event::from_code`]) is pure.
+//! `/dev/iio:deviceN`) and hands it to the engine in `event_fd.rs`. Other backends refuse
+//! for now (libiio 0.24's iiod has no events).
 
-use crate::backend::{AttrLoc, EventSource};
-use crate::buffer::cancel::{wait_fd, Waited};
-use crate::buffer::uapi::IioEventData;
-use crate::buffer::{Cancel, CancelHandle, EventFdCancel};
-use crate::channel_type::{ChannelType, EventDirection, EventType, Modifier};
+use crate::attr_loc::AttrLoc;
+use crate::backend::EventSource;
+use crate::buffer::cancel::CancelHandle;
+pub use crate::buffer::event::Event;
+use crate::channel_type::{EventDirection, EventType};
 use crate::context::{Channel, Device};
 use crate::error::{Error, Result};
-use rustix::event::PollFlags;
-use rustix::io::Errno;
-use std::collections::VecDeque;
-use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// One IIO event, decoded from its 64-bit code (`IIO_EVENT_CODE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Event {
-    /// The raw event code as the kernel sent it.
-    pub code: u64,
-    /// When it happened: ns in the device's `current_timestamp_clock`.
-    pub timestamp: i64,
-    /// The channel type (bits 32–39).
-    pub channel_type: ChannelType,
-    /// The modifier (bits 40–47), `Modifier::None` when there is none.
-    pub modifier: Modifier,
-    /// The event type (bits 56–63).
-    pub event_type: EventType,
-    /// The direction (bits 48–54).
-    pub direction: EventDirection,
-    /// The channel number (bits 0–15, signed; -1 when the channel has none).
-    pub channel: i16,
-    /// The second channel of a differential pair (bits 16–31).
-    pub channel2: i16,
-    /// Whether the channel is a differential pair (bit 55).
-    pub differential: bool,
-}
-
-impl Event {
-    /// Decodes an event code and timestamp.
-    pub fn from_code(code: u64, timestamp: i64) -> Event {
-        Event {
-            code,
-            timestamp,
-            channel: (code & 0xffff) as u16 as i16,
-            channel2: ((code >> 16) & 0xffff) as u16 as i16,
-            channel_type: ChannelType::from_raw(((code >> 32) & 0xff) as u32),
-            modifier: Modifier::from_raw(((code >> 40) & 0xff) as u32),
-            direction: EventDirection::from_raw(((code >> 48) & 0x7f) as u32),
-            differential: (code >> 55) & 1 == 1,
-            event_type: EventType::from_raw((code >> 56) as u32),
-        }
-    }
-
-    /// Decodes what `read()` returned from an event fd.
-    pub fn from_data(data: IioEventData) -> Event {
-        Event::from_code(data.id, data.timestamp)
-    }
-
-    /// The id of the channel the event is about, named as sysfs names channels: `voltage0`,
-    /// `voltage1-voltage2`, `accel_x`, `activity_running`, `steps` (a negative channel
-    /// number means the channel has none). `None` for a type or modifier this crate does
-    /// not know.
-    pub fn channel_id(&self) -> Option<String> {
-        let t = self.channel_type.sysfs_name()?;
-        if self.modifier != Modifier::None {
-            return Some(format!("{t}_{}", self.modifier.sysfs_name()?));
-        }
-        if self.differential {
-            return Some(format!("{t}{}-{t}{}", self.channel, self.channel2));
-        }
-        if self.channel < 0 {
-            return Some(t.to_string());
-        }
-        Some(format!("{t}{}", self.channel))
-    }
-}
-
-impl fmt::Display for Event {
-    /// One line, like the kernel's `iio_event_monitor`:
-    /// `time: 1700000000123456789, channel: voltage0, type: thresh, direction: rising`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let chan = self
-            .channel_id()
-            .unwrap_or_else(|| format!("unknown-{:#x}", self.code));
-        let ty = self.event_type.sysfs_name().unwrap_or("unknown");
-        let dir = self.direction.sysfs_name().unwrap_or("unknown");
-        write!(
-            f,
-            "time: {}, channel: {chan}, type: {ty}, direction: {dir}",
-            self.timestamp
-        )
-    }
-}
 
 /// A device's event stream: one per device at a time on a local device (the kernel answers
 /// `EBUSY` to a second). Blocking reads wait at most the timeout (none by default); a
@@ -155,79 +67,6 @@ impl Iterator for EventStream {
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         }
-    }
-}
-
-/// Events read in one `read()` at most.
-const BATCH: usize = 64;
-
-/// The events of a kernel event fd (from `IIO_GET_EVENT_FD_IOCTL`), read in batches.
-#[derive(Debug)]
-pub(crate) struct FdEvents {
-    what: String,
-    node: PathBuf,
-    fd: OwnedFd,
-    queue: VecDeque<Event>,
-    cancel: Arc<EventFdCancel>,
-}
-
-impl FdEvents {
-    /// Reads `fd`, the event fd of the device node `node` (named in errors).
-    pub(crate) fn new(fd: OwnedFd, node: PathBuf, what: String) -> Result<FdEvents> {
-        rustix::io::ioctl_fionbio(&fd, true).map_err(|e| Error::io(&node, e.into()))?;
-        let cancel = EventFdCancel::new().map_err(|e| Error::io(&node, e))?;
-        Ok(FdEvents {
-            what,
-            node,
-            fd,
-            queue: VecDeque::new(),
-            cancel,
-        })
-    }
-}
-
-impl EventSource for FdEvents {
-    fn next(&mut self, blocking: bool, deadline: Option<Instant>) -> Result<Option<Event>> {
-        loop {
-            if self.cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    what: self.what.clone(),
-                });
-            }
-            if let Some(e) = self.queue.pop_front() {
-                return Ok(Some(e));
-            }
-            let mut raw = [0u8; BATCH * IioEventData::SIZE];
-            match rustix::io::read(&self.fd, &mut raw) {
-                Ok(n) => {
-                    for chunk in raw[..n].chunks_exact(IioEventData::SIZE) {
-                        let data = IioEventData::from_bytes(chunk.try_into().expect("16 bytes"));
-                        self.queue.push_back(Event::from_data(data));
-                    }
-                    continue;
-                }
-                Err(Errno::AGAIN) => {}
-                Err(Errno::INTR) => continue,
-                Err(e) => return Err(Error::io(&self.node, e.into())),
-            }
-            if !blocking {
-                return Ok(None);
-            }
-            if let Waited::TimedOut = wait_fd(
-                &self.cancel,
-                &self.what,
-                &self.node,
-                self.fd.as_fd(),
-                PollFlags::IN,
-                deadline,
-            )? {
-                return Ok(None);
-            }
-        }
-    }
-
-    fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle::new(self.cancel.clone())
     }
 }
 
@@ -354,45 +193,5 @@ impl Channel {
     ) -> Result<()> {
         let name = self.event_attr(ty, dir, item)?;
         self.device().event_attr_write_str(&name, value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_event_codes() {
-        // iio_evgen poke_ev0 = 0 on iio_dummy: voltage0, thresh, rising
-        let e = Event::from_code(0x0001_0000_0000_0000, 42);
-        assert_eq!(e.channel_type, ChannelType::Voltage);
-        assert_eq!(e.event_type, EventType::Thresh);
-        assert_eq!(e.direction, EventDirection::Rising);
-        assert_eq!(e.modifier, Modifier::None);
-        assert_eq!((e.channel, e.channel2, e.differential), (0, 0, false));
-        assert_eq!(e.channel_id().as_deref(), Some("voltage0"));
-        assert_eq!(
-            e.to_string(),
-            "time: 42, channel: voltage0, type: thresh, direction: rising"
-        );
-        // activity running (modifier 27), thresh rising
-        let e = Event::from_code((19 << 32) | (27 << 40) | (1 << 48), 0);
-        assert_eq!(e.channel_id().as_deref(), Some("activity_running"));
-        // steps change, direction none, no channel number (-1)
-        let e = Event::from_code((20 << 32) | (3 << 48) | (5 << 56) | 0xffff, 0);
-        assert_eq!(e.event_type, EventType::Change);
-        assert_eq!(e.direction, EventDirection::None);
-        assert_eq!(e.channel, -1);
-        assert_eq!(e.channel_id().as_deref(), Some("steps"));
-        // differential voltage1-voltage2, falling, mag
-        let e = Event::from_code((1 << 56) | (1 << 55) | (2 << 48) | (2 << 16) | 1, 0);
-        assert!(e.differential);
-        assert_eq!(e.event_type, EventType::Mag);
-        assert_eq!(e.channel_id().as_deref(), Some("voltage1-voltage2"));
-        // unknown numbers are kept
-        let e = Event::from_code((200 << 32) | (99 << 56), 0);
-        assert_eq!(e.channel_type, ChannelType::Unknown(200));
-        assert_eq!(e.event_type, EventType::Unknown(99));
-        assert_eq!(e.channel_id(), None);
     }
 }

@@ -13,6 +13,8 @@ mod block;
 mod cancel;
 pub mod demux;
 pub(crate) mod dmabuf;
+pub(crate) mod event;
+pub(crate) mod event_fd;
 pub mod events;
 pub(crate) mod kernel;
 pub mod mask;
@@ -27,7 +29,8 @@ pub(crate) use cancel::{Cancel, EventFdCancel};
 pub use demux::{
     ArrayIter, ChannelIter, ConvertedIter, DemuxOutput, Sample, SampleKind, Samples, SamplesMut,
 };
-pub use events::{Event, EventStream};
+pub use event::Event;
+pub use events::EventStream;
 pub use mask::{ChannelMask, ElementLayout, ScanLayout};
 pub use trigger::{Configfs, SoftwareObject};
 

@@ -38,7 +38,8 @@
 //! for many blocks per request with two requests in flight, output is sent in batches by a
 //! thread of the stream (`sender.rs`), so neither waits a round trip per block.
 
-use crate::backend::{AttrLoc, Backend};
+use crate::attr_loc::AttrLoc;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,12 +47,13 @@ use std::time::Duration;
 
 pub(crate) mod codec;
 pub(crate) mod conn;
+mod link;
 pub mod mdns;
 mod sender;
 mod session;
 mod stream;
 
-pub use codec::Numbering;
+pub use codec::{Dialect, Numbering};
 use conn::Endpoint;
 use session::Session;
 
@@ -110,25 +112,6 @@ impl Options {
     pub fn protocol(mut self, protocol: Protocol) -> Options {
         self.protocol = protocol;
         self
-    }
-}
-
-/// The protocol a connection to iiod speaks, as established when it was opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// libiio 0.x's text protocol (every iiod; 1.x servers keep it).
-    Text,
-    /// libiio 1.x's binary protocol with this opcode numbering.
-    Binary(Numbering),
-}
-
-impl std::fmt::Display for Dialect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Dialect::Text => f.write_str("text protocol (libiio 0.x)"),
-            Dialect::Binary(n) => write!(f, "binary protocol, {}", n.describe()),
-        }
     }
 }
 

@@ -19,8 +19,8 @@
 //! waits for the server to take it and closes the buffer.
 
 use super::codec::Command;
+use super::link::Link;
 use super::session::Session;
-use super::stream::Link;
 use crate::buffer::Cancel;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;

@@ -11,7 +11,7 @@ use super::codec::binary::{self, Header, Numbering};
 use super::codec::{self, text, Codec, Command, Reply};
 use super::conn::{Conn, Deadline, Endpoint};
 use super::{Dialect, Options, Protocol};
-use crate::backend::AttrLoc;
+use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
 use rustix::io::Errno;

@@ -28,16 +28,14 @@
 
 use super::codec::{text, Command};
 use super::conn::{Endpoint, DIRECT_READ};
+use super::link::{Link, NetCancel};
 use super::sender::Sender;
 use super::session::Session;
-use super::{Options, Protocol};
 use crate::backend::{BufferSpec, BufferStream};
 use crate::buffer::{Cancel, CancelHandle, Transfer};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
-use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `READBUF` requests kept in flight.
@@ -48,107 +46,6 @@ const MAX_REQUEST: usize = 1 << 20;
 
 /// libiio's default kernel buffer count: not worth a `SET ... BUFFERS_COUNT`.
 const SERVER_DEFAULT_BUFFERS: usize = 4;
-
-/// Cancels a network stream: a flag, and the socket shut down under the waiter.
-#[derive(Debug, Default)]
-pub(super) struct NetCancel {
-    flag: AtomicBool,
-    socket: Mutex<Option<TcpStream>>,
-}
-
-impl Cancel for NetCancel {
-    fn cancel(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        if let Some(s) = self
-            .socket
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-}
-
-/// What it takes to open a buffer on a new connection (again after a failure).
-#[derive(Debug)]
-pub(super) struct Link {
-    pub(super) ep: Endpoint,
-    pub(super) dev: String,
-    /// OPEN's scans per block, hex mask and cyclic flag.
-    samples: u64,
-    mask: String,
-    cyclic: bool,
-    /// `SET DEV BUFFERS_COUNT N` when the count is not the server's default.
-    buffers_count: Option<i64>,
-    pub(super) cancel: Arc<NetCancel>,
-}
-
-impl Link {
-    /// `buffer of device D on ip:HOST:PORT`, for messages.
-    pub(super) fn what(&self) -> String {
-        format!("buffer of device {} on {}", self.dev, self.ep.display())
-    }
-
-    /// Connects and opens the buffer: TIMEOUT, the kernel buffer count and OPEN go in one
-    /// write. The new socket is the one [`CancelHandle::cancel`] shuts down.
-    pub(super) fn open_session(&self, timeout: Option<Duration>) -> Result<Session> {
-        let options = Options {
-            timeout,
-            protocol: Protocol::Text,
-        };
-        let mut session = Session::open(&self.ep, &options)?;
-        *self.cancel.socket.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(session.conn.clone_stream()?);
-        let timeout = Command::Timeout {
-            ms: session.remote_timeout_ms(),
-        };
-        let count = self.buffers_count.map(|count| Command::SetBuffersCount {
-            dev: &self.dev,
-            count,
-        });
-        let open = Command::Open {
-            dev: &self.dev,
-            samples: self.samples,
-            mask: &self.mask,
-            cyclic: self.cyclic,
-        };
-        let mut batch = Vec::new();
-        for cmd in [Some(timeout), count, Some(open)].iter().flatten() {
-            text::encode(cmd, &[], &mut batch)?;
-        }
-        session.io(|c, d| c.send(&batch, "OPEN", d))?;
-        // libiio ignores TIMEOUT refusals; the others must succeed.
-        let _ = session.read_int(&timeout.describe())?;
-        for cmd in count.iter().chain([&open]) {
-            let what = cmd.describe();
-            let r = session.read_int(&what)?;
-            if r < 0 {
-                return Err(session.remote_err(&what, r));
-            }
-        }
-        Ok(session)
-    }
-
-    /// Turns a failure into what the buffer API reports: cancelled once cancelled, a
-    /// timeout for ETIMEDOUT (the server's or ours).
-    pub(super) fn error(&self, e: Error, timeout: Option<Duration>) -> Error {
-        if self.cancel.is_cancelled() {
-            return Error::Cancelled { what: self.what() };
-        }
-        if e.has_errno(rustix::io::Errno::TIMEDOUT) {
-            return Error::Timeout {
-                what: self.what(),
-                after: timeout.unwrap_or_default(),
-            };
-        }
-        e
-    }
-}
 
 /// An open iiod buffer.
 #[derive(Debug)]

@@ -3,8 +3,9 @@
 //! streams, each file reached through the paths here.
 
 use crate::attr_io::{read_attr_file, write_attr_file};
-use crate::backend::{AttrLoc, Backend, BufferSpec, BufferStream, EventSource};
-use crate::buffer::events::FdEvents;
+use crate::attr_loc::AttrLoc;
+use crate::backend::{Backend, BufferSpec, BufferStream, EventSource};
+use crate::buffer::event_fd::FdEvents;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,8 @@
 //! All are pure; the only I/O of an `xml:` context is
 //! reading the file, done by [`crate::Context::from_xml_file`].
 
-use crate::backend::{AttrLoc, Backend};
+use crate::attr_loc::AttrLoc;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@
 //! the server (`mod.rs` explains how), never by a fixed table.
 
 use super::{Command, Reply};
-use crate::backend::AttrLoc;
+use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
 use crate::network::conn::{Conn, Deadline};

@@ -19,7 +19,7 @@ pub(crate) mod binary;
 pub(crate) mod text;
 
 use super::conn::{Conn, Deadline};
-use crate::backend::AttrLoc;
+use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
 pub use binary::Numbering;
@@ -151,6 +151,25 @@ pub(crate) enum Reply {
     Trigger(Option<String>),
     /// VERSION's line (text only).
     Version(String),
+}
+
+/// The protocol a connection to iiod speaks, as established when it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// libiio 0.x's text protocol (every iiod; 1.x servers keep it).
+    Text,
+    /// libiio 1.x's binary protocol with this opcode numbering.
+    Binary(Numbering),
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dialect::Text => f.write_str("text protocol (libiio 0.x)"),
+            Dialect::Binary(n) => write!(f, "binary protocol, {}", n.describe()),
+        }
+    }
 }
 
 /// A wire format of one connection.

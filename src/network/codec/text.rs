@@ -12,7 +12,7 @@
 //! is sent. Replies: `N\n` (a count, or `-errno`), payloads as `LEN\n` + LEN bytes + `\n`.
 
 use super::{Command, Reply};
-use crate::backend::AttrLoc;
+use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::network::conn::{Conn, Deadline};
 use std::fmt::Write as _;

@@ -302,7 +302,7 @@ impl Session {
     /// Decompresses a zstd frame, refusing output beyond [`MAX_XML`].
     fn unzstd(&mut self, frame: &[u8], what: &str) -> Result<Vec<u8>> {
         let mut src = frame;
-        let decoder = ruzstd::StreamingDecoder::new(&mut src)
+        let decoder = ruzstd::decoding::StreamingDecoder::new(&mut src)
             .map_err(|e| self.proto_err(what, format!("bad zstd frame: {e}")))?;
         let mut out = Vec::new();
         decoder

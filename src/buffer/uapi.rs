@@ -329,9 +329,9 @@ pub fn block_dequeue(buffer: impl AsFd) -> Result<Block, Errno> {
     Ok(b)
 }
 
-/// Why [`block_query_map`] failed.
+/// Why `block_query_map` failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockMapError {
+pub(crate) enum BlockMapError {
     /// `BLOCK_QUERY_IOCTL` failed.
     Query(Errno),
     /// The kernel described another block than the one asked for.
@@ -344,7 +344,11 @@ pub enum BlockMapError {
 
 /// ADI `BLOCK_QUERY_IOCTL` of block `id` on an IIO buffer fd, then a mapping of its first
 /// `len` bytes at the offset the kernel gave.
-pub fn block_query_map(
+///
+/// Crate-private: two mappings of the same block would hand out overlapping `&mut [u8]`,
+/// so only the block engine (`mmap_blocks`), which maps each block of its fd exactly once,
+/// calls it.
+pub(crate) fn block_query_map(
     buffer: impl AsFd,
     id: u32,
     len: usize,
@@ -378,8 +382,9 @@ unsafe impl Send for Mapping {}
 impl Mapping {
     /// Maps `len` bytes of `fd` at `offset`, shared and read-write.
     ///
-    /// The safe ways in are [`dma_heap_alloc_mapped`] and [`block_query_map`], which map
-    /// memory that only the kernel's device and this mapping reach.
+    /// The safe way in is [`dma_heap_alloc_mapped`], which maps a fresh dma-buf that only
+    /// the kernel's device and this mapping reach (the crate's block engine maps each kernel
+    /// block of its buffer once, the same way).
     ///
     /// # Safety
     /// The mapping hands out `&mut [u8]` over the object's memory: nothing else may write

@@ -427,8 +427,11 @@ mod arm {
         for g in 0..groups {
             let mut r = [vdupq_n_u16(0); 8];
             for (s, row) in r.iter_mut().enumerate() {
+                // Loaded as bytes: the scan may sit at any address, and `vld1q_u16` would
+                // assume 2-byte alignment.
                 // SAFETY: scans `8 g .. 8 g + 8` of the window are inside `data` (caller).
-                *row = unsafe { vld1q_u16(data.add(start + (g * 8 + s) * step).cast()) };
+                *row =
+                    vreinterpretq_u16_u8(unsafe { vld1q_u8(data.add(start + (g * 8 + s) * step)) });
             }
             let a0 = vtrn1q_u16(r[0], r[1]);
             let a1 = vtrn2q_u16(r[0], r[1]);
@@ -486,8 +489,10 @@ mod arm {
         for g in 0..groups {
             let mut r = [vdupq_n_u32(0); 4];
             for (s, row) in r.iter_mut().enumerate() {
+                // As bytes: the scan may sit at any address (see above).
                 // SAFETY: scans `4 g .. 4 g + 4` of the window are inside `data` (caller).
-                *row = unsafe { vld1q_u32(data.add(start + (g * 4 + s) * step).cast()) };
+                *row =
+                    vreinterpretq_u32_u8(unsafe { vld1q_u8(data.add(start + (g * 4 + s) * step)) });
             }
             let a0 = vtrn1q_u32(r[0], r[1]);
             let a1 = vtrn2q_u32(r[0], r[1]);

@@ -70,7 +70,7 @@ impl Request {
 
     pub(crate) fn fill_buffer(&self, buffer: &mut EdgeEventBuffer, n: usize) -> Result<usize> {
         let size = self.edge_event_size();
-        if n % size != 0 {
+        if !n.is_multiple_of(size) {
             return Err(Error::UnexpectedData {
                 chip: self.chip.clone(),
                 call: "read",

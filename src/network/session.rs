@@ -38,6 +38,9 @@ pub(super) struct Session {
     pub(super) broken: bool,
 }
 
+/// The longest the numbering probe waits for its reply.
+const PROBE_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the server did with the numbering probe.
 #[derive(Debug)]
 enum ProbeReply {
@@ -91,7 +94,10 @@ impl Session {
                 Ok(s)
             }
             ProbeReply::Closed => {
-                // A 1.0 server ended that session; speak its numbering on a new one.
+                // A 1.0 server ended that session (nothing more may be sent on it, not even
+                // the farewell); speak its numbering on a new one.
+                s.broken = true;
+                drop(s);
                 let mut s = connect()?;
                 match s.text_int(&Command::Binary)? {
                     0 => {
@@ -105,12 +111,13 @@ impl Session {
                 }
             }
             ProbeReply::Other(what) => {
+                // The connection is in binary mode in an unknown state: the text farewell
+                // would reach the server as a frame. Leave it without a word.
+                s.broken = true;
                 let why = format!("no known opcode numbering: {what}");
                 if options.protocol == Protocol::Binary {
                     return Err(refused(&s, why));
                 }
-                // The first connection is in binary mode in an unknown state: leave it.
-                s.broken = true;
                 drop(s);
                 connect()
             }
@@ -129,7 +136,10 @@ impl Session {
         let what = "numbering probe (NOP)";
         self.io(|c, d| c.send(&probe.encode(), what, d))?;
         let mut raw = [0u8; binary::HEADER_LEN];
-        let deadline = self.deadline();
+        // Bounded even without a timeout: a binary server answers a NOP (or hangs up) at
+        // once, so a silent one is not worth waiting for.
+        let window = self.timeout.map_or(PROBE_WINDOW, |t| t.min(PROBE_WINDOW));
+        let deadline = Deadline::after(Some(window));
         let mut got = 0;
         while got < raw.len() {
             match self.conn.read_some(&mut raw[got..], what, deadline) {

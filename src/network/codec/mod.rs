@@ -597,6 +597,21 @@ mod tests {
     }
 
     #[test]
+    fn a_text_gettrig_answered_enodev_is_no_trigger() {
+        // libiio 1.x's text handler passes its local backend's "no trigger" (-ENODEV) on.
+        let (mut conn, mut server) = pair();
+        server.write_all(b"-19\n-2\n").unwrap();
+        let cmd = Command::GetTrig { dev: "iio:device0" };
+        for want in [Ok(Reply::Trigger(None)), Err(-2)] {
+            let deadline = Deadline::after(Some(Duration::from_secs(2)));
+            let got = Codec::Text
+                .read_reply(&mut conn, &cmd, None, 1 << 10, deadline)
+                .unwrap();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn binary_commands_decode_back_under_both_numberings() {
         let data = data();
         for numbering in [Numbering::Libiio10, Numbering::Main2026] {

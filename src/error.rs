@@ -299,9 +299,11 @@ const ERRNO_TEXT: &[(Errno, &str)] = &[
 /// parentheses, e.g. `Function not implemented (38)`. The table is ours rather than the C
 /// library's so static musl builds print the same words.
 pub fn strerror(errno: i32) -> String {
-    match ERRNO_TEXT.binary_search_by_key(&errno, |(e, _)| e.raw_os_error()) {
-        Ok(i) => format!("{} ({errno})", ERRNO_TEXT[i].1),
-        Err(_) => format!("Unknown error {errno} ({errno})"),
+    // A linear search: the table is in generic Linux order, which is not numeric order on
+    // every architecture (MIPS, SPARC, Alpha and PA-RISC number some errors differently).
+    match ERRNO_TEXT.iter().find(|(e, _)| e.raw_os_error() == errno) {
+        Some((_, text)) => format!("{text} ({errno})"),
+        None => format!("Unknown error {errno} ({errno})"),
     }
 }
 

@@ -1014,6 +1014,26 @@ fn non_utf8_names_are_errors_of_those_attributes_only() {
 }
 
 #[test]
+fn symlinked_attribute_files_are_not_attributes() {
+    // sysfs links directories only; a link to a regular file (here, outside the tree) must
+    // not become an attribute anyone can read, locally or through `ferroio serve`.
+    let fx = Fixture::new("bad-dangling-symlink");
+    let dev = fx.root.join("bus/iio/devices/iio:device0");
+    let outside = fx._dir.path().join("secret");
+    fs::write(&outside, "not for you\n").unwrap();
+    std::os::unix::fs::symlink(&outside, dev.join("in_voltage0_secret")).unwrap();
+    std::os::unix::fs::symlink(&outside, dev.join("sneaky")).unwrap();
+    let ctx = fx.context();
+    let adc = device(&ctx, "adc-with-dangling-link");
+    assert!(!adc.has_attr("sneaky"));
+    let v0 = adc.get_channel("voltage0", false).unwrap();
+    assert!(!v0.has_attr("secret"));
+    assert_eq!(v0.attr_read_str("secret").unwrap_err().errno(), 2);
+    // The bus entries themselves are links to directories, and still followed.
+    assert_eq!(ctx.num_devices(), 2);
+}
+
+#[test]
 fn dangling_symlinks_are_skipped() {
     let fx = Fixture::new("bad-dangling-symlink");
     let ctx = fx.context();

@@ -72,9 +72,13 @@ fn list_dir_as_is(path: &Path) -> Result<Option<Vec<Entry>>> {
         if name.as_bytes().starts_with(b".") {
             continue;
         }
-        // stat() follows links; a dangling or vanished entry is neither file nor dir.
+        // Directories are followed through links (the bus directory links to the device
+        // directories); attribute files are not: sysfs has no links to regular files, and
+        // in a tree served to the network (`ferroio serve -u local:PATH`) such a link could
+        // reach any file of the host. A dangling or vanished entry is neither file nor dir.
+        let link = entry.file_type().is_ok_and(|t| t.is_symlink());
         let (is_dir, is_file) = match std::fs::metadata(entry.path()) {
-            Ok(m) => (m.is_dir(), m.is_file()),
+            Ok(m) => (m.is_dir(), m.is_file() && !link),
             Err(_) => (false, false),
         };
         out.push(Entry {

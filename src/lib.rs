@@ -25,6 +25,7 @@ pub mod info;
 mod ioctl;
 pub mod model;
 pub mod network;
+pub mod server;
 mod strtol;
 pub mod sysfs;
 mod xml;

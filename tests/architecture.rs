@@ -197,6 +197,30 @@ const FORBIDDEN: &[(&[&str], &[&str])] = &[
         &["network", "xml"],
         &["context", "sysfs", "buffer::block", "info", "discover"],
     ),
+    // The server sits on top of the library, beside the CLI: nothing in the library
+    // reaches up to it.
+    (
+        &[
+            "attr_io",
+            "attr_loc",
+            "backend",
+            "buffer",
+            "channel_type",
+            "context",
+            "discover",
+            "error",
+            "format",
+            "gpio",
+            "info",
+            "ioctl",
+            "model",
+            "network",
+            "strtol",
+            "sysfs",
+            "xml",
+        ],
+        &["server"],
+    ),
     // The interface sits below the backends.
     (
         &[

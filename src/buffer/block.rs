@@ -69,6 +69,14 @@ impl BufferBuilder {
         self
     }
 
+    /// Uses exactly the channels of `mask` (positions in the device's channel list, as in
+    /// iiod's `OPEN`), replacing those chosen so far and any enabled with
+    /// [`Channel::enable`].
+    pub fn mask(mut self, mask: &ChannelMask) -> Self {
+        self.mask = ChannelMask::from_words(self.dev.num_channels(), mask.words());
+        self
+    }
+
     /// Adds channels to the mask.
     pub fn channels<'c>(mut self, channels: impl IntoIterator<Item = &'c Channel>) -> Self {
         for c in channels {

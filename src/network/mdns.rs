@@ -1,5 +1,7 @@
 //! DNS-SD over multicast DNS (RFC 6762, RFC 6763) without a daemon: how `ip:` with no host,
-//! `ip:NAME.local` and network scans find iiod servers (libiio asks Avahi for the same).
+//! `ip:NAME.local` and network scans find iiod servers (libiio asks Avahi for the same), and
+//! the wire format `ferroio serve`'s responder answers them with (`parse_query`,
+//! `response`).
 //!
 //! Queries are one-shot: a UDP socket on an ephemeral port sends the question to
 //! `224.0.0.251:5353` on every IPv4 interface of the calling thread's network namespace
@@ -25,7 +27,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// The mDNS group and port.
-const MDNS: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 251), 5353);
+pub(crate) const MDNS: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 251), 5353);
 /// The DNS-SD service type iiod registers.
 pub(crate) const IIO_SERVICE: &str = "_iio._tcp.local";
 /// Largest mDNS packet (RFC 6762 §17: 9000 bytes on the wire).
@@ -34,11 +36,14 @@ const MAX_PACKET: usize = 9000;
 const MAX_SERVICES: usize = 64;
 const MAX_ADDRS: usize = 16;
 
-const TYPE_A: u16 = 1;
-const TYPE_PTR: u16 = 12;
-const TYPE_AAAA: u16 = 28;
-const TYPE_SRV: u16 = 33;
+pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_PTR: u16 = 12;
+pub(crate) const TYPE_TXT: u16 = 16;
+pub(crate) const TYPE_AAAA: u16 = 28;
+pub(crate) const TYPE_SRV: u16 = 33;
+pub(crate) const TYPE_ANY: u16 = 255;
 const CLASS_IN: u16 = 1;
+const CLASS_ANY: u16 = 255;
 
 /// One iiod found by [`browse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,7 +286,7 @@ pub(crate) fn parse_response(p: &[u8], id: u16) -> Result<Vec<Record>, Malformed
 }
 
 /// The interfaces of the calling thread's network namespace, loopback left out.
-fn interfaces() -> Vec<String> {
+pub(crate) fn interfaces() -> Vec<String> {
     let Ok(text) = std::fs::read_to_string("/proc/thread-self/net/dev") else {
         return Vec::new();
     };
@@ -528,6 +533,141 @@ pub(crate) fn socket_addrs(host: &str, port: u16, window: Duration) -> io::Resul
         .into_iter()
         .map(|ip| SocketAddr::new(ip, port))
         .collect())
+}
+
+/// One question of a query (the responder's side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Question {
+    /// The name asked about (dot-separated, no final dot).
+    pub(crate) name: String,
+    /// The record type (`TYPE_ANY` for all).
+    pub(crate) ty: u16,
+    /// The querier asked for a unicast answer (the QU bit).
+    pub(crate) unicast: bool,
+}
+
+/// The most questions of one query a responder looks at.
+const MAX_QUESTIONS: usize = 32;
+
+/// Parses a query: its id and questions of class IN (or ANY). `Ok(None)` for a response or
+/// a message with an opcode or rcode (RFC 6762 §18.3, §18.11: ignored).
+pub(crate) fn parse_query(p: &[u8]) -> Result<Option<(u16, Vec<Question>)>, Malformed> {
+    let mut r = Reader { p, at: 0 };
+    let id = r.u16()?;
+    let flags = r.u16()?;
+    let qd = usize::from(r.u16()?);
+    r.bytes(6)?;
+    if flags & 0x8000 != 0 || flags & 0x780f != 0 {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for _ in 0..qd.min(MAX_QUESTIONS) {
+        let name = r.name()?;
+        let ty = r.u16()?;
+        let class = r.u16()?;
+        if class & 0x7fff == CLASS_IN || class & 0x7fff == CLASS_ANY {
+            out.push(Question {
+                name,
+                ty,
+                unicast: class & 0x8000 != 0,
+            });
+        }
+    }
+    Ok(Some((id, out)))
+}
+
+/// The data of a record a responder sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rdata {
+    /// A pointer to a name (service type to instance).
+    Ptr(String),
+    /// The instance's host and port.
+    Srv { port: u16, target: String },
+    /// The instance's text record: no keys (one empty string, RFC 6763 §6.1).
+    EmptyTxt,
+    /// An IPv4 address of the host.
+    A(Ipv4Addr),
+}
+
+/// A record a responder sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// Its owner name.
+    pub(crate) name: String,
+    /// Seconds it may be cached (0: goodbye).
+    pub(crate) ttl: u32,
+    /// mDNS's cache-flush bit (records only this host owns, in multicast answers).
+    pub(crate) flush: bool,
+    /// Its data.
+    pub(crate) data: Rdata,
+}
+
+impl Answer {
+    fn put(&self, out: &mut Vec<u8>) -> Result<(), Malformed> {
+        put_name(out, &self.name)?;
+        let ty = match self.data {
+            Rdata::Ptr(_) => TYPE_PTR,
+            Rdata::Srv { .. } => TYPE_SRV,
+            Rdata::EmptyTxt => TYPE_TXT,
+            Rdata::A(_) => TYPE_A,
+        };
+        out.extend_from_slice(&ty.to_be_bytes());
+        let class = if self.flush {
+            0x8000 | CLASS_IN
+        } else {
+            CLASS_IN
+        };
+        out.extend_from_slice(&class.to_be_bytes());
+        out.extend_from_slice(&self.ttl.to_be_bytes());
+        let mut rdata = Vec::new();
+        match &self.data {
+            Rdata::Ptr(target) => put_name(&mut rdata, target)?,
+            Rdata::Srv { port, target } => {
+                rdata.extend_from_slice(&[0, 0, 0, 0]); // priority, weight
+                rdata.extend_from_slice(&port.to_be_bytes());
+                put_name(&mut rdata, target)?;
+            }
+            Rdata::EmptyTxt => rdata.push(0),
+            Rdata::A(ip) => rdata.extend_from_slice(&ip.octets()),
+        }
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rdata);
+        Ok(())
+    }
+}
+
+/// A response: `id` and `questions` are echoed for a legacy unicast querier (RFC 6762
+/// §6.7); multicast responses have id 0 and no questions.
+pub(crate) fn response(
+    id: u16,
+    questions: &[Question],
+    answers: &[Answer],
+    additional: &[Answer],
+) -> Result<Vec<u8>, Malformed> {
+    let mut p = Vec::with_capacity(512);
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&0x8400u16.to_be_bytes()); // response, authoritative
+    p.extend_from_slice(&(questions.len() as u16).to_be_bytes());
+    p.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    p.extend_from_slice(&0u16.to_be_bytes());
+    p.extend_from_slice(&(additional.len() as u16).to_be_bytes());
+    for q in questions {
+        put_name(&mut p, &q.name)?;
+        p.extend_from_slice(&q.ty.to_be_bytes());
+        p.extend_from_slice(&CLASS_IN.to_be_bytes());
+    }
+    for a in answers.iter().chain(additional) {
+        a.put(&mut p)?;
+    }
+    if p.len() > MAX_PACKET {
+        return Err(Malformed(format!("a response of {} bytes", p.len())));
+    }
+    Ok(p)
+}
+
+/// Whether two names are the same DNS name (for the responder).
+pub(crate) fn names_match(a: &str, b: &str) -> bool {
+    same_name(a, b)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! The `ferroio` command-line tool: libiio's `iio_info`, `iio_attr` and `iio_genxml` (and
-//! libgpiod's tools under `ferroio gpio`) in one static binary.
+//! The `ferroio` command-line tool: libiio's `iio_info`, `iio_attr`, `iio_genxml`,
+//! `iio_readdev`, `iio_writedev` and `iiod` (and libgpiod's tools under `ferroio gpio`) in
+//! one static binary.
 
 mod attr;
 mod events;
 mod gpio;
 mod read;
+mod serve;
 mod stop;
 mod trigger;
 mod write;
@@ -45,6 +47,8 @@ enum Command {
     /// List, create, remove, set and fire triggers.
     #[command(subcommand)]
     Trigger(trigger::TriggerCommand),
+    /// Serve a context to libiio's network clients (like iiod), until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// How to reach the context: shared by the IIO subcommands.
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Write(args) => write::run(args),
         Command::Events(args) => events::run(args),
         Command::Trigger(cmd) => trigger::run(cmd),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -143,7 +143,8 @@ pub(super) fn plan(step: usize, elements: &[ElementLayout]) -> Plan {
             }
             let word = ((off - start) / n) as u8;
             let free = taken & (1 << k) == 0;
-            if free && (off - start).is_multiple_of(n) && w.members().iter().all(|m| m.word != word) {
+            if free && (off - start).is_multiple_of(n) && w.members().iter().all(|m| m.word != word)
+            {
                 // A field that does not fit its storage stays with the per-channel loops.
                 let Some(fin) = Field::new(&e.format).in_word(8 * n as u32, 0) else {
                     continue;

@@ -40,6 +40,19 @@ pub(crate) enum Command<'a> {
     },
     /// Reads an attribute.
     ReadAttr(AttrLoc<'a>),
+    /// Text only (iiod's "read all"): every attribute of one family, packed (see
+    /// `text::pack_values`).
+    #[allow(dead_code)] // No client sends it through a session; the server serves it.
+    ReadAll(AttrGroup<'a>),
+    /// Text only (iiod's "write all"): `len` bytes of packed values follow, one per
+    /// attribute of the family, in order.
+    #[allow(dead_code)] // Served, never sent by a session.
+    WriteAll {
+        /// The family.
+        group: AttrGroup<'a>,
+        /// Bytes of the packed block.
+        len: u64,
+    },
     /// Writes an attribute; `len` bytes of value follow the command.
     WriteAttr {
         /// The attribute.
@@ -111,6 +124,64 @@ pub(crate) enum Command<'a> {
     },
 }
 
+/// One family of attributes, addressed as a whole (iiod's "read all" and "write all").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttrGroup<'a> {
+    /// The device's own attributes.
+    Device {
+        /// The device, as the client named it.
+        dev: &'a str,
+    },
+    /// Its debug attributes.
+    Debug {
+        /// The device.
+        dev: &'a str,
+    },
+    /// Its buffer attributes.
+    Buffer {
+        /// The device.
+        dev: &'a str,
+    },
+    /// The attributes of one channel.
+    Channel {
+        /// The device.
+        dev: &'a str,
+        /// The channel, as the client named it.
+        channel: &'a str,
+        /// An output channel.
+        output: bool,
+    },
+}
+
+impl AttrGroup<'_> {
+    /// The device the family belongs to.
+    pub(crate) fn dev(&self) -> &str {
+        match self {
+            AttrGroup::Device { dev }
+            | AttrGroup::Debug { dev }
+            | AttrGroup::Buffer { dev }
+            | AttrGroup::Channel { dev, .. } => dev,
+        }
+    }
+
+    /// For messages: `the attributes of device iio:device0`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            AttrGroup::Device { dev } => format!("the attributes of device {dev}"),
+            AttrGroup::Debug { dev } => format!("the debug attributes of device {dev}"),
+            AttrGroup::Buffer { dev } => format!("the buffer attributes of device {dev}"),
+            AttrGroup::Channel {
+                dev,
+                channel,
+                output,
+            } => format!(
+                "the attributes of channel {channel} ({}) of device {dev}",
+                if *output { "output" } else { "input" }
+            ),
+        }
+    }
+}
+
 impl Command<'_> {
     /// How the command is named in messages (`READ 'raw' of channel voltage0 ...`).
     pub(crate) fn describe(&self) -> String {
@@ -122,6 +193,8 @@ impl Command<'_> {
             Command::WriteAttr { loc, .. } => {
                 format!("WRITE '{}' of {}", loc.name(), loc.owner())
             }
+            Command::ReadAll(group) => format!("READ {}", group.describe()),
+            Command::WriteAll { group, .. } => format!("WRITE {}", group.describe()),
             Command::GetTrig { dev } => format!("GETTRIG {dev}"),
             Command::SetTrig { dev, .. } => format!("SETTRIG {dev}"),
             Command::Nop => "NOP".into(),
@@ -394,6 +467,26 @@ mod tests {
                 dev: "iio:device0",
                 count: 8,
             },
+            Command::ReadAll(AttrGroup::Device { dev: "iio:device0" }),
+            Command::ReadAll(AttrGroup::Debug { dev: "iio:device0" }),
+            Command::ReadAll(AttrGroup::Buffer { dev: "iio:device0" }),
+            Command::ReadAll(AttrGroup::Channel {
+                dev: "iio:device0",
+                channel: "voltage0",
+                output: true,
+            }),
+            Command::WriteAll {
+                group: AttrGroup::Device { dev: "iio:device0" },
+                len: 0,
+            },
+            Command::WriteAll {
+                group: AttrGroup::Channel {
+                    dev: "iio:device0",
+                    channel: "voltage0",
+                    output: false,
+                },
+                len: 0,
+            },
         ]
     }
 
@@ -428,13 +521,11 @@ mod tests {
             "Read iio:device0 raw",
             "READ iio:device0 ../x",
             "READ iio:device0 a/b",
-            "READ iio:device0",
-            "READ iio:device0 DEBUG",
-            "READ iio:device0 INPUT voltage0",
             "READ iio:device0 cyclic",
             "READ iio:device0 INPUT voltage0 cyclic",
             "READ iio:device0 DEBUG CYCLIC",
-            "READ iio:device0 buffer",
+            "READ iio:device0 INPUT",
+            "READ iio:device0 DEBUG BUFFER voltage0",
             "WRITE iio:device0 raw x",
             "WRITE iio:device0 raw -1",
             "READBUF iio:device0 99999999999999999999",
@@ -448,6 +539,18 @@ mod tests {
         ] {
             assert_eq!(text::parse_line(bad), None, "{bad:?}");
         }
+        // Without an attribute, a whole family (iiod's read all / write all).
+        assert_eq!(
+            text::parse_line("READ iio:device0 buffer"),
+            Some(Command::ReadAll(AttrGroup::Buffer { dev: "iio:device0" }))
+        );
+        assert_eq!(
+            text::parse_line("WRITE iio:device0 DEBUG 12"),
+            Some(Command::WriteAll {
+                group: AttrGroup::Debug { dev: "iio:device0" },
+                len: 12
+            })
+        );
         // Trailing blanks and a CR are the line ending's.
         assert!(text::parse_line("READ iio:device0 raw \t\r").is_some());
         assert!(text::parse_line("read iio:device0 input voltage0 raw").is_some());
@@ -495,7 +598,7 @@ mod tests {
                 // The captures probed what iiod refuses, too.
                 let refused = ["OPEN iio:device0 4 7", "nosuchtrig"];
                 let got = text::parse_line(cmd);
-                if refused.iter().any(|r| cmd.ends_with(r)) || cmd == "READ iio:device0" {
+                if refused.iter().any(|r| cmd.ends_with(r)) {
                     continue;
                 }
                 if cmd.starts_with("READ") && cmd.split(' ').count() == 2
@@ -503,8 +606,9 @@ mod tests {
                     || cmd.ends_with(" DEBUG")
                     || cmd.ends_with(" BUFFER")
                 {
-                    // Read-all forms: not served (no libiio tool sends them).
-                    assert_eq!(got, None, "{cmd}");
+                    // The read-all forms.
+                    assert!(matches!(got, Some(Command::ReadAll(_))), "{cmd}");
+                    parsed += 1;
                     continue;
                 }
                 assert!(got.is_some(), "{}: {cmd:?}", p.display());

@@ -11,7 +11,7 @@
 //! buffer 4` writes *all* buffer attributes). Such names are refused here, before anything
 //! is sent. Replies: `N\n` (a count, or `-errno`), payloads as `LEN\n` + LEN bytes + `\n`.
 
-use super::{Command, Reply};
+use super::{AttrGroup, Command, Reply};
 use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::network::conn::{Conn, Deadline};
@@ -124,6 +124,26 @@ pub(crate) fn attr_target(loc: &AttrLoc<'_>) -> std::result::Result<String, Stri
     Ok(format!("{dev} {selector}{name}"))
 }
 
+/// The part of a read-all/write-all line after the verb: `DEV [DEBUG|BUFFER|INPUT CHN|OUTPUT
+/// CHN]`.
+fn group_target(group: &AttrGroup<'_>) -> std::result::Result<String, String> {
+    check_word("device", group.dev())?;
+    Ok(match group {
+        AttrGroup::Device { dev } => dev.to_string(),
+        AttrGroup::Debug { dev } => format!("{dev} DEBUG"),
+        AttrGroup::Buffer { dev } => format!("{dev} BUFFER"),
+        AttrGroup::Channel {
+            dev,
+            channel,
+            output,
+        } => {
+            check_word("channel", channel)?;
+            let dir = if *output { "OUTPUT" } else { "INPUT" };
+            format!("{dev} {dir} {channel}")
+        }
+    })
+}
+
 /// `READ <target>\r\n`.
 pub(crate) fn read_command(loc: &AttrLoc<'_>) -> std::result::Result<String, String> {
     Ok(format!("READ {}\r\n", attr_target(loc)?))
@@ -176,6 +196,16 @@ pub(crate) fn encode(cmd: &Command<'_>, value: &[u8], out: &mut Vec<u8>) -> Resu
             }
             write_command(loc, *len).map_err(refused)?
         }
+        Command::ReadAll(group) => format!("READ {}\r\n", group_target(group).map_err(refused)?),
+        Command::WriteAll { group, len } => {
+            if *len != value.len() as u64 {
+                return Err(refused(format!(
+                    "{len} bytes announced, {} given",
+                    value.len()
+                )));
+            }
+            format!("WRITE {} {len}\r\n", group_target(group).map_err(refused)?)
+        }
         Command::GetTrig { dev } => gettrig_command(dev).map_err(refused)?,
         Command::SetTrig { dev, trigger } => settrig_command(dev, *trigger).map_err(refused)?,
         Command::Version => "VERSION\r\n".to_string(),
@@ -220,7 +250,7 @@ pub(crate) fn encode(cmd: &Command<'_>, value: &[u8], out: &mut Vec<u8>) -> Resu
         }
     };
     out.extend_from_slice(line.as_bytes());
-    if let Command::WriteAttr { .. } = cmd {
+    if let Command::WriteAttr { .. } | Command::WriteAll { .. } = cmd {
         // Command line and value in one write: the value is length-framed, so whatever it
         // holds (spaces, newlines) cannot be read as a command.
         out.extend_from_slice(value);
@@ -248,7 +278,10 @@ pub(crate) fn read_reply(
                 .map_err(|_| conn.proto_err(&what, "the version is not text"))?;
             Ok(Ok(Reply::Version(text)))
         }
-        Command::Print { .. } | Command::ReadAttr(_) | Command::GetTrig { .. } => {
+        Command::Print { .. }
+        | Command::ReadAttr(_)
+        | Command::ReadAll(_)
+        | Command::GetTrig { .. } => {
             let n = int(conn)?;
             if n == -i64::from(rustix::io::Errno::NODEV.raw_os_error())
                 && matches!(cmd, Command::GetTrig { .. })
@@ -351,18 +384,41 @@ pub(crate) fn parse_line(line: &str) -> Option<Command<'_>> {
                 count: i64::try_from(number(count)?).ok()?,
             }
         }
-        (v, [dev, target @ ..]) if kw(v, "READ") => Command::ReadAttr(parse_target(dev, target)?),
-        (v, [dev, target @ .., len]) if kw(v, "WRITE") => Command::WriteAttr {
-            loc: parse_target(dev, target)?,
-            len: number(len)?,
+        (v, [dev, target @ ..]) if kw(v, "READ") => match parse_target(dev, target) {
+            Some(loc) => Command::ReadAttr(loc),
+            None => Command::ReadAll(parse_group(dev, target)?),
         },
+        (v, [dev, target @ .., len]) if kw(v, "WRITE") => {
+            let len = number(len)?;
+            match parse_target(dev, target) {
+                Some(loc) => Command::WriteAttr { loc, len },
+                None => Command::WriteAll {
+                    group: parse_group(dev, target)?,
+                    len,
+                },
+            }
+        }
         _ => return None,
     })
 }
 
-/// `[DEBUG|BUFFER|INPUT CHN|OUTPUT CHN] ATTR` after a device. Reading or writing every
-/// attribute at once (no ATTR) is not served: no libiio tool sends it.
-#[allow(dead_code)] // The server half.
+/// `[DEBUG|BUFFER|INPUT CHN|OUTPUT CHN]` after a device, without an attribute: a whole
+/// family (read all, write all).
+fn parse_group<'a>(dev: &'a str, words: &[&'a str]) -> Option<AttrGroup<'a>> {
+    match words {
+        [] => Some(AttrGroup::Device { dev }),
+        [k] if is_kw(k, "DEBUG") => Some(AttrGroup::Debug { dev }),
+        [k] if is_kw(k, "BUFFER") => Some(AttrGroup::Buffer { dev }),
+        [k, channel] if is_kw(k, "INPUT") || is_kw(k, "OUTPUT") => Some(AttrGroup::Channel {
+            dev,
+            channel,
+            output: is_kw(k, "OUTPUT"),
+        }),
+        _ => None,
+    }
+}
+
+/// `[DEBUG|BUFFER|INPUT CHN|OUTPUT CHN] ATTR` after a device.
 fn parse_target<'a>(dev: &'a str, words: &[&'a str]) -> Option<AttrLoc<'a>> {
     // Keywords as in `attr_target`: all the selectors right after the device, CYCLIC after.
     let attr = |w: &'a str| (!is_kw(w, "CYCLIC")).then_some(w);

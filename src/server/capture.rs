@@ -1,0 +1,607 @@
+//! One input device captured for every client that opened it: iiod 0.x's shared kernel
+//! buffer, with each client sent only its own channels.
+//!
+//! A capture thread owns the device's [`Buffer`], opened with the union of the clients'
+//! channel masks and the largest block any of them asked for. Each client (a *subscriber*)
+//! has its own queue of scans already repacked to its own layout, bounded like a kernel
+//! FIFO of its own. The thread refills when some subscriber wants data, and hands each
+//! block to every subscriber that has started reading and has room; one whose queue is full
+//! misses that block, as a reader too slow for its kernel FIFO would. So a slow or stalled
+//! client never slows another, and a single client gets the kernel's own back-pressure: the
+//! thread waits for it, the device's FIFO fills.
+//!
+//! A subscriber's demand is its pending `READBUF` plus a read-ahead of its last request
+//! (bounded), so that a client asking one block at a time finds the next one waiting.
+//!
+//! The union only grows while subscribers come (the buffer is reopened, losing what the
+//! kernel FIFO held, as iiod does); when one leaves nothing is reopened, so the others lose
+//! nothing. When the last leaves, the thread closes the buffer, which restores the device
+//! (scan elements, length, watermark, enable), and only then gives the device back.
+
+use super::log::Log;
+use super::ops::{neg, neg_err};
+use crate::buffer::{Buffer, CancelHandle, ChannelMask, ScanLayout};
+use crate::context::Device;
+use crate::error::Error;
+use rustix::io::Errno;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// The largest kernel block the server opens (samples × scan bytes).
+pub(super) const MAX_BLOCK_BYTES: usize = 64 << 20;
+
+/// A subscriber's queue never holds more than this many bytes, nor more than this many
+/// blocks of its own.
+const QUEUE_BYTES: usize = 32 << 20;
+const QUEUE_BLOCKS: usize = 4;
+
+/// Spare chunk buffers kept for reuse.
+const POOL: usize = 8;
+
+/// One subscriber's id within its share.
+pub(super) type SubId = u64;
+
+/// What a client asks of the shared capture when it opens the device.
+pub(super) struct SubSpec {
+    /// Its scan elements (bits of non-scan channels already dropped).
+    pub(super) mask: ChannelMask,
+    /// Its layout (of `mask`).
+    pub(super) layout: ScanLayout,
+    /// Scans per block it asked for.
+    pub(super) samples: usize,
+    /// Who it is, for the log.
+    pub(super) who: String,
+}
+
+/// Scans for one subscriber, in its layout.
+pub(super) struct Chunk {
+    /// The bytes.
+    pub(super) data: Vec<u8>,
+    /// Where the unsent part starts.
+    pub(super) off: usize,
+}
+
+struct Sub {
+    id: SubId,
+    spec: SubSpec,
+    /// `None` until the thread has opened a buffer holding this subscriber's channels.
+    opened: Option<Result<(), i64>>,
+    /// How to cut this subscriber's scans out of the device's.
+    plan: Option<Repack>,
+    queue: VecDeque<Chunk>,
+    queued: usize,
+    /// Bytes of the pending request not yet taken.
+    want: usize,
+    /// Read-ahead: bytes kept queued beyond `want`.
+    ahead: usize,
+    /// It has asked for scans: from then on it gets every block while its queue has room,
+    /// as a kernel FIFO of its own would.
+    streaming: bool,
+    /// Blocks it missed for lack of room.
+    missed: u64,
+    /// The device failed: every later request gets this.
+    error: Option<i64>,
+}
+
+impl Sub {
+    /// The most bytes its queue may hold.
+    fn limit(&self) -> usize {
+        let block = self.spec.samples * self.spec.layout.scan_bytes();
+        (block * QUEUE_BLOCKS).clamp(block, QUEUE_BYTES.max(block))
+    }
+
+    /// Whether its channels go into the buffer: it waits for it or is served by it.
+    fn in_union(&self) -> bool {
+        self.error.is_none() && !matches!(self.opened, Some(Err(_)))
+    }
+
+    fn wants_more(&self) -> bool {
+        matches!(self.opened, Some(Ok(())))
+            && self.error.is_none()
+            && self.queued < (self.want + self.ahead).min(self.limit())
+    }
+}
+
+struct State {
+    subs: Vec<Sub>,
+    next_id: SubId,
+    /// Subscribers changed so that the buffer must be (re)opened.
+    reopen: bool,
+    /// The last subscriber left: the thread is closing the buffer.
+    closing: bool,
+    /// The open buffer's mask, layout and block size (`None`: not open).
+    current: Option<(ChannelMask, ScanLayout, usize)>,
+    /// Cancels the open buffer's refill.
+    cancel: Option<CancelHandle>,
+    pool: Vec<Vec<u8>>,
+}
+
+/// One input device shared by the clients that opened it.
+pub(super) struct InputShare {
+    dev: Device,
+    state: Mutex<State>,
+    /// Subscribers wait here for data and for their buffer to open.
+    data_ready: Condvar,
+    /// The capture thread waits here for demand.
+    demand: Condvar,
+    kernel_buffers: usize,
+    log: Log,
+}
+
+/// What [`InputShare::take`] found.
+pub(super) enum Take {
+    /// Scans: send `data[off..off + len]`, then hand the chunk back.
+    Data(Chunk, usize),
+    /// Nothing yet.
+    Nothing,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic elsewhere while holding the lock leaves plain data behind: keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl InputShare {
+    /// Starts sharing `dev` with `first` as its first subscriber: the capture thread runs
+    /// until the last subscriber leaves, then closes the buffer and calls `released`.
+    pub(super) fn start(
+        dev: Device,
+        kernel_buffers: usize,
+        log: Log,
+        first: SubSpec,
+        released: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<(Arc<InputShare>, SubId)> {
+        let share = Arc::new(InputShare {
+            dev,
+            state: Mutex::new(State {
+                subs: Vec::new(),
+                next_id: 1,
+                reopen: false,
+                closing: false,
+                current: None,
+                cancel: None,
+                pool: Vec::new(),
+            }),
+            data_ready: Condvar::new(),
+            demand: Condvar::new(),
+            kernel_buffers,
+            log,
+        });
+        let Ok(sub) = share.join(first) else {
+            unreachable!("a share without a thread is not closing")
+        };
+        let runner = share.clone();
+        std::thread::Builder::new()
+            .name(format!("capture {}", share.dev.id()))
+            .spawn(move || {
+                runner.run();
+                released();
+            })?;
+        Ok((share, sub))
+    }
+
+    /// Adds a subscriber; gives the spec back when the share is closing (the caller waits
+    /// for the device to be released and starts a new one). Wait for its buffer with
+    /// [`InputShare::wait_open`].
+    pub(super) fn join(&self, spec: SubSpec) -> Result<SubId, SubSpec> {
+        let mut st = lock(&self.state);
+        if st.closing {
+            return Err(spec);
+        }
+        let id = st.next_id;
+        st.next_id += 1;
+        // Served by the open buffer as it is, or the buffer must grow.
+        let plan = st.current.as_ref().and_then(|(mask, layout, samples)| {
+            let covered = spec.mask.iter().all(|c| mask.is_enabled(c));
+            (covered && spec.samples <= *samples)
+                .then(|| Repack::new(layout, &spec.layout))
+                .flatten()
+        });
+        let opened = plan.is_some().then_some(Ok(()));
+        if plan.is_none() {
+            st.reopen = true;
+            if let Some(c) = &st.cancel {
+                c.cancel();
+            }
+        }
+        st.subs.push(Sub {
+            id,
+            spec,
+            opened,
+            plan,
+            queue: VecDeque::new(),
+            queued: 0,
+            want: 0,
+            ahead: 0,
+            streaming: false,
+            missed: 0,
+            error: None,
+        });
+        self.demand.notify_all();
+        Ok(id)
+    }
+
+    /// Waits until the subscriber's buffer is open (or failed to open), at most until
+    /// `deadline`; `check` is called every slice and stops the wait when it says so.
+    pub(super) fn wait_open(&self, id: SubId, mut stop: impl FnMut() -> bool) -> Result<(), i64> {
+        let mut st = lock(&self.state);
+        loop {
+            match st.subs.iter().find(|s| s.id == id) {
+                None => return Err(neg(Errno::BADF)),
+                Some(s) => {
+                    if let Some(r) = s.opened {
+                        return r;
+                    }
+                }
+            }
+            if stop() {
+                return Err(neg(Errno::CONNABORTED));
+            }
+            st = self
+                .data_ready
+                .wait_timeout(st, super::SLICE)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Removes a subscriber (dropping what it had queued). The last one out starts the close.
+    pub(super) fn leave(&self, id: SubId) {
+        let mut st = lock(&self.state);
+        if let Some(s) = st.subs.iter().find(|s| s.id == id) {
+            if s.missed > 0 {
+                self.log.info(&format!(
+                    "{}: client {} missed {} blocks (it read slower than the device and the \
+                     other readers)",
+                    self.dev.id(),
+                    s.spec.who,
+                    s.missed
+                ));
+            }
+        }
+        st.subs.retain(|s| s.id != id);
+        if st.subs.is_empty() {
+            st.closing = true;
+            if let Some(c) = &st.cancel {
+                c.cancel();
+            }
+        }
+        self.demand.notify_all();
+    }
+
+    /// Whether the share is closing or closed (for the registry's bookkeeping).
+    pub(super) fn is_closing(&self) -> bool {
+        lock(&self.state).closing
+    }
+
+    /// Starts a request for `bytes`: the capture thread fills the subscriber's queue that
+    /// far, and keeps as much read ahead afterwards.
+    pub(super) fn request(&self, id: SubId, bytes: usize) {
+        let mut st = lock(&self.state);
+        if let Some(s) = st.subs.iter_mut().find(|s| s.id == id) {
+            s.want = bytes;
+            let limit = s.limit();
+            s.ahead = bytes.min(limit);
+            s.streaming = true;
+        }
+        self.demand.notify_all();
+    }
+
+    /// The request is over (answered or abandoned): nothing more is wanted for it.
+    pub(super) fn finish(&self, id: SubId) {
+        let mut st = lock(&self.state);
+        if let Some(s) = st.subs.iter_mut().find(|s| s.id == id) {
+            s.want = 0;
+        }
+    }
+
+    /// Takes up to `max` bytes of queued scans, waiting until `until` for some. `Err`: the
+    /// device failed (the errno) or the subscriber is gone (`-EBADF`).
+    pub(super) fn take(&self, id: SubId, max: usize, until: Instant) -> Result<Take, i64> {
+        let mut st = lock(&self.state);
+        loop {
+            let s = st
+                .subs
+                .iter_mut()
+                .find(|s| s.id == id)
+                .ok_or(neg(Errno::BADF))?;
+            if let Some(chunk) = s.queue.pop_front() {
+                let scan = s.spec.layout.scan_bytes();
+                let avail = chunk.data.len() - chunk.off;
+                let len = avail.min(max - max % scan);
+                if len == 0 {
+                    s.queue.push_front(chunk);
+                    return Ok(Take::Nothing);
+                }
+                // The chunk is out of the queue until handed back with what was sent.
+                s.queued -= avail;
+                s.want = s.want.saturating_sub(len);
+                self.demand.notify_all();
+                return Ok(Take::Data(chunk, len));
+            }
+            if let Some(e) = s.error {
+                return Err(e);
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(Take::Nothing);
+            }
+            st = self
+                .data_ready
+                .wait_timeout(st, until - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Hands back a chunk from [`Take::Data`] after `sent` bytes of it went out: the rest
+    /// goes back to the front of the queue, an empty chunk to the pool.
+    pub(super) fn give_back(&self, id: SubId, mut chunk: Chunk, sent: usize) {
+        let mut st = lock(&self.state);
+        chunk.off += sent;
+        let left = chunk.data.len() - chunk.off;
+        if left > 0 {
+            if let Some(s) = st.subs.iter_mut().find(|s| s.id == id) {
+                s.queued += left;
+                s.queue.push_front(chunk);
+                return;
+            }
+        }
+        if st.pool.len() < POOL {
+            st.pool.push(chunk.data);
+        }
+        self.demand.notify_all();
+    }
+
+    /// The capture thread.
+    fn run(&self) {
+        let mut buf: Option<Buffer> = None;
+        let mut st = lock(&self.state);
+        loop {
+            // Wait for something to do.
+            loop {
+                if st.subs.is_empty() {
+                    st.closing = true;
+                    break;
+                }
+                if st.reopen || st.subs.iter().any(Sub::wants_more) {
+                    break;
+                }
+                st = self.demand.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if st.closing {
+                break;
+            }
+            if st.reopen || buf.is_none() {
+                st.reopen = false;
+                st.cancel = None;
+                st.current = None;
+                // Union of the masks, largest block, of those still to be served.
+                let mut mask = ChannelMask::new(self.dev.num_channels());
+                let mut samples = 0;
+                for s in st.subs.iter().filter(|s| s.in_union()) {
+                    for c in s.spec.mask.iter() {
+                        mask.enable(c);
+                    }
+                    samples = samples.max(s.spec.samples);
+                }
+                if samples == 0 {
+                    // Everyone left has failed: nothing to open until someone new comes.
+                    st = self.idle_until_change(st);
+                    continue;
+                }
+                drop(st);
+                // The old buffer goes first: it puts the device back before the new one
+                // records and changes it.
+                drop(buf.take());
+                let opened = self.open(&mask, samples);
+                st = lock(&self.state);
+                match opened {
+                    Ok(b) => {
+                        let layout = b.layout().clone();
+                        for s in st.subs.iter_mut() {
+                            s.plan = Repack::new(&layout, &s.spec.layout);
+                            if s.opened.is_none() {
+                                s.opened = Some(if s.plan.is_some() {
+                                    Ok(())
+                                } else {
+                                    Err(neg(Errno::INVAL))
+                                });
+                            }
+                        }
+                        st.cancel = Some(b.cancel_handle());
+                        st.current = Some((mask, layout, samples));
+                        self.log.detail(&format!(
+                            "{}: buffer open, {} scans of {} bytes, {:?}",
+                            self.dev.id(),
+                            samples,
+                            b.scan_bytes(),
+                            b.transfer()
+                        ));
+                        buf = Some(b);
+                    }
+                    Err(e) => {
+                        let code = neg_err(&e);
+                        self.log
+                            .error(&format!("{}: cannot open the buffer: {e}", self.dev.id()));
+                        // Those who asked for this buffer are told. Those served before get
+                        // their old buffer back (the union without the newcomers); if it
+                        // was theirs that failed, they lost it.
+                        let newcomers = st.subs.iter().any(|s| s.opened.is_none());
+                        for s in st.subs.iter_mut() {
+                            match s.opened {
+                                None => s.opened = Some(Err(code)),
+                                Some(Ok(())) if !newcomers => s.error = Some(code),
+                                _ => {}
+                            }
+                        }
+                        st.reopen = newcomers;
+                    }
+                }
+                self.data_ready.notify_all();
+                continue;
+            }
+            // Refill, without the lock.
+            drop(st);
+            let b = buf.as_mut().expect("open buffer");
+            let filled = b.refill();
+            st = lock(&self.state);
+            match filled {
+                Ok(scans) => {
+                    self.deliver(&mut st, b, scans);
+                    self.data_ready.notify_all();
+                }
+                Err(Error::Cancelled { .. }) => {
+                    // Cancelled to reopen or to close: a cancelled buffer stays cancelled.
+                    if !st.subs.is_empty() {
+                        st.reopen = true;
+                    }
+                }
+                Err(e) => {
+                    let code = neg_err(&e);
+                    self.log.error(&format!(
+                        "{}: reading from the device failed: {e}",
+                        self.dev.id()
+                    ));
+                    for s in st.subs.iter_mut() {
+                        s.error = Some(code);
+                    }
+                    st.cancel = None;
+                    st.current = None;
+                    drop(st);
+                    drop(buf.take());
+                    st = lock(&self.state);
+                    self.data_ready.notify_all();
+                    st = self.idle_until_change(st);
+                }
+            }
+        }
+        st.cancel = None;
+        st.current = None;
+        drop(st);
+        // Closing the buffer restores the device.
+        drop(buf);
+        self.data_ready.notify_all();
+    }
+
+    /// After a failure: nothing to do until a subscriber comes (the buffer is reopened) or
+    /// the last one leaves.
+    fn idle_until_change<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        while !st.reopen && !st.subs.is_empty() {
+            st = self.demand.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        st
+    }
+
+    fn open(&self, mask: &ChannelMask, samples: usize) -> crate::error::Result<Buffer> {
+        let layout = ScanLayout::new(self.dev.data(), mask)?;
+        if samples.saturating_mul(layout.scan_bytes()) > MAX_BLOCK_BYTES {
+            return Err(Error::InvalidValue {
+                what: format!("buffer of device {}", self.dev.id()),
+                reason: format!(
+                    "{samples} scans of {} bytes exceed the server's {} MiB per block",
+                    layout.scan_bytes(),
+                    MAX_BLOCK_BYTES >> 20
+                ),
+            });
+        }
+        self.dev
+            .buffer_builder()
+            .mask(mask)
+            .samples(samples)
+            .kernel_buffers(self.kernel_buffers)
+            .timeout(None)
+            .build()
+    }
+
+    /// Hands the scans of a refill to every streaming subscriber that has room.
+    fn deliver(&self, st: &mut State, b: &Buffer, scans: usize) {
+        let data = b.data();
+        let State { subs, pool, .. } = st;
+        for s in subs.iter_mut() {
+            if !matches!(s.opened, Some(Ok(()))) || s.error.is_some() || !s.streaming {
+                continue;
+            }
+            if s.queued >= s.limit() {
+                // Its queue is full: it misses this block, as a slow reader of a kernel
+                // FIFO would.
+                s.missed += 1;
+                continue;
+            }
+            let Some(plan) = &s.plan else { continue };
+            let mut out = pool.pop().unwrap_or_default();
+            plan.apply(data, scans, &mut out);
+            s.queued += out.len();
+            s.queue.push_back(Chunk { data: out, off: 0 });
+        }
+    }
+}
+
+/// How to cut one subscriber's scans out of the device's: byte runs `(from, to, len)`
+/// within a scan, or a plain copy when the layouts are the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Repack {
+    runs: Vec<(usize, usize, usize)>,
+    src_scan: usize,
+    dst_scan: usize,
+    same: bool,
+}
+
+impl Repack {
+    /// The plan from `dev` (the buffer's layout) to `sub`; `None` when a channel of `sub`
+    /// is not in `dev`.
+    pub(super) fn new(dev: &ScanLayout, sub: &ScanLayout) -> Option<Repack> {
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for e in sub.elements() {
+            let from = dev.element(e.channel)?.offset;
+            let len = e.format.sample_bytes();
+            // Channels sharing a scan index share their bytes too.
+            if runs.iter().any(|&(_, to, _)| to == e.offset) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((f, t, l)) if *f + *l == from && *t + *l == e.offset => *l += len,
+                _ => runs.push((from, e.offset, len)),
+            }
+        }
+        let same = dev.scan_bytes() == sub.scan_bytes()
+            && runs.len() == 1
+            && runs[0] == (0, 0, dev.scan_bytes());
+        let same = same
+            || dev.scan_bytes() == sub.scan_bytes()
+                && dev.elements().len() == sub.elements().len()
+                && dev
+                    .elements()
+                    .iter()
+                    .zip(sub.elements())
+                    .all(|(a, b)| a.channel == b.channel && a.offset == b.offset);
+        Some(Repack {
+            runs,
+            src_scan: dev.scan_bytes(),
+            dst_scan: sub.scan_bytes(),
+            same,
+        })
+    }
+
+    /// Writes the first `scans` scans of `src` in the subscriber's layout into `out`
+    /// (replacing what it held; padding is zero).
+    pub(super) fn apply(&self, src: &[u8], scans: usize, out: &mut Vec<u8>) {
+        out.clear();
+        let scans = scans.min(src.len() / self.src_scan.max(1));
+        if self.same {
+            out.extend_from_slice(&src[..scans * self.src_scan]);
+            return;
+        }
+        out.resize(scans * self.dst_scan, 0);
+        for (s, d) in src
+            .chunks_exact(self.src_scan)
+            .zip(out.chunks_exact_mut(self.dst_scan))
+            .take(scans)
+        {
+            for &(from, to, len) in &self.runs {
+                d[to..to + len].copy_from_slice(&s[from..from + len]);
+            }
+        }
+    }
+}

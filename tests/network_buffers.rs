@@ -1,4 +1,5 @@
-//! Buffers over the network against the real Debian `iiod` 0.24 on the fake sysfs tree:
+//! Buffers over the network against the real Debian `iiod` 0.24 on the fake sysfs tree, and
+//! against `ferroio serve` in its place:
 //! bytes put into the fake ADC's FIFO come back bit-exact through our [`ferroio::Buffer`]
 //! and through libiio's `iio_readdev`; blocks we push come out of the fake DAC's FIFO as
 //! `iio_writedev`'s do; the same for the CLIs (`ferroio read`/`write -u ip:` next to
@@ -9,7 +10,7 @@
 mod network_harness;
 
 use ferroio::Context;
-use network_harness::RealIiod;
+use network_harness::{each_peer, Peer, RealIiod};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -57,7 +58,11 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 #[test]
 fn capture_matches_iio_readdev_bit_exact() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(capture_matches_iio_readdev_bit_exact_on);
+}
+
+fn capture_matches_iio_readdev_bit_exact_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let fifo = srv.fake_root().join("dev/iio:device0");
@@ -102,7 +107,11 @@ fn capture_matches_iio_readdev_bit_exact() {
 
 #[test]
 fn output_matches_iio_writedev() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(output_matches_iio_writedev_on);
+}
+
+fn output_matches_iio_writedev_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let fifo = srv.fake_root().join("dev/iio:device1");
@@ -140,7 +149,11 @@ fn output_matches_iio_writedev() {
 
 #[test]
 fn a_device_without_data_times_out_and_cancel_wakes_a_refill() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(a_device_without_data_times_out_and_cancel_wakes_a_refill_on);
+}
+
+fn a_device_without_data_times_out_and_cancel_wakes_a_refill_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let _feed = hold_fifo(&srv.fake_root().join("dev/iio:device0"));
@@ -232,7 +245,11 @@ fn wait_buffer_disabled(srv: &RealIiod, dev: &str) {
 
 #[test]
 fn cli_read_moves_the_same_bytes_as_iio_readdev() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(cli_read_moves_the_same_bytes_as_iio_readdev_on);
+}
+
+fn cli_read_moves_the_same_bytes_as_iio_readdev_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let mut fifo = hold_fifo(&srv.fake_root().join("dev/iio:device0"));
@@ -274,7 +291,11 @@ fn cli_read_moves_the_same_bytes_as_iio_readdev() {
 
 #[test]
 fn cli_write_moves_the_same_bytes_as_iio_writedev() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(cli_write_moves_the_same_bytes_as_iio_writedev_on);
+}
+
+fn cli_write_moves_the_same_bytes_as_iio_writedev_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let dac = hold_fifo(&srv.fake_root().join("dev/iio:device1"));

@@ -1,5 +1,6 @@
 //! Our `ip:` client next to libiio 0.24's tools, both against the real Debian `iiod` 0.24
-//! serving the same context (see `network_harness` for how the server is run and stopped).
+//! serving the same context, and again against `ferroio serve` in its place (see
+//! `network_harness` for how the servers are run and stopped).
 //! Root only; without root or the Debian packages `iiod libiio-utils` each test says it is
 //! skipped.
 //!
@@ -10,7 +11,7 @@
 mod network_harness;
 
 use ferroio::Context;
-use network_harness::RealIiod;
+use network_harness::{each_peer, Peer};
 use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_ferroio");
@@ -22,7 +23,11 @@ fn ours_as_libiio(text: String) -> String {
 
 #[test]
 fn info_and_xml_match_libiio_on_the_fake_tree() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(info_and_xml_match_libiio_on_the_fake_tree_on);
+}
+
+fn info_and_xml_match_libiio_on_the_fake_tree_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     let theirs = srv.run("iio_info", &["-u", URI]);
@@ -82,7 +87,11 @@ const ATTR_CASES: &[&str] = &[
 
 #[test]
 fn attr_reads_match_iio_attr() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(attr_reads_match_iio_attr_on);
+}
+
+fn attr_reads_match_iio_attr_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     for case in ATTR_CASES {
@@ -97,7 +106,11 @@ fn attr_reads_match_iio_attr() {
 
 #[test]
 fn writes_and_triggers_agree_both_ways() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(writes_and_triggers_agree_both_ways_on);
+}
+
+fn writes_and_triggers_agree_both_ways_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     srv.in_netns(|| {
@@ -157,14 +170,23 @@ fn writes_and_triggers_agree_both_ways() {
         assert!(!info.contains("Current trigger:"), "{info}");
     })
     .unwrap();
-    // The file the server wrote holds what we sent and nothing else.
+    // The file the server wrote holds what we sent and nothing else: iiod writes the bytes
+    // as they came (the value and its NUL), ferroio serve the value.
     let raw = std::fs::read(srv.fake_device("iio:device1").join("out_voltage0_raw")).unwrap();
-    assert_eq!(raw, b"777\0");
+    let want: &[u8] = match peer {
+        Peer::Iiod => b"777\0",
+        Peer::Ferroio => b"777",
+    };
+    assert_eq!(raw, want);
 }
 
 #[test]
 fn values_cannot_inject_commands() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(values_cannot_inject_commands_on);
+}
+
+fn values_cannot_inject_commands_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     srv.in_netns(|| {
@@ -185,10 +207,11 @@ fn values_cannot_inject_commands() {
     })
     .unwrap();
     let raw = std::fs::read(srv.fake_device("iio:device0").join("in_voltage0_raw")).unwrap();
-    assert_eq!(
-        raw,
-        b"1\r\nWRITE iio:device0 sampling_frequency 2\r\n9\r\nEXIT\r\n\0"
-    );
+    let mut want = b"1\r\nWRITE iio:device0 sampling_frequency 2\r\n9\r\nEXIT\r\n".to_vec();
+    if peer == Peer::Iiod {
+        want.push(0);
+    }
+    assert_eq!(raw, want);
 }
 
 #[test]
@@ -204,13 +227,28 @@ fn served_xml_contexts_match_iio_info() {
             println!("skipped {name}: not in ../shared/contexts");
             continue;
         };
-        let Some(srv) = RealIiod::start_xml(&file) else {
+        // libiio's iio_info against iiod is the reference for both servers.
+        let Some(srv) = Peer::Iiod.start_xml(&file) else {
             return;
         };
         let theirs = srv.run("iio_info", &["-u", URI]);
         let mine = srv.run(OURS, &["info", "-u", URI]);
         assert!(theirs.contains("network backend"), "{name}: {theirs}");
         assert_eq!(mine, theirs, "{name}");
+        drop(srv);
+        let Some(srv) = Peer::Ferroio.start_xml(&file) else {
+            return;
+        };
+        assert_eq!(
+            srv.run("iio_info", &["-u", URI]),
+            theirs,
+            "{name}: iio_info, ferroio serve"
+        );
+        assert_eq!(
+            srv.run(OURS, &["info", "-u", URI]),
+            theirs,
+            "{name}: ours, ferroio serve"
+        );
         compared += 1;
     }
     println!("{compared} served contexts compared");
@@ -218,7 +256,11 @@ fn served_xml_contexts_match_iio_info() {
 
 #[test]
 fn timeout_is_sent_and_calls_keep_working() {
-    let Some(srv) = RealIiod::start_fake() else {
+    each_peer(timeout_is_sent_and_calls_keep_working_on);
+}
+
+fn timeout_is_sent_and_calls_keep_working_on(peer: Peer) {
+    let Some(srv) = peer.start_fake() else {
         return;
     };
     srv.in_netns(|| {

@@ -68,7 +68,56 @@ pub fn shared_context(name: &str) -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// One running iiod in its namespace.
+/// The servers the network tests run against: Debian's iiod 0.24 (the reference) and
+/// `ferroio serve` (this build), which must be a drop-in for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Debian's `iiod` 0.24.
+    Iiod,
+    /// `ferroio serve`.
+    Ferroio,
+}
+
+/// Both servers, the reference first.
+pub const PEERS: [Peer; 2] = [Peer::Iiod, Peer::Ferroio];
+
+/// Runs a test body against each server in turn (saying which on stdout, shown when a test
+/// fails).
+pub fn each_peer(test: fn(Peer)) {
+    for peer in PEERS {
+        println!("--- against {peer:?}");
+        test(peer);
+    }
+}
+
+impl Peer {
+    /// This server on the fake sysfs tree (`mkfake.sh`).
+    pub fn start_fake(self) -> Option<RealIiod> {
+        match self {
+            Peer::Iiod => RealIiod::start_fake(),
+            Peer::Ferroio => RealIiod::start_program(
+                Path::new(env!("CARGO_BIN_EXE_ferroio")),
+                &["serve", "--no-announce"],
+            ),
+        }
+    }
+
+    /// This server serving a context description.
+    pub fn start_xml(self, file: &Path) -> Option<RealIiod> {
+        match self {
+            Peer::Iiod => RealIiod::start_xml(file),
+            Peer::Ferroio => {
+                let arg = format!("xml:{}", file.display());
+                RealIiod::start_program(
+                    Path::new(env!("CARGO_BIN_EXE_ferroio")),
+                    &["serve", "--no-announce", "-u", &arg],
+                )
+            }
+        }
+    }
+}
+
+/// One running iiod (or `ferroio serve`) in its namespace.
 pub struct RealIiod {
     dir: tempfile::TempDir,
     child: Child,
@@ -180,6 +229,22 @@ impl RealIiod {
             self.command("sh")
                 .arg("-c")
                 .arg("\"$0\" \"$@\" 2>&1")
+                .arg(program)
+                .args(args),
+            Duration::from_secs(30),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        format!("{text}rc={}", out.status.code().unwrap_or(-1))
+    }
+
+    /// Like [`RealIiod::run`], in the server's mount namespace too (where the fake tree is
+    /// mounted over `/sys/bus`, `/sys/kernel/debug` and `/dev`).
+    pub fn run_in_mounts(&self, program: &str, args: &[&str]) -> String {
+        let out = bounded(
+            Command::new("nsenter")
+                .arg("-t")
+                .arg(self.pid.to_string())
+                .args(["-m", "-n", "sh", "-c", "\"$0\" \"$@\" 2>&1"])
                 .arg(program)
                 .args(args),
             Duration::from_secs(30),

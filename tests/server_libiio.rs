@@ -1,0 +1,142 @@
+//! `ferroio serve` as a drop-in for iiod, judged by libiio 0.24's own clients (Debian's tools
+//! and Python binding) on the fake sysfs tree, each server in its own namespace (see
+//! `network_harness`): what `iio_info`, `iio_attr` print through `ferroio serve` is what
+//! they print through iiod, and what `iio_info -u local:` prints on the same tree; the
+//! Python binding opens the context and reads a buffer. (Buffers through `iio_readdev` and
+//! `iio_writedev`, and ferroio's own client, run against both servers in
+//! `network_buffers.rs` and `network_real_iiod.rs`.) Root only; otherwise each test says
+//! it is skipped.
+
+mod network_harness;
+
+use network_harness::Peer;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+const URI: &str = "ip:127.0.0.1";
+
+/// `iio_info`'s text after the line that counts the devices (the lines above it name the
+/// backend and its context attributes, which differ between `local:` and `ip:`).
+fn devices_part(info: &str) -> String {
+    let mut lines = info.lines();
+    lines
+        .by_ref()
+        .find(|l| l.starts_with("IIO context has") && l.ends_with("devices:"))
+        .unwrap_or_else(|| panic!("no device list in:\n{info}"));
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn iio_info_through_ferroio_serve_is_iio_info_through_iiod_and_local() {
+    let Some(iiod) = Peer::Iiod.start_fake() else {
+        return;
+    };
+    let via_iiod = iiod.run("iio_info", &["-u", URI]);
+    drop(iiod);
+    let Some(ours) = Peer::Ferroio.start_fake() else {
+        return;
+    };
+    let via_ours = ours.run("iio_info", &["-u", URI]);
+    assert!(via_ours.contains("fake-adc"), "{via_ours}\n{}", ours.log());
+    assert_eq!(via_ours, via_iiod);
+    // The same tree, read locally by libiio in the server's mount namespace.
+    let local = ours.run_in_mounts("iio_info", &["-u", "local:"]);
+    assert!(local.contains("local backend"), "{local}");
+    assert_eq!(devices_part(&via_ours), devices_part(&local));
+}
+
+#[test]
+fn iio_attr_through_ferroio_serve_is_iio_attr_through_iiod() {
+    let cases: &[&str] = &[
+        "-d",
+        "-c",
+        "-B",
+        "-D",
+        "-C",
+        "-d iio:device0",
+        "-d fake-adc sampling_frequency",
+        "-c iio:device0",
+        "-c -o iio:device1",
+        "-c iio:device0 voltage0 raw",
+        "-c iio:device0 . scale",
+        "-B iio:device0",
+        "-D iio:device0 direct_reg_access",
+        "-d iio:device0 nothing",
+        "-c iio:device0 nochan",
+        "-d nodevice",
+        // Writes, then the value read back.
+        "-d iio:device0 sampling_frequency 2000",
+        "-d iio:device0 sampling_frequency",
+        "-c iio:device0 voltage1 calibbias -3",
+        "-c iio:device0 voltage1 calibbias",
+        "-D iio:device0 direct_reg_access 0x1f",
+        "-D iio:device0 direct_reg_access",
+    ];
+    let mut outputs = Vec::new();
+    for peer in [Peer::Iiod, Peer::Ferroio] {
+        let Some(srv) = peer.start_fake() else {
+            return;
+        };
+        let out: Vec<String> = cases
+            .iter()
+            .map(|case| {
+                let args: Vec<&str> = ["-u", URI].into_iter().chain(case.split(' ')).collect();
+                srv.run("iio_attr", &args)
+            })
+            .collect();
+        outputs.push(out);
+    }
+    for (i, case) in cases.iter().enumerate() {
+        assert_eq!(outputs[1][i], outputs[0][i], "iio_attr {case}");
+    }
+}
+
+#[test]
+fn the_python_binding_opens_the_context_and_reads_a_buffer() {
+    let Some(srv) = Peer::Ferroio.start_fake() else {
+        return;
+    };
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        println!("skipped: /usr/bin/python3 is not installed");
+        return;
+    }
+    // Two blocks of four 16-byte scans (two s12/16 channels and the timestamp).
+    let data: Vec<u8> = (0..128u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut feed = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(srv.fake_root().join("dev/iio:device0"))
+        .unwrap();
+    feed.write_all(&data).unwrap();
+    let script = r#"
+import sys, iio
+ctx = iio.Context("ip:127.0.0.1")
+print(ctx.name, len(ctx.devices), ctx.find_device("fake-adc").id)
+dev = ctx.find_device("iio:device0")
+print(dev.find_channel("voltage0").attrs["raw"].value)
+for ch in dev.channels:
+    if ch.scan_element and not ch.output:
+        ch.enabled = True
+buf = iio.Buffer(dev, 4)
+out = bytearray()
+for _ in range(2):
+    buf.refill()
+    out += buf.read()
+print(out.hex())
+"#;
+    let out = srv.run_bytes("/usr/bin/python3", &["-c", script], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        srv.log()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "network 3 iio:device0");
+    assert_eq!(lines[1], "1234");
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(lines[2], hex);
+}

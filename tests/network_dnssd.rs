@@ -1,6 +1,8 @@
 //! DNS-SD discovery of iiod with real peers only: Debian's `iiod` 0.24 registering
 //! `_iio._tcp` with a real `avahi-daemon` in a "board" network namespace, reached over a
-//! veth pair from a "client" network namespace (see `network_harness::DnssdBoard`).
+//! veth pair from a "client" network namespace (see `network_harness::DnssdBoard`); and the
+//! same board with `ferroio serve` answering multicast DNS itself (avahi there publishes
+//! nothing, not even the host's address: it only browses for libiio's scan).
 //! ferroio, in the client namespace, asks the link itself (multicast DNS, no daemon); the
 //! reference is libiio 0.24, run in the board namespace where avahi's dbus is.
 //! Root only; without root, the Debian packages (`iiod libiio-utils dbus-daemon iproute2`)
@@ -8,7 +10,7 @@
 
 mod network_harness;
 
-use network_harness::{bounded, DnssdBoard, IIOD_PORT};
+use network_harness::{bounded, each_peer, DnssdBoard, Peer, IIOD_PORT};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -17,7 +19,11 @@ use std::time::{Duration, Instant};
 /// board's iiod, and the client namespace reaches that iiod over the veth pair.
 #[test]
 fn libiio_discovers_the_board_and_the_client_reaches_it() {
-    let Some(board) = DnssdBoard::start() else {
+    each_peer(libiio_discovers_the_board_and_the_client_reaches_it_on);
+}
+
+fn libiio_discovers_the_board_and_the_client_reaches_it_on(peer: Peer) {
+    let Some(board) = DnssdBoard::start(peer) else {
         return;
     };
     println!(
@@ -101,7 +107,11 @@ fn stdout_of(mut cmd: std::process::Command) -> (String, Option<i32>) {
 /// board (byte for byte); the library's `scan` gives the same URI and description.
 #[test]
 fn ferroio_scan_lists_what_libiio_lists() {
-    let Some(board) = DnssdBoard::start() else {
+    each_peer(ferroio_scan_lists_what_libiio_lists_on);
+}
+
+fn ferroio_scan_lists_what_libiio_lists_on(peer: Peer) {
+    let Some(board) = DnssdBoard::start(peer) else {
         return;
     };
     let mut theirs = board.board_command("iio_info");
@@ -150,7 +160,11 @@ fn ferroio_scan_lists_what_libiio_lists() {
 /// libiio prints for the same URI, and `info -a ip` picks the only board.
 #[test]
 fn ip_without_host_and_local_names_reach_the_board() {
-    let Some(board) = DnssdBoard::start() else {
+    each_peer(ip_without_host_and_local_names_reach_the_board_on);
+}
+
+fn ip_without_host_and_local_names_reach_the_board_on(peer: Peer) {
+    let Some(board) = DnssdBoard::start(peer) else {
         return;
     };
     let name = board.mdns_name();
@@ -198,7 +212,11 @@ fn ip_without_host_and_local_names_reach_the_board() {
 /// multicast DNS window (1.5 s), not after a hang.
 #[test]
 fn an_unknown_local_name_is_a_clear_error() {
-    let Some(board) = DnssdBoard::start() else {
+    each_peer(an_unknown_local_name_is_a_clear_error_on);
+}
+
+fn an_unknown_local_name_is_a_clear_error_on(peer: Peer) {
+    let Some(board) = DnssdBoard::start(peer) else {
         return;
     };
     let (unknown, took) = board.in_client_netns(|| {

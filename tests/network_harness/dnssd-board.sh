@@ -1,7 +1,9 @@
 #!/bin/bash
 # A DNS-SD "board" for ferroio's network tests: real Debian iiod + a real avahi-daemon (with
 # its own private dbus-daemon) in a "board" network namespace, joined by a veth pair to a
-# "client" network namespace. Our own script; run as root.
+# "client" network namespace. With DNSSD_SERVER=PATH (a ferroio binary) the board runs
+# `ferroio serve` instead of iiod, and avahi publishes nothing (ferroio answers multicast
+# DNS itself; avahi is only there for libiio's scan). Our own script; run as root.
 #
 #   dnssd-board.sh fetch CACHE
 #       Makes sure avahi-daemon (+ avahi-utils, + the libraries the host lacks) is unpacked
@@ -217,6 +219,9 @@ board() {
     log "dbus-daemon up (pid $!)"
 
     avahi_config "$host" "$bif" >"$dir/avahi-daemon.conf"
+    if [ -n "${DNSSD_SERVER:-}" ]; then
+        sed -i 's/^publish-addresses=yes/publish-addresses=no/' "$dir/avahi-daemon.conf"
+    fi
     libdir="$aroot/usr/lib/$(uname -m)-linux-gnu"
     LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
         "$aroot/usr/sbin/avahi-daemon" -f "$dir/avahi-daemon.conf" \
@@ -225,9 +230,17 @@ board() {
     until_ok 20 "avahi-daemon to reach the RUNNING state (see avahi.log)" avahi_running
     log "avahi-daemon running (pid $!)"
 
-    iiod -u "xml:$xml" >"$dir/iiod.log" 2>&1 &
-    until_ok 10 "iiod to listen on 30431 (see iiod.log)" iiod_listening
-    log "iiod listening (pid $!)"
+    if [ -n "${DNSSD_SERVER:-}" ]; then
+        # ferroio serve answers multicast DNS itself; avahi only browses (libiio's scan
+        # needs it), publishing nothing of its own, not even the host's address.
+        "$DNSSD_SERVER" serve -u "xml:$xml" -v >"$dir/iiod.log" 2>&1 &
+        until_ok 10 "ferroio serve to listen on 30431 (see iiod.log)" iiod_listening
+        log "ferroio serve listening (pid $!)"
+    else
+        iiod -u "xml:$xml" >"$dir/iiod.log" 2>&1 &
+        until_ok 10 "iiod to listen on 30431 (see iiod.log)" iiod_listening
+        log "iiod listening (pid $!)"
+    fi
     touch "$dir/ready"
     # Anything dying ends the board; the test kills the whole process group anyway.
     wait -n || true

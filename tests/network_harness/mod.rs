@@ -551,11 +551,11 @@ fn fetch_avahi() -> Result<PathBuf, String> {
 }
 
 impl DnssdBoard {
-    /// The default board: host `ferroio-board`, iiod serving the PlutoSDR context.
-    pub fn start() -> Option<DnssdBoard> {
+    /// The default board: host `ferroio-board`, `peer` serving the PlutoSDR context.
+    pub fn start(peer: Peer) -> Option<DnssdBoard> {
         let ctx = shared_context(DNSSD_CONTEXT);
         match ctx {
-            Some(ctx) => Self::start_with(DNSSD_HOST, &ctx),
+            Some(ctx) => Self::start_with(DNSSD_HOST, &ctx, peer),
             None => {
                 println!("skipped: ../shared/contexts/{DNSSD_CONTEXT} is not present");
                 None
@@ -563,11 +563,11 @@ impl DnssdBoard {
         }
     }
 
-    /// A board with host name `host` (also avahi's host name: `HOST.local`) whose iiod
-    /// serves `context` (`iiod -u xml:FILE`). Returns once `iio_info -S ip` in the board
-    /// lists the service (at most ~45 s); `None` after printing why when the machine
-    /// cannot run it.
-    pub fn start_with(host: &str, context: &Path) -> Option<DnssdBoard> {
+    /// A board with host name `host` (also avahi's host name: `HOST.local`) whose server
+    /// serves `context` (`iiod -u xml:FILE`, or `ferroio serve -u xml:FILE` answering
+    /// multicast DNS itself). Returns once `iio_info -S ip` in the board lists the service
+    /// (at most ~45 s); `None` after printing why when the machine cannot run it.
+    pub fn start_with(host: &str, context: &Path, peer: Peer) -> Option<DnssdBoard> {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         if let Some(why) = dnssd_skip_reason() {
             println!("skipped: {why}");
@@ -585,9 +585,12 @@ impl DnssdBoard {
         // clash; distinct numbers only keep logs apart.
         let n = (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 250 + 2) as u8;
         let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(dnssd_script());
+        if peer == Peer::Ferroio {
+            cmd.env("DNSSD_SERVER", env!("CARGO_BIN_EXE_ferroio"));
+        }
         let child = spawn_logged(
-            Command::new(dnssd_script())
-                .arg("run")
+            cmd.arg("run")
                 .arg(dir.path())
                 .arg(&avahi_root)
                 .arg(host)

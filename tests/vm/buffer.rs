@@ -2,11 +2,12 @@
 //! `iio_dummy` through the hrtimer trigger and, deterministically, through the sysfs trigger;
 //! the bytes equal what Debian's `iio_readdev` reads from the same device and trigger; a
 //! failed setup and a dropped buffer leave sysfs as it was; cancel wakes a blocked refill.
-//! Events (`events`) and triggers (`trigger`) are modules of this one test binary: every
-//! binary is a ~20 MB static debug executable in the guest's initramfs, which must fit in
-//! its RAM.
+//! Events (`events`), triggers (`trigger`) and `ferroio serve` (`serve`) are modules of
+//! this one test binary: every binary is a ~20 MB static debug executable in the guest's
+//! initramfs, which must fit in its RAM.
 
 mod events;
+mod serve;
 mod trigger;
 
 use ferroio::buffer::{Buffer, Transfer};

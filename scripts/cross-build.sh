@@ -4,7 +4,8 @@
 #   aarch64-unknown-linux-musl     (64-bit ARM; musl, rust-lld links, no C toolchain)
 #   x86_64-unknown-linux-musl      (PCs; musl, the host cc links)
 # then checks with `file` that each binary is statically linked, prints the
-# sizes, and runs the library's unit tests for both ARM targets under qemu-user.
+# sizes, runs the library's unit tests for both ARM targets under qemu-user, and has the ARM
+# binaries serve (`ferroio serve` under qemu-user) a fixture to the x86_64 one on loopback.
 # See docs/cross-build.md.
 #
 # usage: scripts/cross-build.sh [--no-install] [--no-test] [--target-dir DIR] [-- TEST_ARGS...]
@@ -111,6 +112,39 @@ if [ $TEST = 1 ]; then
         cargo test --lib --target "$t" "${TARGET_DIR_ARGS[@]}" -- "${TEST_ARGS[@]}" \
             || die "unit tests failed on $t (under qemu-user)"
     done
+fi
+
+# ---- 5. the static ARM binaries serve (ferroio serve under qemu-user, on loopback), and the
+#         x86_64 one reads through them what it reads locally
+if [ $TEST = 1 ]; then
+    host_bin=$target_dir/x86_64-unknown-linux-musl/release/ferroio
+    tree=$(mktemp -d)
+    cp -r fixtures/iio-dummy-6.1/. "$tree/"
+    for t in armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl; do
+        case $t in armv7*) qemu=qemu-arm-static ;; *) qemu=qemu-aarch64-static ;; esac
+        log "ferroio serve ($t, under $qemu)"
+        slog=$tree/serve-$t.log
+        "$qemu" "$target_dir/$t/release/ferroio" serve -u "local:$tree" --bind 127.0.0.1 \
+            -p 0 --no-announce >/dev/null 2>"$slog" &
+        spid=$!
+        trap 'kill "$spid" 2>/dev/null || true' EXIT
+        port=
+        for _ in $(seq 200); do
+            port=$(grep -o '127\.0\.0\.1:[0-9]*' "$slog" | head -1 | cut -d: -f2 || true)
+            [ -n "$port" ] && break
+            sleep 0.1
+        done
+        [ -n "$port" ] || { kill "$spid"; die "$t: ferroio serve did not start: $(cat "$slog")"; }
+        remote=$("$host_bin" info -u "ip:127.0.0.1:$port" | sed -n '/devices:$/,$p')
+        local_=$("$host_bin" info -u "local:$tree" | sed -n '/devices:$/,$p')
+        kill -TERM "$spid"
+        wait "$spid" || die "$t: ferroio serve did not exit cleanly on SIGTERM: $(cat "$slog")"
+        [ -n "$remote" ] && [ "$remote" = "$local_" ] \
+            || die "$t: the context served under qemu-user differs from the local one"
+        grep -q "stopped" "$slog" || die "$t: ferroio serve did not log its stop"
+        trap - EXIT
+    done
+    rm -rf "$tree"
 fi
 T_TEST=$(date +%s)
 

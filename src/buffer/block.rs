@@ -440,6 +440,22 @@ impl Buffer {
         }
     }
 
+    /// Hands the scans of the last refill over without copying them: the buffer's own
+    /// block is exchanged for `spare` (made the block's size), and the filled one is
+    /// returned cut to the scans it holds. `Err(spare)` when the block is not the buffer's
+    /// to give (a DMABUF capture's blocks belong to the device; read those with
+    /// [`Buffer::data`]) or this is an output buffer.
+    pub(crate) fn take_block(&mut self, mut spare: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+        if self.lent || self.output {
+            return Err(spare);
+        }
+        spare.resize(self.samples * self.layout.scan_bytes(), 0);
+        let mut filled = std::mem::replace(&mut self.data, spare);
+        filled.truncate(self.valid);
+        self.valid = 0;
+        Ok(filled)
+    }
+
     /// The whole block, writable (fill it before [`Buffer::push`]). Empty for a DMABUF
     /// capture buffer, whose blocks belong to the device.
     pub fn data_mut(&mut self) -> &mut [u8] {

@@ -39,6 +39,14 @@ const QUEUE_BLOCKS: usize = 4;
 /// Spare chunk buffers kept for reuse.
 const POOL: usize = 8;
 
+/// The most chunks one take hands out (one write to the client).
+const MAX_BATCH: usize = 16;
+
+/// Above this many bytes per block, reading the device on the capture thread while the
+/// client's thread sends pays for the hand-over between them even for a client asking a
+/// block at a time; below it, the hand-over costs more than the overlap brings.
+const DIRECT_MAX_BLOCK: usize = 64 << 10;
+
 /// One subscriber's id within its share.
 pub(super) type SubId = u64;
 
@@ -54,10 +62,11 @@ pub(super) struct SubSpec {
     pub(super) who: String,
 }
 
-/// Scans for one subscriber, in its layout.
+/// Scans for one subscriber, in its layout. Subscribers whose layout is the device's share
+/// the block itself (taken from the buffer without a copy).
 pub(super) struct Chunk {
     /// The bytes.
-    pub(super) data: Vec<u8>,
+    pub(super) data: Arc<Vec<u8>>,
     /// Where the unsent part starts.
     pub(super) off: usize,
 }
@@ -115,12 +124,35 @@ struct State {
     /// Cancels the open buffer's refill.
     cancel: Option<CancelHandle>,
     pool: Vec<Vec<u8>>,
+    /// The capture thread waits for demand (wake it only then: a futex call per block
+    /// otherwise).
+    capture_waiting: bool,
+    /// Subscriber threads waiting for data or for their buffer.
+    readers_waiting: usize,
+}
+
+impl State {
+    /// Whether the capture thread refills for `s`: when others read too, when `s` asks for
+    /// more than a block at a time (a pipelined client: refilling ahead on another thread
+    /// overlaps the device and the link), or when blocks are large. A client asking one
+    /// small block per request (libiio's) waits for each anyway: it refills for itself, one
+    /// hand-over between threads less per block.
+    fn by_capture(&self, s: &Sub) -> bool {
+        let block = self
+            .current
+            .as_ref()
+            .map_or(0, |(_, _, samples)| samples * s.spec.layout.scan_bytes());
+        self.subs.len() > 1 || s.ahead > block || block > DIRECT_MAX_BLOCK
+    }
 }
 
 /// One input device shared by the clients that opened it.
 pub(super) struct InputShare {
     dev: Device,
     state: Mutex<State>,
+    /// The open buffer. Whoever refills holds this lock (the capture thread, or a single
+    /// subscriber's thread); lock order: this, then `state`.
+    engine: Mutex<Option<Buffer>>,
     /// Subscribers wait here for data and for their buffer to open.
     data_ready: Condvar,
     /// The capture thread waits here for demand.
@@ -129,16 +161,12 @@ pub(super) struct InputShare {
     log: Log,
 }
 
-/// What [`InputShare::take`] found.
-pub(super) enum Take {
-    /// Scans: send `data[off..off + len]`, then hand the chunk back.
-    Data(Chunk, usize),
-    /// Nothing yet.
-    Nothing,
-}
-
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic elsewhere while holding the lock leaves plain data behind: keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock_engine(m: &Mutex<Option<Buffer>>) -> MutexGuard<'_, Option<Buffer>> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -162,7 +190,10 @@ impl InputShare {
                 current: None,
                 cancel: None,
                 pool: Vec::new(),
+                capture_waiting: false,
+                readers_waiting: 0,
             }),
+            engine: Mutex::new(None),
             data_ready: Condvar::new(),
             demand: Condvar::new(),
             kernel_buffers,
@@ -179,6 +210,50 @@ impl InputShare {
                 released();
             })?;
         Ok((share, sub))
+    }
+
+    /// Wakes the capture thread if it waits and has something to do (call with the lock
+    /// held): a reopen, the close, or refills for several readers or for one that asks for
+    /// several blocks at a time. A reader asking a block at a time serves itself.
+    fn wake_capture(&self, st: &State) {
+        let work = st.reopen
+            || st.current.is_none()
+            || st.subs.len() != 1
+            || st.subs.iter().any(|s| st.by_capture(s));
+        if st.capture_waiting && work {
+            self.demand.notify_one();
+        }
+    }
+
+    /// Wakes the subscriber threads that wait (call with the lock held).
+    fn wake_readers(&self, st: &State) {
+        if st.readers_waiting > 0 {
+            self.data_ready.notify_all();
+        }
+    }
+
+    /// The capture thread's wait for demand.
+    fn wait_demand<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.capture_waiting = true;
+        st = self.demand.wait(st).unwrap_or_else(|p| p.into_inner());
+        st.capture_waiting = false;
+        st
+    }
+
+    /// A subscriber thread's wait for data, at most `d`.
+    fn wait_data<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        d: std::time::Duration,
+    ) -> MutexGuard<'a, State> {
+        st.readers_waiting += 1;
+        st = self
+            .data_ready
+            .wait_timeout(st, d)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+        st.readers_waiting -= 1;
+        st
     }
 
     /// Adds a subscriber; gives the spec back when the share is closing (the caller waits
@@ -218,7 +293,7 @@ impl InputShare {
             missed: 0,
             error: None,
         });
-        self.demand.notify_all();
+        self.wake_capture(&st);
         Ok(id)
     }
 
@@ -238,11 +313,7 @@ impl InputShare {
             if stop() {
                 return Err(neg(Errno::CONNABORTED));
             }
-            st = self
-                .data_ready
-                .wait_timeout(st, super::SLICE)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            st = self.wait_data(st, super::SLICE);
         }
     }
 
@@ -267,7 +338,7 @@ impl InputShare {
                 c.cancel();
             }
         }
-        self.demand.notify_all();
+        self.wake_capture(&st);
     }
 
     /// Whether the share is closing or closed (for the registry's bookkeeping).
@@ -285,7 +356,7 @@ impl InputShare {
             s.ahead = bytes.min(limit);
             s.streaming = true;
         }
-        self.demand.notify_all();
+        self.wake_capture(&st);
     }
 
     /// The request is over (answered or abandoned): nothing more is wanted for it.
@@ -296,9 +367,17 @@ impl InputShare {
         }
     }
 
-    /// Takes up to `max` bytes of queued scans, waiting until `until` for some. `Err`: the
-    /// device failed (the errno) or the subscriber is gone (`-EBADF`).
-    pub(super) fn take(&self, id: SubId, max: usize, until: Instant) -> Result<Take, i64> {
+    /// Takes queued scans, up to `max` bytes in all, waiting until `until` for the first:
+    /// every chunk queued now, so that they go out in one write. Each comes with the bytes
+    /// of it to send; hand each back with [`InputShare::give_back`]. An empty list: nothing
+    /// came in time. `Err`: the device failed (its errno) or the subscriber is gone
+    /// (`-EBADF`).
+    pub(super) fn take(
+        &self,
+        id: SubId,
+        max: usize,
+        until: Instant,
+    ) -> Result<Vec<(Chunk, usize)>, i64> {
         let mut st = lock(&self.state);
         loop {
             let s = st
@@ -306,57 +385,87 @@ impl InputShare {
                 .iter_mut()
                 .find(|s| s.id == id)
                 .ok_or(neg(Errno::BADF))?;
-            if let Some(chunk) = s.queue.pop_front() {
-                let scan = s.spec.layout.scan_bytes();
+            let scan = s.spec.layout.scan_bytes();
+            let mut left = max - max % scan;
+            let mut out = Vec::new();
+            while left > 0 && out.len() < MAX_BATCH {
+                let Some(chunk) = s.queue.pop_front() else {
+                    break;
+                };
                 let avail = chunk.data.len() - chunk.off;
-                let len = avail.min(max - max % scan);
-                if len == 0 {
-                    s.queue.push_front(chunk);
-                    return Ok(Take::Nothing);
-                }
+                let len = avail.min(left);
                 // The chunk is out of the queue until handed back with what was sent.
                 s.queued -= avail;
                 s.want = s.want.saturating_sub(len);
-                self.demand.notify_all();
-                return Ok(Take::Data(chunk, len));
+                left -= len;
+                out.push((chunk, len));
+            }
+            if !out.is_empty() {
+                self.wake_capture(&st);
+                return Ok(out);
             }
             if let Some(e) = s.error {
                 return Err(e);
             }
             let now = Instant::now();
-            if now >= until {
-                return Ok(Take::Nothing);
+            if now >= until || left == 0 {
+                return Ok(out);
             }
-            st = self
-                .data_ready
-                .wait_timeout(st, until - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            // A reader the capture thread does not serve refills for itself, if no one else
+            // is refilling.
+            let own = st
+                .subs
+                .iter()
+                .find(|s| s.id == id)
+                .is_some_and(|s| !st.by_capture(s));
+            if own && st.current.is_some() && !st.reopen && !st.closing {
+                drop(st);
+                if let Ok(mut engine) = self.engine.try_lock() {
+                    if let Some(b) = engine.as_mut() {
+                        let _ = b.set_timeout(Some(until - now));
+                        let filled = b.refill();
+                        st = lock(&self.state);
+                        self.after_refill(&mut st, &mut engine, filled);
+                        continue;
+                    }
+                }
+                st = lock(&self.state);
+            }
+            st = self.wait_data(st, until - now);
         }
     }
 
-    /// Hands back a chunk from [`Take::Data`] after `sent` bytes of it went out: the rest
-    /// goes back to the front of the queue, an empty chunk to the pool.
-    pub(super) fn give_back(&self, id: SubId, mut chunk: Chunk, sent: usize) {
+    /// Hands back chunks from [`InputShare::take`], each with the bytes of it that went
+    /// out: what is left goes back to the front of the queue, in order; spent blocks no one
+    /// else holds go to the pool.
+    pub(super) fn give_back(&self, id: SubId, chunks: Vec<(Chunk, usize)>) {
         let mut st = lock(&self.state);
-        chunk.off += sent;
-        let left = chunk.data.len() - chunk.off;
-        if left > 0 {
-            if let Some(s) = st.subs.iter_mut().find(|s| s.id == id) {
-                s.queued += left;
-                s.queue.push_front(chunk);
-                return;
+        let State { subs, pool, .. } = &mut *st;
+        let sub = subs.iter_mut().find(|s| s.id == id);
+        let mut unsent = Vec::new();
+        for (mut chunk, sent) in chunks {
+            chunk.off += sent;
+            if chunk.off < chunk.data.len() {
+                unsent.push(chunk);
+            } else if let Ok(v) = Arc::try_unwrap(chunk.data) {
+                if pool.len() < POOL {
+                    pool.push(v);
+                }
             }
         }
-        if st.pool.len() < POOL {
-            st.pool.push(chunk.data);
+        if let Some(s) = sub {
+            for chunk in unsent.into_iter().rev() {
+                s.queued += chunk.data.len() - chunk.off;
+                s.queue.push_front(chunk);
+            }
         }
-        self.demand.notify_all();
+        self.wake_capture(&st);
     }
 
-    /// The capture thread.
+    /// The capture thread: opens and reopens the buffer, and refills it ahead for several
+    /// readers or a pipelined one (`State::by_capture`); a reader asking a block at a time
+    /// refills for itself, in [`InputShare::take`].
     fn run(&self) {
-        let mut buf: Option<Buffer> = None;
         let mut st = lock(&self.state);
         loop {
             // Wait for something to do.
@@ -365,133 +474,157 @@ impl InputShare {
                     st.closing = true;
                     break;
                 }
-                if st.reopen || st.subs.iter().any(Sub::wants_more) {
+                if st.reopen || st.current.is_none() && st.subs.iter().any(Sub::in_union) {
                     break;
                 }
-                st = self.demand.wait(st).unwrap_or_else(|p| p.into_inner());
+                if st.subs.iter().any(|s| s.wants_more() && st.by_capture(s)) {
+                    break;
+                }
+                st = self.wait_demand(st);
             }
             if st.closing {
                 break;
             }
-            if st.reopen || buf.is_none() {
-                st.reopen = false;
-                st.cancel = None;
-                st.current = None;
-                // Union of the masks, largest block, of those still to be served.
-                let mut mask = ChannelMask::new(self.dev.num_channels());
-                let mut samples = 0;
-                for s in st.subs.iter().filter(|s| s.in_union()) {
-                    for c in s.spec.mask.iter() {
-                        mask.enable(c);
-                    }
-                    samples = samples.max(s.spec.samples);
-                }
-                if samples == 0 {
-                    // Everyone left has failed: nothing to open until someone new comes.
-                    st = self.idle_until_change(st);
-                    continue;
-                }
-                drop(st);
-                // The old buffer goes first: it puts the device back before the new one
-                // records and changes it.
-                drop(buf.take());
-                let opened = self.open(&mask, samples);
-                st = lock(&self.state);
-                match opened {
-                    Ok(b) => {
-                        let layout = b.layout().clone();
-                        for s in st.subs.iter_mut() {
-                            s.plan = Repack::new(&layout, &s.spec.layout);
-                            if s.opened.is_none() {
-                                s.opened = Some(if s.plan.is_some() {
-                                    Ok(())
-                                } else {
-                                    Err(neg(Errno::INVAL))
-                                });
-                            }
-                        }
-                        st.cancel = Some(b.cancel_handle());
-                        st.current = Some((mask, layout, samples));
-                        self.log.detail(&format!(
-                            "{}: buffer open, {} scans of {} bytes, {:?}",
-                            self.dev.id(),
-                            samples,
-                            b.scan_bytes(),
-                            b.transfer()
-                        ));
-                        buf = Some(b);
-                    }
-                    Err(e) => {
-                        let code = neg_err(&e);
-                        self.log
-                            .error(&format!("{}: cannot open the buffer: {e}", self.dev.id()));
-                        // Those who asked for this buffer are told. Those served before get
-                        // their old buffer back (the union without the newcomers); if it
-                        // was theirs that failed, they lost it.
-                        let newcomers = st.subs.iter().any(|s| s.opened.is_none());
-                        for s in st.subs.iter_mut() {
-                            match s.opened {
-                                None => s.opened = Some(Err(code)),
-                                Some(Ok(())) if !newcomers => s.error = Some(code),
-                                _ => {}
-                            }
-                        }
-                        st.reopen = newcomers;
-                    }
-                }
-                self.data_ready.notify_all();
+            if st.reopen || st.current.is_none() {
+                st = self.reopen(st);
                 continue;
             }
-            // Refill, without the lock.
+            // Refill, without the state lock.
             drop(st);
-            let b = buf.as_mut().expect("open buffer");
-            let filled = b.refill();
+            let mut engine = lock_engine(&self.engine);
+            let filled = match engine.as_mut() {
+                Some(b) => {
+                    let _ = b.set_timeout(None);
+                    b.refill()
+                }
+                None => Err(Error::Cancelled {
+                    what: format!("buffer of device {}", self.dev.id()),
+                }),
+            };
             st = lock(&self.state);
-            match filled {
-                Ok(scans) => {
-                    self.deliver(&mut st, b, scans);
-                    self.data_ready.notify_all();
-                }
-                Err(Error::Cancelled { .. }) => {
-                    // Cancelled to reopen or to close: a cancelled buffer stays cancelled.
-                    if !st.subs.is_empty() {
-                        st.reopen = true;
-                    }
-                }
-                Err(e) => {
-                    let code = neg_err(&e);
-                    self.log.error(&format!(
-                        "{}: reading from the device failed: {e}",
-                        self.dev.id()
-                    ));
-                    for s in st.subs.iter_mut() {
-                        s.error = Some(code);
-                    }
-                    st.cancel = None;
-                    st.current = None;
-                    drop(st);
-                    drop(buf.take());
-                    st = lock(&self.state);
-                    self.data_ready.notify_all();
-                    st = self.idle_until_change(st);
-                }
-            }
+            self.after_refill(&mut st, &mut engine, filled);
         }
         st.cancel = None;
         st.current = None;
         drop(st);
         // Closing the buffer restores the device.
-        drop(buf);
-        self.data_ready.notify_all();
+        drop(lock_engine(&self.engine).take());
+        let st = lock(&self.state);
+        self.wake_readers(&st);
     }
 
-    /// After a failure: nothing to do until a subscriber comes (the buffer is reopened) or
-    /// the last one leaves.
-    fn idle_until_change<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        while !st.reopen && !st.subs.is_empty() {
-            st = self.demand.wait(st).unwrap_or_else(|p| p.into_inner());
+    /// (Re)opens the buffer with the union of the subscribers' channels and the largest
+    /// block; tells the subscribers waiting for it how that went.
+    fn reopen<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.reopen = false;
+        st.cancel = None;
+        st.current = None;
+        // Union of the masks, largest block, of those still to be served.
+        let mut mask = ChannelMask::new(self.dev.num_channels());
+        let mut samples = 0;
+        for s in st.subs.iter().filter(|s| s.in_union()) {
+            for c in s.spec.mask.iter() {
+                mask.enable(c);
+            }
+            samples = samples.max(s.spec.samples);
         }
+        if samples == 0 {
+            // Everyone left has failed: nothing to open until someone new comes.
+            return st;
+        }
+        drop(st);
+        let mut engine = lock_engine(&self.engine);
+        // The old buffer goes first: it puts the device back before the new one records
+        // and changes it.
+        drop(engine.take());
+        let opened = self.open(&mask, samples);
+        st = lock(&self.state);
+        match opened {
+            Ok(b) => {
+                let layout = b.layout().clone();
+                for s in st.subs.iter_mut() {
+                    s.plan = Repack::new(&layout, &s.spec.layout);
+                    if s.opened.is_none() {
+                        s.opened = Some(if s.plan.is_some() {
+                            Ok(())
+                        } else {
+                            Err(neg(Errno::INVAL))
+                        });
+                    }
+                }
+                st.cancel = Some(b.cancel_handle());
+                st.current = Some((mask, layout, samples));
+                self.log.detail(&format!(
+                    "{}: buffer open, {} scans of {} bytes, {:?}",
+                    self.dev.id(),
+                    samples,
+                    b.scan_bytes(),
+                    b.transfer()
+                ));
+                *engine = Some(b);
+            }
+            Err(e) => {
+                let code = neg_err(&e);
+                self.log
+                    .error(&format!("{}: cannot open the buffer: {e}", self.dev.id()));
+                // Those who asked for this buffer are told. Those served before get their
+                // old buffer back (the union without the newcomers); if it was theirs that
+                // failed, they lost it.
+                let newcomers = st.subs.iter().any(|s| s.opened.is_none());
+                for s in st.subs.iter_mut() {
+                    match s.opened {
+                        None => s.opened = Some(Err(code)),
+                        Some(Ok(())) if !newcomers => s.error = Some(code),
+                        _ => {}
+                    }
+                }
+                st.reopen = newcomers;
+            }
+        }
+        self.wake_readers(&st);
         st
+    }
+
+    /// What a refill's outcome means for the share, whoever refilled: scans go to the
+    /// subscribers; a cancel asks for a reopen (a cancelled buffer stays cancelled); a
+    /// failure of the device ends the buffer, and every subscriber gets its errno.
+    fn after_refill(
+        &self,
+        st: &mut State,
+        engine: &mut Option<Buffer>,
+        filled: crate::error::Result<usize>,
+    ) {
+        match filled {
+            Ok(scans) => {
+                if let Some(b) = engine.as_mut() {
+                    if scans > 0 {
+                        self.deliver(st, b, scans);
+                        self.wake_readers(st);
+                    }
+                }
+            }
+            Err(Error::Timeout { .. }) => {}
+            Err(Error::Cancelled { .. }) => {
+                if !st.subs.is_empty() {
+                    st.reopen = true;
+                }
+                self.wake_capture(st);
+            }
+            Err(e) => {
+                let code = neg_err(&e);
+                self.log.error(&format!(
+                    "{}: reading from the device failed: {e}",
+                    self.dev.id()
+                ));
+                for s in st.subs.iter_mut() {
+                    s.error = Some(code);
+                }
+                st.cancel = None;
+                st.current = None;
+                drop(engine.take());
+                self.wake_readers(st);
+            }
+        }
     }
 
     fn open(&self, mask: &ChannelMask, samples: usize) -> crate::error::Result<Buffer> {
@@ -515,25 +648,58 @@ impl InputShare {
             .build()
     }
 
-    /// Hands the scans of a refill to every streaming subscriber that has room.
-    fn deliver(&self, st: &mut State, b: &Buffer, scans: usize) {
-        let data = b.data();
+    /// Hands the scans of a refill to every streaming subscriber that has room: the block
+    /// itself, shared, to those whose layout is the device's (taken from the buffer without
+    /// a copy when it can be), a repacked copy to the others.
+    fn deliver(&self, st: &mut State, b: &mut Buffer, scans: usize) {
         let State { subs, pool, .. } = st;
-        for s in subs.iter_mut() {
+        let mut takers = Vec::new();
+        for (i, s) in subs.iter_mut().enumerate() {
             if !matches!(s.opened, Some(Ok(()))) || s.error.is_some() || !s.streaming {
                 continue;
             }
             if s.queued >= s.limit() {
-                // Its queue is full: it misses this block, as a slow reader of a kernel
-                // FIFO would.
+                // Its queue is full: it misses this block, as a slow reader of a kernel FIFO
+                // would.
                 s.missed += 1;
+            } else {
+                takers.push(i);
+            }
+        }
+        let same = |s: &Sub| s.plan.as_ref().is_some_and(Repack::is_same);
+        let mut shared: Option<Arc<Vec<u8>>> = None;
+        if takers.iter().any(|&i| same(&subs[i])) {
+            let spare = pool.pop().unwrap_or_default();
+            shared = Some(Arc::new(match b.take_block(spare) {
+                Ok(block) => block,
+                Err(mut copy) => {
+                    copy.clear();
+                    copy.extend_from_slice(b.data());
+                    copy
+                }
+            }));
+        }
+        for i in takers {
+            let s = &mut subs[i];
+            let Some(plan) = &s.plan else { continue };
+            let data = match (&shared, plan.is_same()) {
+                (Some(block), true) => block.clone(),
+                (Some(block), false) => {
+                    let mut out = pool.pop().unwrap_or_default();
+                    plan.apply(block, scans, &mut out);
+                    Arc::new(out)
+                }
+                (None, _) => {
+                    let mut out = pool.pop().unwrap_or_default();
+                    plan.apply(b.data(), scans, &mut out);
+                    Arc::new(out)
+                }
+            };
+            if data.is_empty() {
                 continue;
             }
-            let Some(plan) = &s.plan else { continue };
-            let mut out = pool.pop().unwrap_or_default();
-            plan.apply(data, scans, &mut out);
-            s.queued += out.len();
-            s.queue.push_back(Chunk { data: out, off: 0 });
+            s.queued += data.len();
+            s.queue.push_back(Chunk { data, off: 0 });
         }
     }
 }
@@ -582,6 +748,11 @@ impl Repack {
             dst_scan: sub.scan_bytes(),
             same,
         })
+    }
+
+    /// Whether the subscriber's layout is the device's (its scans are the block's bytes).
+    pub(super) fn is_same(&self) -> bool {
+        self.same
     }
 
     /// Writes the first `scans` scans of `src` in the subscriber's layout into `out`

@@ -433,25 +433,36 @@ impl Connection {
                 break Ok(());
             }
             match share.take(sub, left, Instant::now() + SLICE) {
-                Ok(super::capture::Take::Data(chunk, len)) => {
-                    let mut head = format!("{len}\n");
-                    if first {
-                        head.push_str(&mask_line);
-                        head.push('\n');
+                Ok(chunks) if !chunks.is_empty() => {
+                    // Every chunk ready goes out in one write: `LEN\n` + scans each, the
+                    // mask line after the first header of the request.
+                    let heads: Vec<String> = chunks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, len))| {
+                            if first && i == 0 {
+                                format!("{len}\n{mask_line}\n")
+                            } else {
+                                format!("{len}\n")
+                            }
+                        })
+                        .collect();
+                    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * chunks.len());
+                    for ((chunk, len), head) in chunks.iter().zip(&heads) {
+                        parts.push(head.as_bytes());
+                        parts.push(&chunk.data[chunk.off..chunk.off + len]);
                     }
-                    let sent = self.wire.write_all(
-                        &[head.as_bytes(), &chunk.data[chunk.off..chunk.off + len]],
-                        self.srv.options.io_timeout,
-                    );
-                    share.give_back(sub, chunk, len);
+                    let sent = self.wire.write_all(&parts, self.srv.options.io_timeout);
+                    let bytes: usize = chunks.iter().map(|(_, len)| len).sum();
+                    share.give_back(sub, chunks);
                     if let Err(e) = sent {
                         break Err(Stop::Wire(e));
                     }
-                    left -= len;
+                    left -= bytes;
                     first = false;
                     progress = Instant::now();
                 }
-                Ok(super::capture::Take::Nothing) => {
+                Ok(_) => {
                     if self.srv.shutdown.is_cancelled() {
                         let _ = self.reply_code(neg(Errno::CONNABORTED));
                         break Err(Stop::Wire(WireError::Shutdown));

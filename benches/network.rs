@@ -86,15 +86,7 @@ fn main() {
     println!("Context::from_uri (in-process, median): {:.3} ms", ms(lib));
 
     // Bytes per run: enough for a few tenths of a second at the faster tool's rate.
-    let scale: f64 = std::env::var("FERROIO_BENCH_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 0.01 } else { 1.0 });
-    let runs: usize = std::env::var("FERROIO_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 1 } else { 7 })
-        .max(1);
+    let (scale, runs) = netbench::scale_and_runs(quick, 7);
     println!(
         "(each through nsenter -t IIOD_PID -n; MB/s: median [slowest-fastest] of {runs} \
          alternating runs;\n cpu, iiod: CPU seconds per wall second of the client and of iiod)"

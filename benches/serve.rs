@@ -36,15 +36,7 @@ fn main() {
         return;
     }
     let ours = env!("CARGO_BIN_EXE_ferroio");
-    let scale: f64 = std::env::var("FERROIO_BENCH_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 0.01 } else { 1.0 });
-    let runs: usize = std::env::var("FERROIO_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 1 } else { 5 })
-        .max(1);
+    let (scale, runs) = netbench::scale_and_runs(quick, 5);
     // Block size in scans, MiB per run at scale 1.
     let rows = [
         (64usize, 16.0),

@@ -7,7 +7,6 @@ mod common;
 
 use ferroio::buffer::{Buffer, TransferRequest};
 use ferroio::{Context, DataFormat, Error};
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,27 +16,6 @@ use std::time::{Duration, Instant};
 /// does not block once the buffer is open).
 fn feeder(path: &Path) -> fs::File {
     fs::OpenOptions::new().write(true).open(path).unwrap()
-}
-
-/// Every regular file under `dir` with its value as sysfs shows it (trailing white space
-/// aside: a fixture file written back holds `0` where the capture had `0\n`).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() {
-                let bytes = fs::read(e.path()).unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes).trim_end().to_string();
-                out.insert(e.path(), text);
-            }
-        }
-    }
-    out
 }
 
 /// The real-kernel fixture with a FIFO as iio:device0's node.
@@ -91,7 +69,7 @@ fn all_inputs(ctx: &Context, samples: usize) -> ferroio::Result<Buffer> {
 fn capture_demux_and_convert_iio_dummy_scans() {
     let d = Dummy::new();
     let ctx = d.ctx();
-    let before = snapshot(&d.dev_dir());
+    let before = common::sysfs_state(&d.dev_dir());
     let dev = ctx.get_device("dummy0").unwrap();
     for id in [
         "voltage0",
@@ -158,7 +136,7 @@ fn capture_demux_and_convert_iio_dummy_scans() {
 
     drop(buf);
     assert_eq!(
-        snapshot(&d.dev_dir()),
+        common::sysfs_state(&d.dev_dir()),
         before,
         "drop must restore every file"
     );
@@ -254,28 +232,28 @@ fn a_failed_setup_leaves_sysfs_as_it_was() {
     use std::os::unix::fs::PermissionsExt;
     let length = d.dev_dir().join("buffer/length");
     fs::set_permissions(&length, fs::Permissions::from_mode(0o444)).unwrap();
-    let before = snapshot(&d.dev_dir());
+    let before = common::sysfs_state(&d.dev_dir());
     let err = all_inputs(&ctx, 4).unwrap_err();
     assert_eq!(err.errno(), 13, "{err}");
-    assert_eq!(snapshot(&d.dev_dir()), before);
+    assert_eq!(common::sysfs_state(&d.dev_dir()), before);
     fs::set_permissions(&length, fs::Permissions::from_mode(0o644)).unwrap();
 
     // no device node at all: nothing is written
     fs::remove_file(d.fifo()).unwrap();
-    let before = snapshot(&d.dev_dir());
+    let before = common::sysfs_state(&d.dev_dir());
     let err = all_inputs(&ctx, 4).unwrap_err();
     assert_eq!(err.errno(), 2, "{err}");
-    assert_eq!(snapshot(&d.dev_dir()), before);
+    assert_eq!(common::sysfs_state(&d.dev_dir()), before);
 }
 
 #[test]
 fn an_enabled_buffer_is_not_taken_over() {
     let d = Dummy::new();
     fs::write(d.dev_dir().join("buffer/enable"), "1\n").unwrap();
-    let before = snapshot(&d.dev_dir());
+    let before = common::sysfs_state(&d.dev_dir());
     let err = all_inputs(&d.ctx(), 4).unwrap_err();
     assert!(err.to_string().contains("already enabled"), "{err}");
-    assert_eq!(snapshot(&d.dev_dir()), before);
+    assert_eq!(common::sysfs_state(&d.dev_dir()), before);
 }
 
 #[test]
@@ -284,7 +262,7 @@ fn trigger_is_set_while_open_and_restored() {
     let ctx = d.ctx();
     let dev = ctx.get_device("dummy0").unwrap();
     let trig = ctx.get_device("trig0").unwrap();
-    let before = snapshot(&d.dev_dir());
+    let before = common::sysfs_state(&d.dev_dir());
     let buf = dev
         .buffer_builder()
         .channel_named("voltage0", false)
@@ -297,7 +275,7 @@ fn trigger_is_set_while_open_and_restored() {
     assert_eq!(d.read("scan_elements/in_voltage0_en"), "1");
     assert_eq!(d.read("scan_elements/in_accel_x_en"), "0");
     buf.close().unwrap();
-    assert_eq!(snapshot(&d.dev_dir()), before);
+    assert_eq!(common::sysfs_state(&d.dev_dir()), before);
 
     // a failed open restores the trigger too
     fs::remove_file(d.fifo()).unwrap();
@@ -308,7 +286,7 @@ fn trigger_is_set_while_open_and_restored() {
         .trigger(Some(&trig))
         .build();
     assert!(r.is_err());
-    assert_eq!(snapshot(&d.dev_dir()), before);
+    assert_eq!(common::sysfs_state(&d.dev_dir()), before);
 }
 
 #[test]
@@ -509,7 +487,7 @@ fn output_buffers_fill_and_push() {
     );
     let dev = root.path().join("bus/iio/devices/iio:device1");
     let fifo = root.path().join("dev/iio:device1");
-    let before = snapshot(&dev);
+    let before = common::sysfs_state(&dev);
     let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
     let d = ctx.get_device("dac").unwrap();
     let v0 = d.get_channel("voltage0", true).unwrap();
@@ -538,7 +516,7 @@ fn output_buffers_fill_and_push() {
     std::io::Read::read_exact(&mut r, &mut all).unwrap();
     assert_eq!(&all[12..], &[0x00, 0x00, 0x00, 0x07]);
     drop(buf);
-    assert_eq!(snapshot(&dev), before);
+    assert_eq!(common::sysfs_state(&dev), before);
 }
 
 #[test]
@@ -546,7 +524,7 @@ fn cyclic_output_repeats_the_block_until_dropped() {
     let root = common::dac_fixture("iio:device0", &[("voltage0", "le:s16/16>>0")]);
     let dev = root.path().join("bus/iio/devices/iio:device0");
     let fifo = root.path().join("dev/iio:device0");
-    let before = snapshot(&dev);
+    let before = common::sysfs_state(&dev);
     let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
     let d = ctx.get_device("dac").unwrap();
     let v0 = d.get_channel("voltage0", true).unwrap();
@@ -565,7 +543,7 @@ fn cyclic_output_repeats_the_block_until_dropped() {
         assert_eq!(rep, block);
     }
     drop(buf);
-    assert_eq!(snapshot(&dev), before);
+    assert_eq!(common::sysfs_state(&dev), before);
 }
 
 /// A device laid out as kernels ≥ 5.11 without the legacy directories: `buffer0/` and
@@ -631,7 +609,7 @@ fn a_second_buffer_needs_the_buffer_fd_ioctl() {
     // fails naming the ioctl, before anything is written
     let root = multi_buffer_device();
     let dev_dir = root.path().join("bus/iio/devices/iio:device0");
-    let before = snapshot(&dev_dir);
+    let before = common::sysfs_state(&dev_dir);
     let ctx = Context::from_uri(&common::local_uri(root.path())).unwrap();
     let err = ctx
         .get_device("multi")
@@ -644,5 +622,5 @@ fn a_second_buffer_needs_the_buffer_fd_ioctl() {
         .unwrap_err();
     assert!(err.to_string().contains("IIO_BUFFER_GET_FD_IOCTL"), "{err}");
     assert_eq!(err.errno(), 25, "{err}"); // ENOTTY
-    assert_eq!(snapshot(&dev_dir), before);
+    assert_eq!(common::sysfs_state(&dev_dir), before);
 }

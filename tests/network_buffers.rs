@@ -7,29 +7,18 @@
 //! requests; timeouts and cancel end a refill that has no data. Root only (see
 //! `network_harness`); otherwise each test says it is skipped.
 
+mod common;
 mod network_harness;
 
 use ferroio::Context;
 use network_harness::{each_peer, Peer, RealIiod};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const URI: &str = "ip:127.0.0.1";
 const OURS: &str = env!("CARGO_BIN_EXE_ferroio");
-
-/// Opens a fake device FIFO read-write (so neither side's open blocks) and keeps it open.
-fn hold_fifo(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .expect("open the fake device FIFO")
-}
 
 /// Reads `n` bytes from a non-blocking FIFO, waiting at most 10 s.
 fn read_fifo(f: &mut File, n: usize) -> Vec<u8> {
@@ -66,7 +55,7 @@ fn capture_matches_iio_readdev_bit_exact_on(peer: Peer) {
         return;
     };
     let fifo = srv.fake_root().join("dev/iio:device0");
-    let mut feed = hold_fifo(&fifo);
+    let mut feed = common::hold_fifo(&fifo);
 
     // libiio: 2 channels s12/16 + timestamp s64 = 16-byte scans, 4-scan blocks, 8 scans.
     let theirs_in = pattern(128, 1);
@@ -115,7 +104,7 @@ fn output_matches_iio_writedev_on(peer: Peer) {
         return;
     };
     let fifo = srv.fake_root().join("dev/iio:device1");
-    let mut dac = hold_fifo(&fifo);
+    let mut dac = common::hold_fifo(&fifo);
 
     // libiio: one be:u10/16 channel, 4-scan blocks, 8 scans = 16 bytes.
     let theirs = pattern(16, 3);
@@ -156,7 +145,7 @@ fn a_device_without_data_times_out_and_cancel_wakes_a_refill_on(peer: Peer) {
     let Some(srv) = peer.start_fake() else {
         return;
     };
-    let _feed = hold_fifo(&srv.fake_root().join("dev/iio:device0"));
+    let _feed = common::hold_fifo(&srv.fake_root().join("dev/iio:device0"));
     srv.in_netns(|| {
         let ctx = Context::from_uri(URI).unwrap();
         let dev = ctx.get_device("iio:device0").unwrap();
@@ -252,7 +241,7 @@ fn cli_read_moves_the_same_bytes_as_iio_readdev_on(peer: Peer) {
     let Some(srv) = peer.start_fake() else {
         return;
     };
-    let mut fifo = hold_fifo(&srv.fake_root().join("dev/iio:device0"));
+    let mut fifo = common::hold_fifo(&srv.fake_root().join("dev/iio:device0"));
     let _ = rustix::pipe::fcntl_setpipe_size(&fifo, 1 << 20);
     // All channels (voltage0, voltage1, timestamp: 16-byte scans), as both tools enable
     // them by default; block sizes from one request per block to many blocks per request.
@@ -298,7 +287,7 @@ fn cli_write_moves_the_same_bytes_as_iio_writedev_on(peer: Peer) {
     let Some(srv) = peer.start_fake() else {
         return;
     };
-    let dac = hold_fifo(&srv.fake_root().join("dev/iio:device1"));
+    let dac = common::hold_fifo(&srv.fake_root().join("dev/iio:device1"));
     let _ = rustix::pipe::fcntl_setpipe_size(&dac, 1 << 20);
     // fake-dac: one be:u10/16 channel, 2-byte scans. Whole blocks only: for a last partial
     // block iio_writedev sends a whole one (with what its buffer held), we send the scans

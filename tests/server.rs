@@ -12,10 +12,9 @@ use ferroio::buffer::ScanLayout;
 use ferroio::server::{Server, ServerOptions, ShutdownHandle};
 use ferroio::Context;
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -157,46 +156,38 @@ impl Raw {
     }
 }
 
-/// The iio_dummy capture with a FIFO as iio:device0's node.
+/// The iio_dummy capture with a FIFO as iio:device0's node: its root, `local:` URI, the
+/// device's directory and the device's state before any test ran.
+struct Dummy {
+    root: tempfile::TempDir,
+    uri: String,
+    dir: PathBuf,
+    before: BTreeMap<PathBuf, String>,
+}
+
+impl Dummy {
+    fn new() -> Dummy {
+        let root = common::fixture_copy("iio-dummy-6.1");
+        common::mkfifo(&root.path().join("dev/iio:device0"));
+        let uri = common::local_uri(root.path());
+        let dir = dev_dir(root.path());
+        let before = common::sysfs_state(&dir);
+        Dummy {
+            root,
+            uri,
+            dir,
+            before,
+        }
+    }
+}
+
+/// The iio_dummy capture's root alone.
 fn dummy() -> tempfile::TempDir {
-    let root = common::fixture_copy("iio-dummy-6.1");
-    common::mkfifo(&root.path().join("dev/iio:device0"));
-    root
+    Dummy::new().root
 }
 
 fn dev_dir(root: &Path) -> PathBuf {
     root.join("bus/iio/devices/iio:device0")
-}
-
-/// Every regular file of a device directory with its value as sysfs shows it: the device's
-/// state (trailing white space aside: a file written back holds `0` where it had `0\n`).
-fn state_of(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() {
-                let bytes = fs::read(e.path()).unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes).trim_end().to_string();
-                out.insert(e.path(), text);
-            }
-        }
-    }
-    out
-}
-
-/// Opens a FIFO read-write and non-blocking (neither side's open blocks).
-fn hold_fifo(path: &Path) -> File {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .unwrap()
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -255,8 +246,9 @@ fn view(ctx: &Context) -> Vec<String> {
 
 #[test]
 fn the_served_context_reads_like_the_local_one() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
+    let Dummy {
+        root: _root, uri, ..
+    } = Dummy::new();
     let srv = Served::start(&uri, ServerOptions::new());
     let local = Context::from_uri(&uri).unwrap();
     let remote = Context::from_uri(&srv.uri()).unwrap();
@@ -267,8 +259,7 @@ fn the_served_context_reads_like_the_local_one() {
 
 #[test]
 fn replies_are_iiod_bytes() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
+    let Dummy { root, uri, .. } = Dummy::new();
     let ctx = Context::from_uri(&uri).unwrap();
     let srv = Served::start(&uri, ServerOptions::new());
     let mut c = srv.raw();
@@ -395,12 +386,12 @@ fn names_cannot_reach_outside_the_snapshot() {
     c.send(b"READ iio:device0 \xff\xfe\r\n");
     assert_eq!(c.line(), "-22");
     // Writes through the same names touch nothing.
-    let before = state_of(&dir);
+    let before = common::sysfs_state(&dir);
     c.send(b"WRITE iio:device0 evil 3\r\nabc");
     assert_eq!(c.line(), "-2");
     c.send(b"WRITE iio:device0 ../../x 3\r\n");
     assert_eq!(c.line(), "-22");
-    assert_eq!(state_of(&dir), before);
+    assert_eq!(common::sysfs_state(&dir), before);
     assert_eq!(fs::read_to_string(&secret).unwrap(), "do not serve me\n");
     assert!(!srv.log().contains("do not serve me"));
 }
@@ -584,12 +575,14 @@ fn cut(data: &[u8], from: &ScanLayout, to: &ScanLayout) -> Vec<u8> {
 
 #[test]
 fn capture_through_the_server_is_bit_exact() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
-    let dir = dev_dir(root.path());
-    let before = state_of(&dir);
+    let Dummy {
+        root,
+        uri,
+        dir,
+        before,
+    } = Dummy::new();
     let srv = Served::start(&uri, ServerOptions::new());
-    let mut feed = hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let ctx = Context::from_uri(&srv.uri()).unwrap();
     let dev = ctx.get_device("iio:device0").unwrap();
     let mut buf = dev
@@ -617,16 +610,17 @@ fn capture_through_the_server_is_bit_exact() {
     buf.close().unwrap();
     // Closed (the client hangs up with requests in flight rather than wait for them):
     // the device is put back as it was.
-    eventually("the device to be put back", || state_of(&dir) == before);
+    eventually("the device to be put back", || {
+        common::sysfs_state(&dir) == before
+    });
 }
 
 #[test]
 fn two_readers_of_one_device_each_get_their_channels() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
+    let Dummy { root, uri, .. } = Dummy::new();
     let local = Context::from_uri(&uri).unwrap();
     let srv = Served::start(&uri, ServerOptions::new());
-    let mut feed = hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let a_ids = ["voltage0", "timestamp"];
     let b_ids = ["voltage3-voltage4", "accel_x"];
     let union = layout(
@@ -679,15 +673,14 @@ fn two_readers_of_one_device_each_get_their_channels() {
 
 #[test]
 fn a_reader_that_never_reads_blocks_no_one() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
+    let Dummy { root, uri, .. } = Dummy::new();
     let local = Context::from_uri(&uri).unwrap();
     let srv = Served::start(
         &uri,
         ServerOptions::new().io_timeout(Duration::from_secs(2)),
     );
     let fifo = root.path().join("dev/iio:device0");
-    let _hold = hold_fifo(&fifo);
+    let _hold = common::hold_fifo(&fifo);
     let all = [
         "voltage0",
         "voltage1-voltage2",
@@ -707,7 +700,7 @@ fn a_reader_that_never_reads_blocks_no_one() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop_feed = stop.clone();
     let feeder = std::thread::spawn(move || {
-        let mut w = hold_fifo(&fifo);
+        let mut w = common::hold_fifo(&fifo);
         let chunk = pattern(64 * 1024, 3);
         while !stop_feed.load(std::sync::atomic::Ordering::SeqCst) {
             // Non-blocking: a full pipe (no reader left) must not keep this thread.
@@ -746,12 +739,14 @@ fn a_reader_that_never_reads_blocks_no_one() {
 
 #[test]
 fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
-    let dir = dev_dir(root.path());
-    let before = state_of(&dir);
+    let Dummy {
+        root,
+        uri,
+        dir,
+        before,
+    } = Dummy::new();
     let srv = Served::start(&uri, ServerOptions::new());
-    let mut feed = hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
         .args(["read", "-u", &srv.uri(), "-b", "16", "iio:device0"])
         .stdout(std::process::Stdio::piped())
@@ -780,7 +775,9 @@ fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
     child.kill().unwrap();
     child.wait().unwrap();
     let _feed = feeder.join().unwrap();
-    eventually("the device to be put back", || state_of(&dir) == before);
+    eventually("the device to be put back", || {
+        common::sysfs_state(&dir) == before
+    });
     // And the server serves the next client.
     assert_eq!(srv.raw().cmd("VERSION"), "0.24.ferroio");
 }
@@ -790,9 +787,9 @@ fn output_through_the_server_delivers_the_bytes() {
     let root = common::dac_fixture("iio:device0", &[("voltage0", "be:u10/16>>0")]);
     let uri = common::local_uri(root.path());
     let dir = root.path().join("bus/iio/devices/iio:device0");
-    let before = state_of(&dir);
+    let before = common::sysfs_state(&dir);
     let srv = Served::start(&uri, ServerOptions::new());
-    let mut dac = hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut dac = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let ctx = Context::from_uri(&srv.uri()).unwrap();
     let dev = ctx.get_device("dac").unwrap();
     let mut buf = dev
@@ -823,7 +820,7 @@ fn output_through_the_server_delivers_the_bytes() {
         }
     }
     assert_eq!(got, ours);
-    assert_eq!(state_of(&dir), before);
+    assert_eq!(common::sysfs_state(&dir), before);
     // A raw WRITEBUF: go-ahead, data, bytes taken; a trailing partial scan is dropped.
     assert_eq!(other.cmd("OPEN iio:device0 4 00000001"), "0");
     other.send(b"WRITEBUF iio:device0 5\r\n");
@@ -840,9 +837,9 @@ fn output_through_the_server_delivers_the_bytes() {
 
 #[test]
 fn read_only_refuses_every_change() {
-    let root = dummy();
-    let dir = dev_dir(root.path());
-    let before = state_of(&dir);
+    let Dummy {
+        root, dir, before, ..
+    } = Dummy::new();
     let srv = Served::start(
         &common::local_uri(root.path()),
         ServerOptions::new().read_only(true),
@@ -854,7 +851,7 @@ fn read_only_refuses_every_change() {
     assert_eq!(c.line(), "-13");
     assert_eq!(c.cmd("SETTRIG iio:device0 trigger0"), "-13");
     assert_eq!(c.cmd("SETTRIG iio:device9 trigger0"), "-19");
-    assert_eq!(state_of(&dir), before);
+    assert_eq!(common::sysfs_state(&dir), before);
     // Reading goes on, and so do input buffers.
     assert!(c.payload("READ iio:device0 INPUT voltage0 raw").is_ok());
     let local = Context::from_uri(&common::local_uri(root.path())).unwrap();
@@ -871,13 +868,15 @@ fn read_only_refuses_every_change() {
 
 #[test]
 fn shutdown_tells_a_waiting_reader_and_restores_the_device() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
-    let dir = dev_dir(root.path());
-    let before = state_of(&dir);
+    let Dummy {
+        root,
+        uri,
+        dir,
+        before,
+    } = Dummy::new();
     let local = Context::from_uri(&uri).unwrap();
     let mut srv = Served::start(&uri, ServerOptions::new());
-    let _feed = hold_fifo(&root.path().join("dev/iio:device0"));
+    let _feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let mut c = srv.raw();
     let mask = positions(&local, &["voltage0"]).1;
     assert_eq!(c.cmd(&format!("OPEN iio:device0 4 {mask}")), "0");
@@ -888,7 +887,7 @@ fn shutdown_tells_a_waiting_reader_and_restores_the_device() {
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     assert_eq!(c.line(), "-103");
     assert!(c.closed_within(Duration::from_secs(5)));
-    assert_eq!(state_of(&dir), before);
+    assert_eq!(common::sysfs_state(&dir), before);
     assert!(srv.log().contains("stopped"), "{}", srv.log());
 }
 
@@ -933,10 +932,12 @@ fn a_port_in_use_is_a_clear_error() {
 
 #[test]
 fn the_cli_serves_until_sigterm_and_puts_the_device_back() {
-    let root = dummy();
-    let uri = common::local_uri(root.path());
-    let dir = dev_dir(root.path());
-    let before = state_of(&dir);
+    let Dummy {
+        root,
+        uri,
+        dir,
+        before,
+    } = Dummy::new();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
         .args([
             "serve",
@@ -959,12 +960,12 @@ fn the_cli_serves_until_sigterm_and_puts_the_device_back() {
         .next()
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("no port in {first:?}"));
-    let _feed = hold_fifo(&root.path().join("dev/iio:device0"));
+    let _feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
     let mut c = Raw::connect(SocketAddr::from(([127, 0, 0, 1], port)));
     let local = Context::from_uri(&uri).unwrap();
     let mask = positions(&local, &["voltage0"]).1;
     assert_eq!(c.cmd(&format!("OPEN iio:device0 4 {mask}")), "0");
-    assert_ne!(state_of(&dir), before);
+    assert_ne!(common::sysfs_state(&dir), before);
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&child),
         rustix::process::Signal::TERM,
@@ -975,5 +976,5 @@ fn the_cli_serves_until_sigterm_and_puts_the_device_back() {
     let mut rest = String::new();
     err.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
-    assert_eq!(state_of(&dir), before);
+    assert_eq!(common::sysfs_state(&dir), before);
 }

@@ -150,3 +150,19 @@ pub fn run_timed(srv: &RealIiod, cmd: &str) -> (Duration, f64, f64) {
     assert!(out.status.success(), "{cmd}: {out:?}");
     (wall, cpu_of("self") - c0, cpu_of(&iiod) - s0)
 }
+
+/// The bench's size and repetitions: `FERROIO_BENCH_SCALE` (a factor of each row's bytes;
+/// default 1, or 0.01 for the quick pass of `cargo test --benches`) and
+/// `FERROIO_BENCH_RUNS` (default `runs`, or 1 for the quick pass).
+pub fn scale_and_runs(quick: bool, runs: usize) -> (f64, usize) {
+    let scale = std::env::var("FERROIO_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 0.01 } else { 1.0 });
+    let runs = std::env::var("FERROIO_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { runs })
+        .max(1);
+    (scale, runs)
+}

@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: fixture copies with their original file modes,
-//! FIFOs standing in for device nodes, a small DAC tree.
+//! FIFOs standing in for device nodes, a small DAC tree, a device directory's state.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The project's `fixtures/` directory.
@@ -95,4 +98,37 @@ pub fn dac_fixture(node: &str, channels: &[(&str, &str)]) -> tempfile::TempDir {
     }
     mkfifo(&root.path().join("dev").join(node));
     root
+}
+
+/// Opens a FIFO standing in for a device node read-write and non-blocking, so that neither
+/// side's open blocks and a reader's close is no SIGPIPE for the feeder.
+pub fn hold_fifo(path: &Path) -> File {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open the FIFO {}: {e}", path.display()))
+}
+
+/// Every regular file under `dir` with its value as sysfs shows it: a device's state
+/// (trailing white space aside: a fixture file written back holds `0` where the capture had
+/// `0\n`).
+pub fn sysfs_state(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                let bytes = std::fs::read(e.path()).unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes).trim_end().to_string();
+                out.insert(e.path(), text);
+            }
+        }
+    }
+    out
 }

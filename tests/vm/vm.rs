@@ -158,10 +158,17 @@ impl Sim {
         state(&self.dir)
     }
 
-    /// (bytes, FNV-1a) consumed since the last enable.
+    /// (bytes, FNV-1a) consumed since the last enable, read as one pair: the two files are
+    /// read apart, and the device may consume between the reads (it updates the hash, then
+    /// the count), so the count is read before and after the hash until it stays put.
     pub fn consumed(&self) -> (u64, u64) {
-        let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
-        (self.num("sim_consumed_bytes"), hash)
+        loop {
+            let bytes = self.num("sim_consumed_bytes");
+            let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
+            if self.num("sim_consumed_bytes") == bytes {
+                return (bytes, hash);
+            }
+        }
     }
 
     /// Waits (at most 10 s) until the device has consumed `bytes`, then returns its hash.

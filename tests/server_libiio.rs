@@ -4,12 +4,14 @@
 //! they print through iiod, and what `iio_info -u local:` prints on the same tree; the
 //! Python binding opens the context and reads a buffer. (Buffers through `iio_readdev` and
 //! `iio_writedev`, and ferroio's own client, run against both servers in
-//! `network_buffers.rs` and `network_real_iiod.rs`.) Root only; otherwise each test says
+//! `network_buffers.rs` and `network_real_iiod.rs`.) libiio 1.x's tools (built from
+//! `../shared/peers/libiio-1.x`) are told no to the binary protocol by both servers and talk
+//! text: they too see and move the same through either. Root only; otherwise each test says
 //! it is skipped.
 
 mod network_harness;
 
-use network_harness::Peer;
+use network_harness::{Libiio1, Peer, PEERS};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -139,4 +141,58 @@ print(out.hex())
     assert_eq!(lines[1], "1234");
     let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(lines[2], hex);
+}
+
+#[test]
+fn libiio_1x_tools_talk_text_to_ferroio_serve_as_to_iiod() {
+    for which in [Libiio1::Main, Libiio1::Earlier] {
+        let Some(prefix) = network_harness::libiio1(which) else {
+            return;
+        };
+        let lib = format!("LD_LIBRARY_PATH={}", prefix.join("lib").display());
+        let tool = |name: &str| prefix.join("bin").join(name).display().to_string();
+        let mut infos = Vec::new();
+        for peer in PEERS {
+            let Some(srv) = peer.start_fake() else {
+                return;
+            };
+            let info = srv.run("env", &[&lib, &tool("iio_info"), "-u", URI]);
+            assert!(info.contains("fake-adc"), "{which:?} {peer:?}: {info}");
+            infos.push(info);
+            // A capture: two blocks of four 16-byte scans, held in the device FIFO.
+            let data: Vec<u8> = (0..128u32).map(|i| (i * 13 + 1) as u8).collect();
+            let mut feed = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                .open(srv.fake_root().join("dev/iio:device0"))
+                .unwrap();
+            feed.write_all(&data).unwrap();
+            let out = srv.run_bytes(
+                "env",
+                &[
+                    &lib,
+                    &tool("iio_readdev"),
+                    "-u",
+                    URI,
+                    "-b",
+                    "4",
+                    "-s",
+                    "8",
+                    "iio:device0",
+                ],
+                b"",
+            );
+            assert_eq!(
+                out.stdout,
+                data,
+                "{which:?} {peer:?}: iio_readdev: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(
+            infos[1], infos[0],
+            "libiio 1.x ({which:?}) iio_info through ferroio serve and through iiod 0.24"
+        );
+    }
 }

@@ -258,13 +258,14 @@ impl Shared {
         self.zxml
             .get_or_init(|| {
                 let xml = self.xml.clone();
-                std::panic::catch_unwind(move || {
+                let frame = std::panic::catch_unwind(move || {
                     ruzstd::encoding::compress_to_vec(
                         &xml[..],
                         ruzstd::encoding::CompressionLevel::Fastest,
                     )
                 })
-                .ok()
+                .ok()?;
+                with_content_size(frame, self.xml.len() as u64)
             })
             .as_deref()
     }
@@ -281,6 +282,28 @@ impl Shared {
         }
         t.insert(ip, timeout);
     }
+}
+
+/// A zstd frame with its content size in the header. libiio 1.x sizes its output from it
+/// (`ZSTD_getFrameContentSize`) and refuses a frame without it; the encoder leaves it out.
+/// The header is rebuilt with a 4-byte `Frame_Content_Size` (RFC 8878 §3.1.1.1); blocks and
+/// checksum stay as they are. `None` for a header of another shape than the encoder's.
+fn with_content_size(frame: Vec<u8>, size: u64) -> Option<Vec<u8>> {
+    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    let size = u32::try_from(size).ok()?;
+    let (&desc, rest) = frame.get(4..)?.split_first()?;
+    // Expected: no content size, not single-segment, no dictionary id (checksum either way).
+    if frame[..4] != MAGIC || desc & !0x04 != 0 {
+        return None;
+    }
+    let (&window, blocks) = rest.split_first()?;
+    let mut out = Vec::with_capacity(frame.len() + 4);
+    out.extend_from_slice(&MAGIC);
+    out.push(desc | 0b10 << 6); // Frame_Content_Size: 4 bytes
+    out.push(window);
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(blocks);
+    Some(out)
 }
 
 /// An iiod server of one context, bound and ready to [`Server::run`].
@@ -598,5 +621,35 @@ impl Server {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zstd_frames_carry_their_content_size() {
+        let xml = "<?xml version=\"1.0\"?><context name=\"x\"></context>".repeat(50);
+        let frame = ruzstd::encoding::compress_to_vec(
+            xml.as_bytes(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let sized = with_content_size(frame, xml.len() as u64).unwrap();
+        // The header says the size (descriptor's FCS flag 2: four bytes after the window).
+        assert_eq!(sized[4] >> 6, 2);
+        assert_eq!(
+            u32::from_le_bytes(sized[6..10].try_into().unwrap()) as usize,
+            xml.len()
+        );
+        // And the frame still decodes to the text.
+        let mut src = &sized[..];
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut src).unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut dec, &mut out).unwrap();
+        assert_eq!(out, xml);
+        // A header of another shape is left alone.
+        assert!(with_content_size(sized, xml.len() as u64).is_none());
+        assert!(with_content_size(vec![1, 2, 3], 3).is_none());
     }
 }

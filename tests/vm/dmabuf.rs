@@ -421,3 +421,93 @@ fn the_block_count_is_bounded() {
     let got: Vec<i16> = v0.read(&buf).unwrap();
     assert_eq!(got, (0..16).map(|n| pattern(n, 0)).collect::<Vec<_>>());
 }
+
+/// `ferroio serve` reads the sim through DMABUF (its log says so) and hands the scans to
+/// Debian's `iio_readdev -u ip:` and to `ferroio read -u ip:` alike: the sim's pattern, from
+/// scan 0 of each capture.
+#[test]
+#[ignore = "needs the qemu tier: tests/kernel/run.sh"]
+fn ferroio_serve_captures_through_dmabuf() {
+    let Some(sim) = dmasim("dmasim_serve") else {
+        return;
+    };
+    let log_path = std::env::temp_dir().join("ferroio-serve-dmabuf.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "--no-announce",
+            "-v",
+        ])
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let port = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(p) = text
+            .lines()
+            .find(|l| l.contains("serving"))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().parse::<u16>().ok())
+        {
+            break p;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let uri = format!("ip:127.0.0.1:{port}");
+    let args = [
+        "-u",
+        &uri,
+        "-b",
+        "256",
+        "-s",
+        "1024",
+        "dmasim_serve",
+        "voltage0",
+        "voltage3",
+    ];
+    let tools = std::env::var("FERROIO_VM_TOOLS").unwrap();
+    let theirs = std::process::Command::new(Path::new(&tools).join("iio_readdev"))
+        .args(args)
+        .output()
+        .unwrap();
+    let ours = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .arg("read")
+        .args(args)
+        .output()
+        .unwrap();
+    let pid = rustix::process::Pid::from_child(&server);
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    let status = server.wait().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(status.success(), "{text}");
+    for (who, out) in [("iio_readdev", &theirs), ("ferroio read", &ours)] {
+        assert!(
+            out.status.success(),
+            "{who}: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout.len(), 1024 * 4, "{who}");
+        for (n, scan) in out.stdout.chunks_exact(4).enumerate() {
+            let v0 = i16::from_le_bytes([scan[0], scan[1]]);
+            let v3 = i16::from_le_bytes([scan[2], scan[3]]);
+            assert_eq!(
+                (v0, v3),
+                (pattern(n as u64, 0), pattern(n as u64, 3)),
+                "{who}: scan {n}"
+            );
+        }
+    }
+    assert!(
+        text.contains("Dmabuf"),
+        "the server did not use DMABUF:\n{text}"
+    );
+    assert_eq!(read(&sim.dir.join("buffer0/enable")), "0");
+}

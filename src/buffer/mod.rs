@@ -25,7 +25,7 @@ pub mod uapi;
 
 pub use block::{Buffer, BufferBuilder, DEFAULT_KERNEL_BUFFERS};
 pub use cancel::CancelHandle;
-pub(crate) use cancel::{Cancel, EventFdCancel};
+pub(crate) use cancel::{wait_fd, Cancel, EventFdCancel, Waited};
 pub use demux::{
     ArrayIter, ChannelIter, ConvertedIter, DemuxOutput, Sample, SampleKind, Samples, SamplesMut,
 };

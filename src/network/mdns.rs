@@ -31,7 +31,7 @@ pub(crate) const MDNS: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0,
 /// The DNS-SD service type iiod registers.
 pub(crate) const IIO_SERVICE: &str = "_iio._tcp.local";
 /// Largest mDNS packet (RFC 6762 §17: 9000 bytes on the wire).
-const MAX_PACKET: usize = 9000;
+pub(crate) const MAX_PACKET: usize = 9000;
 /// Services and addresses kept at most: a busy or hostile link cannot grow the result.
 const MAX_SERVICES: usize = 64;
 const MAX_ADDRS: usize = 16;
@@ -144,7 +144,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Whether two names are the same DNS name (ASCII case does not count).
-fn same_name(a: &str, b: &str) -> bool {
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -663,11 +663,6 @@ pub(crate) fn response(
         return Err(Malformed(format!("a response of {} bytes", p.len())));
     }
     Ok(p)
-}
-
-/// Whether two names are the same DNS name (for the responder).
-pub(crate) fn names_match(a: &str, b: &str) -> bool {
-    same_name(a, b)
 }
 
 #[cfg(test)]

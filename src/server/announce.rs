@@ -14,16 +14,18 @@
 //! SO_REUSEPORT) with any other responder. Queries come from anyone on the link: they are
 //! parsed by the bounds-checked reader of `network::mdns` and only ever answered about us.
 
-use crate::buffer::{Cancel, EventFdCancel};
+use crate::buffer::{wait_fd, Cancel, EventFdCancel, Waited};
+use crate::error::Error;
 use crate::network::mdns::{self, Answer, Question, Rdata, MDNS};
-use rustix::event::{poll, PollFd, PollFlags};
+use rustix::event::PollFlags;
 use rustix::net::sockopt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Interfaces are looked for again this often.
 const REJOIN: Duration = Duration::from_secs(30);
@@ -212,7 +214,7 @@ fn answers_for(
     let mut extra = Vec::new();
     let any = mdns::TYPE_ANY;
     for q in questions {
-        let is = |name: &str| mdns::names_match(&q.name, name);
+        let is = |name: &str| mdns::same_name(&q.name, name);
         if is("_services._dns-sd._udp.local") && (q.ty == mdns::TYPE_PTR || q.ty == any) {
             answers.push(rr(
                 "_services._dns-sd._udp.local",
@@ -234,10 +236,20 @@ fn answers_for(
             answers.push(a());
         }
     }
-    answers.dedup();
-    extra.retain(|e| !answers.contains(e));
-    extra.dedup();
-    (answers, extra)
+    // Each record once (questions may overlap), answers before additional records.
+    let mut unique: Vec<Answer> = Vec::new();
+    for r in answers {
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    let mut more: Vec<Answer> = Vec::new();
+    for r in extra {
+        if !unique.contains(&r) && !more.contains(&r) {
+            more.push(r);
+        }
+    }
+    (unique, more)
 }
 
 /// The responder's loop: answer queries until stopped, then say goodbye.
@@ -248,27 +260,31 @@ fn respond(
     mut joined: Vec<u32>,
     stop: &EventFdCancel,
 ) {
-    let mut buf = vec![0u8; 9000];
+    let mut buf = vec![0u8; mdns::MAX_PACKET];
     let mut links: Vec<Ipv4Addr> = Vec::new();
-    let rejoin = rustix::time::Timespec {
-        tv_sec: REJOIN.as_secs() as _,
-        tv_nsec: 0,
-    };
+    let mut next_rejoin = Instant::now() + REJOIN;
     loop {
-        let mut fds = [
-            PollFd::new(&sock, PollFlags::IN),
-            PollFd::from_borrowed_fd(stop.fd(), PollFlags::IN),
-        ];
-        match poll(&mut fds, Some(&rejoin)) {
-            Ok(0) => {
-                join_links(&sock, &mut joined);
+        // New interfaces are looked for on time, busy link or not.
+        let now = Instant::now();
+        if now >= next_rejoin {
+            join_links(&sock, &mut joined);
+            next_rejoin = now + REJOIN;
+        }
+        match wait_fd(
+            stop,
+            "multicast DNS responder",
+            Path::new("udp:5353"),
+            sock.as_fd(),
+            PollFlags::IN,
+            Some(next_rejoin),
+        ) {
+            Ok(Waited::Ready) => {}
+            Ok(Waited::TimedOut) => continue,
+            Err(Error::Cancelled { .. }) => break,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-        if stop.is_cancelled() {
-            break;
         }
         let Ok((n, from)) = sock.recv_from(&mut buf) else {
             continue;
@@ -276,18 +292,20 @@ fn respond(
         let Ok(Some((id, questions))) = mdns::parse_query(&buf[..n]) else {
             continue;
         };
-        let Some(addr) = fixed.or_else(|| local_towards(from.ip())) else {
-            continue;
-        };
         // A querier on another port is a one-shot ("legacy") resolver: it gets a unicast
         // answer echoing its id and questions (RFC 6762 §6.7).
         let legacy = from.port() != MDNS.port();
         let unicast = legacy || questions.iter().any(|q| q.unicast);
         let ttl = if legacy { LEGACY_TTL } else { TTL };
-        let (answers, extra) = answers_for(&questions, &names, addr, ttl, !unicast);
-        if answers.is_empty() {
+        // Most queries on a link are about others: only ours cost a route lookup.
+        let ours = |addr| answers_for(&questions, &names, addr, ttl, !unicast);
+        if ours(Ipv4Addr::UNSPECIFIED).0.is_empty() {
             continue;
         }
+        let Some(addr) = fixed.or_else(|| local_towards(from.ip())) else {
+            continue;
+        };
+        let (answers, extra) = ours(addr);
         let (id, echoed): (u16, &[Question]) = if legacy { (id, &questions) } else { (0, &[]) };
         let Ok(packet) = mdns::response(id, echoed, &answers, &extra) else {
             continue;

@@ -36,8 +36,9 @@ pub(super) const MAX_BLOCK_BYTES: usize = 64 << 20;
 const QUEUE_BYTES: usize = 32 << 20;
 const QUEUE_BLOCKS: usize = 4;
 
-/// Spare chunk buffers kept for reuse.
+/// Spare chunk buffers kept for reuse: at most this many, holding at most this many bytes.
 const POOL: usize = 8;
+const POOL_BYTES: usize = 32 << 20;
 
 /// The most chunks one take hands out (one write to the client).
 const MAX_BATCH: usize = 16;
@@ -131,6 +132,23 @@ struct State {
     readers_waiting: usize,
 }
 
+/// Gives the device back when the capture thread ends, however it ends.
+struct Release<'a, F: FnOnce(&InputShare)> {
+    share: &'a InputShare,
+    released: Option<F>,
+}
+
+impl<F: FnOnce(&InputShare)> Drop for Release<'_, F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.share.abandon();
+        }
+        if let Some(f) = self.released.take() {
+            f(self.share);
+        }
+    }
+}
+
 impl State {
     /// Whether the capture thread refills for `s`: when others read too, when `s` asks for
     /// more than a block at a time (a pipelined client: refilling ahead on another thread
@@ -172,13 +190,15 @@ fn lock_engine(m: &Mutex<Option<Buffer>>) -> MutexGuard<'_, Option<Buffer>> {
 
 impl InputShare {
     /// Starts sharing `dev` with `first` as its first subscriber: the capture thread runs
-    /// until the last subscriber leaves, then closes the buffer and calls `released`.
+    /// until the last subscriber leaves, then closes the buffer and calls `released` with
+    /// the share. Should the thread panic, the subscribers are told (`-EIO`), the buffer is
+    /// closed and `released` is called all the same.
     pub(super) fn start(
         dev: Device,
         kernel_buffers: usize,
         log: Log,
         first: SubSpec,
-        released: impl FnOnce() + Send + 'static,
+        released: impl FnOnce(&InputShare) + Send + 'static,
     ) -> std::io::Result<(Arc<InputShare>, SubId)> {
         let share = Arc::new(InputShare {
             dev,
@@ -206,10 +226,28 @@ impl InputShare {
         std::thread::Builder::new()
             .name(format!("capture {}", share.dev.id()))
             .spawn(move || {
+                let _release = Release {
+                    share: &runner,
+                    released: Some(released),
+                };
                 runner.run();
-                released();
             })?;
         Ok((share, sub))
+    }
+
+    /// After a panic of the capture thread: every subscriber is told, nobody may join, the
+    /// buffer is closed (the device put back).
+    fn abandon(&self) {
+        drop(lock_engine(&self.engine).take());
+        let mut st = lock(&self.state);
+        st.closing = true;
+        st.current = None;
+        st.cancel = None;
+        for s in st.subs.iter_mut() {
+            s.opened.get_or_insert(Err(neg(Errno::IO)));
+            s.error.get_or_insert(neg(Errno::IO));
+        }
+        self.data_ready.notify_all();
     }
 
     /// Wakes the capture thread if it waits and has something to do (call with the lock
@@ -420,7 +458,13 @@ impl InputShare {
                 .is_some_and(|s| !st.by_capture(s));
             if own && st.current.is_some() && !st.reopen && !st.closing {
                 drop(st);
-                if let Ok(mut engine) = self.engine.try_lock() {
+                let engine = match self.engine.try_lock() {
+                    Ok(g) => Some(g),
+                    // A panic elsewhere left plain data behind: keep serving.
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
+                if let Some(mut engine) = engine {
                     if let Some(b) = engine.as_mut() {
                         let _ = b.set_timeout(Some(until - now));
                         let filled = b.refill();
@@ -448,7 +492,8 @@ impl InputShare {
             if chunk.off < chunk.data.len() {
                 unsent.push(chunk);
             } else if let Ok(v) = Arc::try_unwrap(chunk.data) {
-                if pool.len() < POOL {
+                let held: usize = pool.iter().map(Vec::capacity).sum();
+                if pool.len() < POOL && held + v.capacity() <= POOL_BYTES {
                     pool.push(v);
                 }
             }
@@ -520,13 +565,17 @@ impl InputShare {
         st.cancel = None;
         st.current = None;
         // Union of the masks, largest block, of those still to be served.
+        // Those who join while it opens are settled by the next reopen (theirs), not by this
+        // one, which does not hold their channels.
         let mut mask = ChannelMask::new(self.dev.num_channels());
         let mut samples = 0;
+        let mut served = Vec::new();
         for s in st.subs.iter().filter(|s| s.in_union()) {
             for c in s.spec.mask.iter() {
                 mask.enable(c);
             }
             samples = samples.max(s.spec.samples);
+            served.push(s.id);
         }
         if samples == 0 {
             // Everyone left has failed: nothing to open until someone new comes.
@@ -544,7 +593,7 @@ impl InputShare {
                 let layout = b.layout().clone();
                 for s in st.subs.iter_mut() {
                     s.plan = Repack::new(&layout, &s.spec.layout);
-                    if s.opened.is_none() {
+                    if s.opened.is_none() && served.contains(&s.id) {
                         s.opened = Some(if s.plan.is_some() {
                             Ok(())
                         } else {
@@ -554,13 +603,15 @@ impl InputShare {
                 }
                 st.cancel = Some(b.cancel_handle());
                 st.current = Some((mask, layout, samples));
-                self.log.detail(&format!(
-                    "{}: buffer open, {} scans of {} bytes, {:?}",
-                    self.dev.id(),
-                    samples,
-                    b.scan_bytes(),
-                    b.transfer()
-                ));
+                self.log.detail(|| {
+                    format!(
+                        "{}: buffer open, {} scans of {} bytes, {:?}",
+                        self.dev.id(),
+                        samples,
+                        b.scan_bytes(),
+                        b.transfer()
+                    )
+                });
                 *engine = Some(b);
             }
             Err(e) => {
@@ -570,15 +621,19 @@ impl InputShare {
                 // Those who asked for this buffer are told. Those served before get their
                 // old buffer back (the union without the newcomers); if it was theirs that
                 // failed, they lost it.
-                let newcomers = st.subs.iter().any(|s| s.opened.is_none());
-                for s in st.subs.iter_mut() {
+                let newcomers = st
+                    .subs
+                    .iter()
+                    .any(|s| s.opened.is_none() && served.contains(&s.id));
+                for s in st.subs.iter_mut().filter(|s| served.contains(&s.id)) {
                     match s.opened {
                         None => s.opened = Some(Err(code)),
                         Some(Ok(())) if !newcomers => s.error = Some(code),
                         _ => {}
                     }
                 }
-                st.reopen = newcomers;
+                // A reopen asked for meanwhile (a late joiner) stands.
+                st.reopen |= newcomers;
             }
         }
         self.wake_readers(&st);

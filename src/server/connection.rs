@@ -159,11 +159,13 @@ impl Connection {
             }
             self.commands += 1;
             let Some(cmd) = text::parse_line(&text) else {
-                self.srv.log.detail(&format!(
-                    "{}: '{}' -> -22 (not a command)",
-                    self.wire.peer,
-                    text::shorten(&text)
-                ));
+                self.srv.log.detail(|| {
+                    format!(
+                        "{}: '{}' -> -22 (not a command)",
+                        self.wire.peer,
+                        text::shorten(&text)
+                    )
+                });
                 if let Err(e) = self.reply_code(neg(Errno::INVAL)) {
                     return self.ended(e, false);
                 }
@@ -195,7 +197,6 @@ impl Connection {
     fn reply(&mut self, cmd: &Command<'_>, answer: &Answer) -> Result<(), WireError> {
         self.out.clear();
         Codec::Text.encode_reply(
-            cmd,
             0,
             answer.as_ref().map_err(|c| *c),
             self.srv.ctx.data(),
@@ -209,11 +210,9 @@ impl Connection {
                 Ok(Reply::Version(v)) => v.clone(),
                 Err(code) => format!("{code} ({})", crate::error::strerror((-code) as i32)),
             };
-            self.srv.log.detail(&format!(
-                "{}: {} -> {shown}",
-                self.wire.peer,
-                cmd.describe()
-            ));
+            self.srv
+                .log
+                .detail(|| format!("{}: {} -> {shown}", self.wire.peer, cmd.describe()));
         }
         let out = std::mem::take(&mut self.out);
         let r = self.wire.write_all(&[&out], self.srv.options.io_timeout);
@@ -350,7 +349,7 @@ impl Connection {
         // Opening again replaces this connection's buffer of the device.
         if let Some(i) = self.opened.iter().position(|o| o.idx == dev.index()) {
             let old = self.opened.swap_remove(i);
-            self.srv.devices.close(old.idx, old.opened, true);
+            self.srv.devices.close(old.idx, old.opened);
         }
         if self.opened.len() >= MAX_BUFFERS {
             return Err(neg(Errno::MFILE));
@@ -375,7 +374,7 @@ impl Connection {
             .position(|o| o.idx == dev.index())
             .ok_or(neg(Errno::NXIO))?;
         let o = self.opened.swap_remove(i);
-        self.srv.devices.close(o.idx, o.opened, true);
+        self.srv.devices.close(o.idx, o.opened);
         self.state.set_buffers(self.opened.len());
         Ok(Reply::Code(0))
     }
@@ -384,7 +383,7 @@ impl Connection {
     /// returns, or after a bounded wait).
     fn close_all(&mut self) {
         for o in self.opened.drain(..) {
-            self.srv.devices.close(o.idx, o.opened, true);
+            self.srv.devices.close(o.idx, o.opened);
         }
         self.state.set_buffers(0);
     }
@@ -471,11 +470,13 @@ impl Connection {
                         break Err(Stop::Wire(WireError::Closed));
                     }
                     if self.timeout.is_some_and(|t| progress.elapsed() >= t) {
-                        self.srv.log.detail(&format!(
-                            "{}: {} -> -110 (no scans within the timeout)",
-                            self.wire.peer,
-                            cmd.describe()
-                        ));
+                        self.srv.log.detail(|| {
+                            format!(
+                                "{}: {} -> -110 (no scans within the timeout)",
+                                self.wire.peer,
+                                cmd.describe()
+                            )
+                        });
                         break self.reply_code(neg(Errno::TIMEDOUT)).map_err(Stop::Wire);
                     }
                 }
@@ -490,12 +491,14 @@ impl Connection {
             // iiod ends a request it could not fill with whole scans with a 0.
             self.reply_code(0)?;
         }
-        self.srv.log.detail(&format!(
-            "{}: {} -> {} bytes",
-            self.wire.peer,
-            cmd.describe(),
-            bytes - left
-        ));
+        self.srv.log.detail(|| {
+            format!(
+                "{}: {} -> {} bytes",
+                self.wire.peer,
+                cmd.describe(),
+                bytes - left
+            )
+        });
         Ok(())
     }
 

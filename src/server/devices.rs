@@ -25,8 +25,8 @@ pub(super) const MAX_KERNEL_BUFFERS: i64 = 256;
 
 enum Use {
     Free,
-    /// Shared capture, with the id of the share (to recognise it when it ends).
-    Input(Arc<InputShare>, u64),
+    /// Shared capture.
+    Input(Arc<InputShare>),
     /// Output, owned by one client (its buffer's cancel handle, once open).
     Output(Option<CancelHandle>),
 }
@@ -55,7 +55,6 @@ pub(super) enum Opened {
 pub(super) struct Devices {
     slots: Mutex<Vec<Slot>>,
     changed: Condvar,
-    next_share: Mutex<u64>,
     log: Log,
 }
 
@@ -136,7 +135,6 @@ impl Devices {
                     .collect(),
             ),
             changed: Condvar::new(),
-            next_share: Mutex::new(0),
             log,
         })
     }
@@ -229,28 +227,23 @@ impl Devices {
         let (share, sub) = loop {
             match &slots[idx].usage {
                 Use::Free => {
-                    let id = {
-                        let mut n = self.next_share.lock().unwrap_or_else(|p| p.into_inner());
-                        *n += 1;
-                        *n
-                    };
                     let registry = Arc::downgrade(self);
                     let (share, sub) = InputShare::start(
                         dev.clone(),
                         slots[idx].kernel_buffers,
                         self.log.clone(),
                         spec.take().expect("one spec"),
-                        move || {
+                        move |share| {
                             if let Some(r) = registry.upgrade() {
-                                r.share_ended(idx, id);
+                                r.share_ended(idx, share);
                             }
                         },
                     )
                     .map_err(|e| neg_err(&crate::error::Error::io("capture thread", e)))?;
-                    slots[idx].usage = Use::Input(share.clone(), id);
+                    slots[idx].usage = Use::Input(share.clone());
                     break (share, sub);
                 }
-                Use::Input(share, _) => {
+                Use::Input(share) => {
                     let share = share.clone();
                     match share.join(spec.take().expect("one spec")) {
                         Ok(sub) => break (share, sub),
@@ -282,9 +275,9 @@ impl Devices {
     }
 
     /// Called by a share's thread once its buffer is closed: the device is free.
-    fn share_ended(&self, idx: usize, id: u64) {
+    fn share_ended(&self, idx: usize, share: &InputShare) {
         let mut slots = lock(&self.slots);
-        if matches!(&slots[idx].usage, Use::Input(_, i) if *i == id) {
+        if matches!(&slots[idx].usage, Use::Input(s) if std::ptr::eq(Arc::as_ptr(s), share)) {
             slots[idx].usage = Use::Free;
         }
         drop(slots);
@@ -296,16 +289,16 @@ impl Devices {
         self.changed.notify_all();
     }
 
-    /// Closes a client's buffer of device `idx`. With `settle`, waits (bounded) until the
-    /// device is back as it was when this was the last user.
-    pub(super) fn close(&self, idx: usize, opened: Opened, settle: bool) {
+    /// Closes a client's buffer of device `idx`; when this was the last user, waits
+    /// (bounded) until the device is back as it was.
+    pub(super) fn close(&self, idx: usize, opened: Opened) {
         match opened {
             Opened::Input { share, sub, .. } => {
                 share.leave(sub);
-                if settle && share.is_closing() {
+                if share.is_closing() {
                     let until = Instant::now() + RELEASE_WAIT;
                     let mut slots = lock(&self.slots);
-                    while matches!(&slots[idx].usage, Use::Input(s, _) if Arc::ptr_eq(s, &share)) {
+                    while matches!(&slots[idx].usage, Use::Input(s) if Arc::ptr_eq(s, &share)) {
                         match self.wait(slots, until) {
                             Some(s) => slots = s,
                             None => return,

@@ -2,10 +2,7 @@
 //! `verbose` one per command. Lines go to whatever the embedding application gives
 //! ([`super::ServerOptions::logger`]); the CLI prints them on stderr.
 
-use std::sync::Arc;
-
-/// Where log lines go.
-pub(super) type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+use super::Logger as Sink;
 
 /// The server's logger (cheap to clone).
 #[derive(Clone)]
@@ -33,10 +30,10 @@ impl Log {
         }
     }
 
-    /// Per command and per buffer event, with `verbose` only.
-    pub(super) fn detail(&self, line: &str) {
-        if self.verbose {
-            self.info(line);
+    /// Per command and per buffer event, with `verbose` only (the line is made only then).
+    pub(super) fn detail(&self, line: impl FnOnce() -> String) {
+        if self.verbose() {
+            self.info(&line());
         }
     }
 

@@ -26,19 +26,19 @@ mod log;
 mod ops;
 mod wire;
 
-use crate::buffer::{Cancel, EventFdCancel};
+use crate::buffer::{wait_fd, Cancel, EventFdCancel};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use rustix::event::{poll, PollFd, PollFlags};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// iiod's TCP port.
-pub const DEFAULT_PORT: u16 = 30431;
+pub use crate::network::DEFAULT_PORT;
 
 /// How long a command line or payload may take once it has started, and how long a reply
 /// may wait for a client that does not read (default of [`ServerOptions::io_timeout`]).
@@ -309,8 +309,8 @@ fn with_content_size(frame: Vec<u8>, size: u64) -> Option<Vec<u8>> {
 /// An iiod server of one context, bound and ready to [`Server::run`].
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
-    addrs: Vec<SocketAddr>,
+    listener: TcpListener,
+    addrs: [SocketAddr; 1],
 }
 
 impl std::fmt::Debug for Server {
@@ -357,7 +357,7 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|e| bind_err(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0), e))?;
-        let addrs = vec![listener
+        let addrs = [listener
             .local_addr()
             .map_err(|e| bind_err(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0), e))?];
         let shutdown = EventFdCancel::new().map_err(|e| Error::io("eventfd", e))?;
@@ -375,7 +375,7 @@ impl Server {
         });
         Ok(Server {
             shared,
-            listeners: vec![listener],
+            listener,
             addrs,
         })
     }
@@ -405,11 +405,7 @@ impl Server {
                 srv.ctx.description()
             },
             srv.ctx.num_devices(),
-            self.addrs
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            self.addrs[0],
             if srv.options.read_only {
                 ", read-only"
             } else {
@@ -441,54 +437,41 @@ impl Server {
         };
         let mut clients: Vec<(JoinHandle<()>, Arc<ClientState>)> = Vec::new();
         let started = Instant::now();
-        'accept: loop {
-            let ready = {
-                let mut fds: Vec<PollFd<'_>> = self
-                    .listeners
-                    .iter()
-                    .map(|l| PollFd::new(l, PollFlags::IN))
-                    .collect();
-                fds.push(PollFd::from_borrowed_fd(srv.shutdown.fd(), PollFlags::IN));
-                let one_second = rustix::time::Timespec {
-                    tv_sec: 1,
-                    tv_nsec: 0,
-                };
-                match poll(&mut fds, Some(&one_second)) {
-                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => {
-                        srv.log.error(&format!("waiting for clients: {e}"));
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
+        // Wakes every second to reap finished clients; the shutdown wakes it at once.
+        let mut wait_deadline = Instant::now();
+        loop {
+            wait_deadline = wait_deadline.max(Instant::now()) + Duration::from_secs(1);
+            match wait_fd(
+                &srv.shutdown,
+                "server",
+                std::path::Path::new("listening socket"),
+                self.listener.as_fd(),
+                rustix::event::PollFlags::IN,
+                Some(wait_deadline),
+            ) {
+                Ok(_) => {}
+                Err(Error::Cancelled { .. }) => break,
+                Err(e) => {
+                    srv.log.error(&format!("waiting for clients: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-                fds[..self.listeners.len()]
-                    .iter()
-                    .map(|f| !f.revents().is_empty())
-                    .collect::<Vec<_>>()
-            };
-            if srv.shutdown.is_cancelled() {
-                break 'accept;
             }
             clients.retain(|(h, _)| !h.is_finished());
-            for (i, l) in self.listeners.iter().enumerate() {
-                if !ready[i] {
-                    continue;
-                }
-                loop {
-                    match l.accept() {
-                        Ok((sock, peer)) => {
-                            if let Some(c) = self.admit(sock, peer, &clients, started) {
-                                clients.push(c);
-                            }
-                            clients.retain(|(h, _)| !h.is_finished());
+            loop {
+                match self.listener.accept() {
+                    Ok((sock, peer)) => {
+                        if let Some(c) = self.admit(sock, peer, &clients, started) {
+                            clients.push(c);
                         }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            // Out of file descriptors, for one: wait rather than spin.
-                            srv.log.error(&format!("accepting a client: {e}"));
-                            std::thread::sleep(Duration::from_millis(100));
-                            break;
-                        }
+                        clients.retain(|(h, _)| !h.is_finished());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        // Out of file descriptors, for one: wait rather than spin.
+                        srv.log.error(&format!("accepting a client: {e}"));
+                        std::thread::sleep(Duration::from_millis(100));
+                        break;
                     }
                 }
             }
@@ -497,7 +480,7 @@ impl Server {
             "stopping: {} client connection(s) to close",
             clients.len()
         ));
-        drop(self.listeners);
+        drop(self.listener);
         srv.devices.cancel_outputs();
         let until = Instant::now() + SHUTDOWN_WAIT;
         for (h, c) in clients {

@@ -42,24 +42,88 @@ fn with_nul(text: String) -> Vec<u8> {
     v
 }
 
+/// One family of attributes, its owner resolved against the snapshot once.
+enum Family {
+    Device(Device),
+    Buffer(Device),
+    Debug(Device),
+    Channel(Channel),
+}
+
+impl Family {
+    /// The owner of a single attribute, and its name.
+    fn of<'a>(ctx: &Context, loc: &AttrLoc<'a>) -> std::result::Result<(Family, &'a str), i64> {
+        Ok(match *loc {
+            AttrLoc::Device { dev, name } => (Family::Device(device(ctx, dev)?), name),
+            AttrLoc::Buffer { dev, name } => (Family::Buffer(device(ctx, dev)?), name),
+            AttrLoc::Debug { dev, name } => (Family::Debug(device(ctx, dev)?), name),
+            AttrLoc::Channel {
+                dev,
+                channel: ch,
+                output,
+                name,
+                ..
+            } => (
+                Family::Channel(channel(&device(ctx, dev)?, ch, output)?),
+                name,
+            ),
+            AttrLoc::Event { .. } => return Err(neg(Errno::NOSYS)),
+        })
+    }
+
+    /// The owner of a whole family.
+    fn of_group(ctx: &Context, group: &AttrGroup<'_>) -> std::result::Result<Family, i64> {
+        let dev = device(ctx, group.dev())?;
+        Ok(match *group {
+            AttrGroup::Device { .. } => Family::Device(dev),
+            AttrGroup::Buffer { .. } => Family::Buffer(dev),
+            AttrGroup::Debug { .. } => Family::Debug(dev),
+            AttrGroup::Channel {
+                channel: ch,
+                output,
+                ..
+            } => Family::Channel(channel(&dev, ch, output)?),
+        })
+    }
+
+    /// The attribute names, in the order the context description lists them (the order of
+    /// iiod's packed blocks).
+    fn names(&self) -> Vec<&str> {
+        match self {
+            Family::Device(d) => d.attrs().collect(),
+            Family::Buffer(d) => d.buffer_attrs().collect(),
+            Family::Debug(d) => d.debug_attrs().collect(),
+            Family::Channel(c) => c.attrs().collect(),
+        }
+    }
+
+    /// Reads one attribute: iiod's value, the text and its NUL.
+    fn read(&self, name: &str) -> std::result::Result<Vec<u8>, i64> {
+        let value = match self {
+            Family::Device(d) => d.attr_read_str(name),
+            Family::Buffer(d) => d.buffer_attr_read_str(name),
+            Family::Debug(d) => d.debug_attr_read_str(name),
+            Family::Channel(c) => c.attr_read_str(name),
+        };
+        value.map(with_nul).map_err(|e| neg_err(&e))
+    }
+
+    /// Writes one attribute.
+    fn write(&self, name: &str, text: &str) -> std::result::Result<(), i64> {
+        let done = match self {
+            Family::Device(d) => d.attr_write_str(name, text),
+            Family::Buffer(d) => d.buffer_attr_write(name, text),
+            Family::Debug(d) => d.debug_attr_write(name, text),
+            Family::Channel(c) => c.attr_write_str(name, text),
+        };
+        done.map_err(|e| neg_err(&e))
+    }
+}
+
 /// Reads one attribute.
 pub(super) fn read_attr(ctx: &Context, loc: &AttrLoc<'_>) -> Answer {
-    let value = match *loc {
-        AttrLoc::Device { dev, name } => device(ctx, dev)?.attr_read_str(name),
-        AttrLoc::Buffer { dev, name } => device(ctx, dev)?.buffer_attr_read_str(name),
-        AttrLoc::Debug { dev, name } => device(ctx, dev)?.debug_attr_read_str(name),
-        AttrLoc::Channel {
-            dev,
-            channel: ch,
-            output,
-            name,
-            ..
-        } => channel(&device(ctx, dev)?, ch, output)?.attr_read_str(name),
-        AttrLoc::Event { .. } => return Err(neg(Errno::NOSYS)),
-    };
-    value
-        .map(|v| Reply::Data(with_nul(v)))
-        .map_err(|e| neg_err(&e))
+    let (family, name) = Family::of(ctx, loc)?;
+    family.read(name).map(Reply::Data)
 }
 
 /// The text of a written value: up to its first NUL (clients send the C string with its
@@ -72,61 +136,9 @@ fn value_text(value: &[u8]) -> std::result::Result<&str, i64> {
 /// Writes one attribute; answers the bytes the client sent, as iiod does.
 pub(super) fn write_attr(ctx: &Context, loc: &AttrLoc<'_>, value: &[u8]) -> Answer {
     let text = value_text(value)?;
-    let done = match *loc {
-        AttrLoc::Device { dev, name } => device(ctx, dev)?.attr_write_str(name, text),
-        AttrLoc::Buffer { dev, name } => device(ctx, dev)?.buffer_attr_write(name, text),
-        AttrLoc::Debug { dev, name } => device(ctx, dev)?.debug_attr_write(name, text),
-        AttrLoc::Channel {
-            dev,
-            channel: ch,
-            output,
-            name,
-            ..
-        } => channel(&device(ctx, dev)?, ch, output)?.attr_write_str(name, text),
-        AttrLoc::Event { .. } => return Err(neg(Errno::NOSYS)),
-    };
-    done.map(|()| Reply::Code(value.len() as i64))
-        .map_err(|e| neg_err(&e))
-}
-
-/// The attribute names of a family, in the order the context description lists them (the
-/// order of iiod's packed blocks).
-fn group_names(ctx: &Context, group: &AttrGroup<'_>) -> std::result::Result<Vec<String>, i64> {
-    let dev = device(ctx, group.dev())?;
-    let names: Vec<String> = match *group {
-        AttrGroup::Device { .. } => dev.attrs().map(str::to_string).collect(),
-        AttrGroup::Debug { .. } => dev.debug_attrs().map(str::to_string).collect(),
-        AttrGroup::Buffer { .. } => dev.buffer_attrs().map(str::to_string).collect(),
-        AttrGroup::Channel {
-            channel: ch,
-            output,
-            ..
-        } => channel(&dev, ch, output)?
-            .attrs()
-            .map(str::to_string)
-            .collect(),
-    };
-    Ok(names)
-}
-
-/// The single-attribute address of `name` in `group`.
-fn member<'a>(group: &AttrGroup<'a>, name: &'a str) -> AttrLoc<'a> {
-    match *group {
-        AttrGroup::Device { dev } => AttrLoc::Device { dev, name },
-        AttrGroup::Debug { dev } => AttrLoc::Debug { dev, name },
-        AttrGroup::Buffer { dev } => AttrLoc::Buffer { dev, name },
-        AttrGroup::Channel {
-            dev,
-            channel,
-            output,
-        } => AttrLoc::Channel {
-            dev,
-            channel,
-            output,
-            name,
-            filename: "",
-        },
-    }
+    let (family, name) = Family::of(ctx, loc)?;
+    family.write(name, text)?;
+    Ok(Reply::Code(value.len() as i64))
 }
 
 /// The most a packed block may hold, either way.
@@ -135,12 +147,11 @@ pub(super) const MAX_PACKED: usize = 1 << 20;
 /// Reads every attribute of a family into iiod's packed block: per attribute, a big-endian
 /// `i32` length (or `-errno`), then the value with its NUL, zero-padded to 4 bytes.
 pub(super) fn read_all(ctx: &Context, group: &AttrGroup<'_>) -> Answer {
-    let names = group_names(ctx, group)?;
+    let family = Family::of_group(ctx, group)?;
     let mut out = Vec::new();
-    for name in &names {
-        let (len, bytes) = match read_attr(ctx, &member(group, name)) {
-            Ok(Reply::Data(v)) => (v.len() as i64, v),
-            Ok(_) => (neg(Errno::IO), Vec::new()),
+    for name in family.names() {
+        let (len, bytes) = match family.read(name) {
+            Ok(v) => (v.len() as i64, v),
             Err(code) => (code, Vec::new()),
         };
         if out.len() + 4 + bytes.len() + 3 > MAX_PACKED {
@@ -186,12 +197,16 @@ fn unpack(block: &[u8], count: usize) -> std::result::Result<Vec<Option<&[u8]>>,
 /// length 0 or less leaves its attribute alone). The block is checked whole before any
 /// attribute is written; answers its length, as iiod does.
 pub(super) fn write_all(ctx: &Context, group: &AttrGroup<'_>, block: &[u8]) -> Answer {
-    let names = group_names(ctx, group)?;
+    let family = Family::of_group(ctx, group)?;
+    let names = family.names();
     let values = unpack(block, names.len())?;
-    for (name, value) in names.iter().zip(values) {
+    for (name, value) in names.into_iter().zip(values) {
         if let Some(v) = value {
-            // As iiod: a failure of one attribute does not stop the others.
-            let _ = write_attr(ctx, &member(group, name), v);
+            // As iiod: a value that is not text, or a failure of one attribute, does not stop
+            // the others.
+            if let Ok(text) = value_text(v) {
+                let _ = family.write(name, text);
+            }
         }
     }
     Ok(Reply::Code(block.len() as i64))

@@ -6,13 +6,15 @@
 //! away up to its newline, and reported as such), payloads go straight into the caller's
 //! memory, and the receive buffer never grows.
 
-use crate::buffer::{Cancel, EventFdCancel};
+use crate::buffer::{wait_fd, Cancel, EventFdCancel, Waited};
+use crate::error::Error;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::net::{recv, RecvFlags};
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,37 +106,18 @@ impl Wire {
 
     /// Waits for `events` on the socket until `deadline`; the shutdown wakes it too.
     fn wait(&self, events: PollFlags, deadline: Option<Instant>) -> Result<Ready, WireError> {
-        loop {
-            if self.shutdown.is_cancelled() {
-                return Ok(Ready::Shutdown);
-            }
-            let timeout = match deadline {
-                None => None,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(Ready::TimedOut);
-                    }
-                    Some(rustix::time::Timespec {
-                        tv_sec: left.as_secs() as _,
-                        tv_nsec: left.subsec_nanos() as _,
-                    })
-                }
-            };
-            let mut fds = [
-                PollFd::new(&self.sock, events),
-                PollFd::from_borrowed_fd(self.shutdown.fd(), PollFlags::IN),
-            ];
-            match poll(&mut fds, timeout.as_ref()) {
-                Ok(0) => return Ok(Ready::TimedOut),
-                Ok(_) => {
-                    if !fds[0].revents().is_empty() {
-                        return Ok(Ready::Yes);
-                    }
-                }
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(WireError::Io(e.into())),
-            }
+        match wait_fd(
+            &self.shutdown,
+            "client connection",
+            Path::new("tcp"),
+            self.sock.as_fd(),
+            events,
+            deadline,
+        ) {
+            Ok(Waited::Ready) => Ok(Ready::Yes),
+            Ok(Waited::TimedOut) => Ok(Ready::TimedOut),
+            Err(Error::Cancelled { .. }) => Ok(Ready::Shutdown),
+            Err(e) => Err(WireError::Io(std::io::Error::from_raw_os_error(e.errno()))),
         }
     }
 

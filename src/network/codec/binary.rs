@@ -171,7 +171,7 @@ impl Op {
     }
 
     /// The operation an opcode means under `numbering` (`None`: not an opcode of it).
-    #[allow(dead_code)] // The server side decodes with it.
+    #[allow(dead_code)] // The binary server (issue 11) will decode with it; tested here.
     pub(crate) fn from_code(code: u8, numbering: Numbering) -> Option<Op> {
         numbering.table().get(usize::from(code)).copied()
     }
@@ -462,7 +462,7 @@ pub(crate) enum Follows {
 /// for a request naming what does not exist (the server answers `-errno`, after reading
 /// what follows); `None` for an opcode this codec does not decode (the server ends the
 /// session, as iiod does for an opcode it does not know: what follows cannot be skipped).
-#[allow(dead_code)] // The server side of the codec: `ferroio serve` uses it.
+#[allow(dead_code)] // For the binary server (issue 11): `ferroio serve` speaks text so far.
 pub(crate) fn decode_command<'a>(
     h: &Header,
     numbering: Numbering,
@@ -549,7 +549,7 @@ pub(crate) fn decode_command<'a>(
 
 /// Server side: appends the response frame of a reply to client `client_id`. A trigger is
 /// sent as its device index in `data` (a trigger not in it: `-ENODEV`, as iiod 1.x).
-#[allow(dead_code)] // The server side of the codec: `ferroio serve` uses it.
+#[allow(dead_code)] // For the binary server (issue 11): `ferroio serve` speaks text so far.
 pub(crate) fn encode_reply(
     client_id: u16,
     reply: std::result::Result<&Reply, i64>,

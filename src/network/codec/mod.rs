@@ -40,13 +40,11 @@ pub(crate) enum Command<'a> {
     },
     /// Reads an attribute.
     ReadAttr(AttrLoc<'a>),
-    /// Text only (iiod's "read all"): every attribute of one family, packed (see
-    /// `text::pack_values`).
-    #[allow(dead_code)] // No client sends it through a session; the server serves it.
+    /// Text only (iiod's "read all"): every attribute of one family, packed: per
+    /// attribute a big-endian `i32` length (or `-errno`), then the value, padded to 4 bytes.
     ReadAll(AttrGroup<'a>),
     /// Text only (iiod's "write all"): `len` bytes of packed values follow, one per
     /// attribute of the family, in order.
-    #[allow(dead_code)] // Served, never sent by a session.
     WriteAll {
         /// The family.
         group: AttrGroup<'a>,
@@ -75,14 +73,12 @@ pub(crate) enum Command<'a> {
     /// Nothing; answered with 0 (binary `NOP`, liveness).
     Nop,
     /// Text only: the server's version line.
-    #[allow(dead_code)] // Sent by libiio's tools; parsed by the server half.
     Version,
     /// Text only: switch this connection to the binary protocol.
     Binary,
     /// Text only: end the session (no reply).
     Exit,
     /// Text only: the list of commands (free text).
-    #[allow(dead_code)] // Typed by people; parsed by the server half.
     Help,
     /// Text only: opens a buffer of `samples` scans with the channels of `mask` (iiod's hex
     /// mask, 8 digits per 32 channels, most significant word first).
@@ -289,19 +285,17 @@ impl Codec {
         }
     }
 
-    /// Server side: appends the reply to `cmd` to `out` (`client_id`: the binary request's,
-    /// ignored in text). `Trigger` replies name a device of `data`.
-    #[allow(dead_code)] // The server half: tested by round trips until `ferroio serve` uses it.
+    /// Server side: appends a reply to `out` (`client_id`: the binary request's, ignored in
+    /// text). `Trigger` replies name a device of `data`.
     pub(crate) fn encode_reply(
         &self,
-        cmd: &Command<'_>,
         client_id: u16,
         reply: std::result::Result<&Reply, i64>,
         data: &ContextData,
         out: &mut Vec<u8>,
     ) {
         match self {
-            Codec::Text => text::encode_reply(cmd, reply, out),
+            Codec::Text => text::encode_reply(reply, out),
             Codec::Binary(_) => binary::encode_reply(client_id, reply, data, out),
         }
     }
@@ -673,8 +667,8 @@ mod tests {
         ] {
             let (mut conn, mut server) = pair();
             let mut wire = Vec::new();
-            for (cmd, reply) in replies() {
-                codec.encode_reply(&cmd, 0, reply.as_ref().map_err(|e| *e), &data, &mut wire);
+            for (_, reply) in replies() {
+                codec.encode_reply(0, reply.as_ref().map_err(|e| *e), &data, &mut wire);
             }
             // Another client's response first: a binary client skips it.
             if let Codec::Binary(_) = codec {

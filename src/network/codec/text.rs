@@ -322,7 +322,6 @@ pub(crate) fn read_reply(
 /// grammar; `None` for anything else (iiod answers `-22` and reads the next line). Devices,
 /// channels and triggers are named as the client wrote them (id, name or label): resolving
 /// them is the server's job. A channel attribute's `filename` is left empty.
-#[allow(dead_code)] // The server half: tested by round trips until `ferroio serve` uses it.
 pub(crate) fn parse_line(line: &str) -> Option<Command<'_>> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let line = line.trim_end_matches([' ', '\t']);
@@ -446,14 +445,8 @@ fn parse_target<'a>(dev: &'a str, words: &[&'a str]) -> Option<AttrLoc<'a>> {
     }
 }
 
-/// Server side: appends the reply to `cmd`: `-errno\n`, a count, or a length-framed payload.
-#[allow(dead_code)] // The server half: tested by round trips until `ferroio serve` uses it.
-pub(crate) fn encode_reply(
-    cmd: &Command<'_>,
-    reply: std::result::Result<&Reply, i64>,
-    out: &mut Vec<u8>,
-) {
-    let _ = cmd;
+/// Server side: appends a reply: `-errno\n`, a count, or a length-framed payload.
+pub(crate) fn encode_reply(reply: std::result::Result<&Reply, i64>, out: &mut Vec<u8>) {
     let mut line = String::new();
     match reply {
         Err(code) => {

@@ -301,7 +301,7 @@ impl Device {
 
     /// Whether this device is a trigger (libiio's rule: its id starts with `trigger`).
     pub fn is_trigger(&self) -> bool {
-        self.id().starts_with("trigger")
+        self.data().is_trigger()
     }
 
     /// Whether the device can stream: it has scan elements.

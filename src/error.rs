@@ -299,11 +299,16 @@ const ERRNO_TEXT: &[(Errno, &str)] = &[
 /// parentheses, e.g. `Function not implemented (38)`. The table is ours rather than the C
 /// library's so static musl builds print the same words.
 pub fn strerror(errno: i32) -> String {
+    format!("{} ({errno})", errno_text(errno))
+}
+
+/// glibc's message for an errno, without the number (`Unknown error N` when none).
+pub(crate) fn errno_text(errno: i32) -> std::borrow::Cow<'static, str> {
     // A linear search: the table is in generic Linux order, which is not numeric order on
     // every architecture (MIPS, SPARC, Alpha and PA-RISC number some errors differently).
     match ERRNO_TEXT.iter().find(|(e, _)| e.raw_os_error() == errno) {
-        Some((_, text)) => format!("{text} ({errno})"),
-        None => format!("Unknown error {errno} ({errno})"),
+        Some((_, text)) => (*text).into(),
+        None => format!("Unknown error {errno}").into(),
     }
 }
 

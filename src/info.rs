@@ -286,12 +286,8 @@ mod json {
 
     fn error(e: &Error) -> Value {
         let errno = e.errno();
-        let text = strerror(errno);
-        // strerror() ends with " (<errno>)"; the number has its own field here.
-        let message = text
-            .strip_suffix(&format!(" ({errno})"))
-            .unwrap_or(&text)
-            .to_string();
+        // The number has its own field here.
+        let message = crate::error::errno_text(errno);
         json!({ "error": message, "errno": errno, "detail": e.to_string() })
     }
 }

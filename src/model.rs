@@ -24,6 +24,23 @@ pub struct ContextData {
     pub devices: Vec<DeviceData>,
 }
 
+impl ContextData {
+    /// The position of the trigger named `name` (libiio's triggers: ids starting with
+    /// `trigger`).
+    pub(crate) fn trigger_named(&self, name: &str) -> Option<usize> {
+        self.devices
+            .iter()
+            .position(|d| d.is_trigger() && d.name.as_deref() == Some(name))
+    }
+}
+
+impl DeviceData {
+    /// Whether this is a trigger (libiio's rule: its id starts with `trigger`).
+    pub(crate) fn is_trigger(&self) -> bool {
+        self.id.starts_with("trigger")
+    }
+}
+
 /// One IIO device (`iio:deviceN`), trigger (`triggerN`) or other entry of the IIO bus.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeviceData {

@@ -2,7 +2,7 @@
 //! OPEN's arguments) and its [`NetCancel`], shared by the stream (`stream.rs`) and its
 //! output thread (`sender.rs`).
 
-use super::codec::{text, Command};
+use super::codec::Command;
 use super::conn::Endpoint;
 use super::session::Session;
 use super::{Options, Protocol};
@@ -81,19 +81,16 @@ impl Link {
             mask: &self.mask,
             cyclic: self.cyclic,
         };
-        let mut batch = Vec::new();
-        for cmd in [Some(timeout), count, Some(open)].iter().flatten() {
-            text::encode(cmd, &[], &mut batch)?;
-        }
-        session.io(|c, d| c.send(&batch, "OPEN", d))?;
+        let batch: Vec<(Command<'_>, &[u8])> = [Some(timeout), count, Some(open)]
+            .into_iter()
+            .flatten()
+            .map(|c| (c, &[][..]))
+            .collect();
+        session.send(&batch, None)?;
         // libiio ignores TIMEOUT refusals; the others must succeed.
         let _ = session.read_int(&timeout.describe())?;
         for cmd in count.iter().chain([&open]) {
-            let what = cmd.describe();
-            let r = session.read_int(&what)?;
-            if r < 0 {
-                return Err(session.remote_err(&what, r));
-            }
+            session.read_ok(&cmd.describe())?;
         }
         Ok(session)
     }

@@ -155,9 +155,8 @@ pub(crate) fn open(host: &str, options: &Options) -> Result<(ContextData, Arc<dy
     let data_for_backend = Arc::new(data.clone());
     let backend = NetworkBackend {
         ep,
-        protocol: options.protocol,
         timeout: Mutex::new(options.timeout),
-        dialect: Mutex::new(session.dialect()),
+        dialect: session.dialect(),
         session: Mutex::new(Some(session)),
         data: data_for_backend,
     };
@@ -252,10 +251,10 @@ pub(crate) fn parse_host(rest: &str) -> std::result::Result<Endpoint, String> {
 #[derive(Debug)]
 pub(crate) struct NetworkBackend {
     ep: Endpoint,
-    protocol: Protocol,
     timeout: Mutex<Option<Duration>>,
-    /// The dialect of the last session opened.
-    dialect: Mutex<Dialect>,
+    /// The dialect established when the context was opened; later connections speak it
+    /// without negotiating again.
+    dialect: Dialect,
     session: Mutex<Option<Session>>,
     data: Arc<ContextData>,
 }
@@ -265,28 +264,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl NetworkBackend {
-    fn options(&self) -> Options {
-        Options {
-            timeout: *lock(&self.timeout),
-            protocol: self.protocol,
+    /// A new connection in the context's dialect, its timeout set (a server that refuses
+    /// TIMEOUT is still usable, as at creation).
+    fn open_session(&self) -> Result<Session> {
+        let timeout = *lock(&self.timeout);
+        let mut s = Session::resume(&self.ep, timeout, self.dialect)?;
+        match s.set_timeout(timeout) {
+            Err(e) if s.broken => Err(e),
+            _ => Ok(s),
         }
     }
 
     /// Runs `f` on the session, reconnecting first when the last one broke.
     fn with<T>(&self, f: impl FnOnce(&mut Session, &ContextData) -> Result<T>) -> Result<T> {
         let mut guard = lock(&self.session);
-        if guard.is_none() {
-            let options = self.options();
-            let mut s = Session::open(&self.ep, &options)?;
-            // As at creation, a server that refuses TIMEOUT is still usable.
-            match s.set_timeout(options.timeout) {
-                Err(e) if s.broken => return Err(e),
-                _ => {}
-            }
-            *lock(&self.dialect) = s.dialect();
-            *guard = Some(s);
-        }
-        let s = guard.as_mut().expect("session opened above");
+        let s = match &mut *guard {
+            Some(s) => s,
+            none => none.insert(self.open_session()?),
+        };
         let r = f(s, &self.data);
         if s.broken {
             *guard = None;
@@ -319,7 +314,19 @@ impl Backend for NetworkBackend {
     fn set_timeout(&self, timeout: Duration) -> Result<()> {
         let t = Some(timeout).filter(|t| !t.is_zero());
         *lock(&self.timeout) = t;
-        self.with(|s, _| s.set_timeout(t))
+        let mut guard = lock(&self.session);
+        match &mut *guard {
+            // A new session is told the timeout as it opens.
+            None => *guard = Some(self.open_session()?),
+            Some(s) => {
+                let r = s.set_timeout(t);
+                if s.broken {
+                    *guard = None;
+                }
+                r?;
+            }
+        }
+        Ok(())
     }
 
     fn open_buffer(
@@ -330,21 +337,15 @@ impl Backend for NetworkBackend {
     }
 
     fn iiod_dialect(&self) -> Option<Dialect> {
-        Some(*lock(&self.dialect))
+        Some(self.dialect)
     }
 
     fn try_clone(&self) -> Result<Arc<dyn Backend>> {
-        let options = self.options();
-        let mut s = Session::open(&self.ep, &options)?;
-        match s.set_timeout(options.timeout) {
-            Err(e) if s.broken => return Err(e),
-            _ => {}
-        }
+        let s = self.open_session()?;
         Ok(Arc::new(NetworkBackend {
             ep: self.ep.clone(),
-            protocol: self.protocol,
-            timeout: Mutex::new(options.timeout),
-            dialect: Mutex::new(s.dialect()),
+            timeout: Mutex::new(*lock(&self.timeout)),
+            dialect: self.dialect,
             session: Mutex::new(Some(s)),
             data: self.data.clone(),
         }))

@@ -232,12 +232,7 @@ fn run(shared: &Shared, link: &Link, mut session: Option<Session>, block: usize)
     }
     let closed = match session {
         Some(mut s) if !s.broken && !link.cancel.is_cancelled() => {
-            let cmd = Command::Close { dev: &link.dev };
-            match s.text_int(&cmd) {
-                Ok(n) if n < 0 => Err(s.remote_err(&cmd.describe(), n)),
-                Ok(_) => Ok(()),
-                Err(e) => Err(e),
-            }
+            s.text_ok(&Command::Close { dev: &link.dev }).map(|_| ())
         }
         _ => Ok(()),
     };
@@ -268,18 +263,15 @@ fn send(
         bytes: batch.len() as u64,
     };
     let what = &cmd.describe();
-    let ready = s.text_int(&cmd)?;
-    if ready < 0 {
-        // iiod's device thread has stopped: the buffer is closed on this connection.
-        s.broken = true;
-        return Err(s.remote_err(what, ready));
-    }
+    // A refusal means iiod's device thread has stopped: the buffer is closed on this
+    // connection.
+    let ready = s.text_ok(&cmd);
+    s.broken |= ready.is_err();
+    ready?;
     s.io(|c, d| c.send(batch, what, d))?;
-    let taken = s.read_int(what)?;
-    if taken < 0 {
-        s.broken = true;
-        return Err(s.remote_err(what, taken));
-    }
+    let taken = s.read_ok(what);
+    s.broken |= taken.is_err();
+    let taken = taken?;
     if taken != batch.len() as i64 {
         return Err(s.proto_err(
             what,

@@ -1,5 +1,5 @@
 //! One client connection to iiod and the operations on it, each written once for both wire
-//! formats: a [`Session`] holds a [`Conn`] and the [`Codec`] negotiated when it was opened,
+//! formats: a [`Session`] holds a [`Conn`] and the [`Dialect`] negotiated when it was opened,
 //! and every operation is a [`Command`] encoded by the codec and a [`Reply`] read back.
 //!
 //! Negotiation (module documentation of [`crate::network`]): unless told to speak text, the
@@ -8,9 +8,9 @@
 //! known ones.
 
 use super::codec::binary::{self, Header, Numbering};
-use super::codec::{self, text, Codec, Command, Reply};
+use super::codec::{self, neg, text, Command, Dialect, Reply};
 use super::conn::{Conn, Deadline, Endpoint};
-use super::{Dialect, Options, Protocol};
+use super::{Options, Protocol};
 use crate::attr_loc::AttrLoc;
 use crate::error::{Error, Result};
 use crate::model::ContextData;
@@ -18,8 +18,6 @@ use rustix::io::Errno;
 use std::io::Read;
 use std::time::Duration;
 
-/// Longest reply line accepted where a number is expected.
-const MAX_LINE: usize = 64;
 /// Largest attribute value accepted (as for local attributes).
 const MAX_ATTR: usize = 1 << 20;
 /// Largest context description accepted, compressed or not (the largest real one known is
@@ -32,7 +30,7 @@ const MAX_TRIGGER_NAME: usize = 1024;
 #[derive(Debug)]
 pub(super) struct Session {
     pub(super) conn: Conn,
-    pub(super) codec: Codec,
+    pub(super) codec: Dialect,
     pub(super) timeout: Option<Duration>,
     /// Set by any transport or protocol failure: the stream may be out of step.
     pub(super) broken: bool,
@@ -52,26 +50,20 @@ enum ProbeReply {
     Other(String),
 }
 
-/// `-errno`, as replies carry it.
-fn neg(e: Errno) -> i64 {
-    -i64::from(e.raw_os_error())
-}
-
 impl Session {
     /// Connects and, unless told to speak text, negotiates the binary protocol and
     /// establishes its opcode numbering; a server of no known numbering is spoken to in
     /// text on a new connection.
     pub(super) fn open(ep: &Endpoint, options: &Options) -> Result<Session> {
         let timeout = options.timeout.filter(|t| !t.is_zero());
-        let connect = || -> Result<Session> {
-            Ok(Session {
-                conn: Conn::connect(ep, timeout)?,
-                codec: Codec::Text,
-                timeout,
-                broken: false,
-            })
+        let mut s = Session::resume(ep, timeout, Dialect::Text)?;
+        // A second connection goes where the first went (a `.local` name is not resolved
+        // over multicast DNS twice).
+        let again = Endpoint {
+            host: s.conn.addr.ip().to_string(),
+            port: s.conn.addr.port(),
         };
-        let mut s = connect()?;
+        let connect = || Session::resume(&again, timeout, Dialect::Text);
         if options.protocol == Protocol::Text {
             return Ok(s);
         }
@@ -90,7 +82,7 @@ impl Session {
         }
         match s.probe_numbering()? {
             ProbeReply::Nop => {
-                s.codec = Codec::Binary(Numbering::Main2026);
+                s.codec = Dialect::Binary(Numbering::Main2026);
                 Ok(s)
             }
             ProbeReply::Closed => {
@@ -101,7 +93,7 @@ impl Session {
                 let mut s = connect()?;
                 match s.text_int(&Command::Binary)? {
                     0 => {
-                        s.codec = Codec::Binary(Numbering::Libiio10);
+                        s.codec = Dialect::Binary(Numbering::Libiio10);
                         Ok(s)
                     }
                     n => Err(s.proto_err(
@@ -122,6 +114,36 @@ impl Session {
                 connect()
             }
         }
+    }
+
+    /// Connects to a server whose dialect is already known (a reconnect, a clone of the
+    /// context): text as it is, binary after `BINARY`, without probing the numbering again.
+    pub(super) fn resume(
+        ep: &Endpoint,
+        timeout: Option<std::time::Duration>,
+        dialect: Dialect,
+    ) -> Result<Session> {
+        let timeout = timeout.filter(|t| !t.is_zero());
+        let mut s = Session {
+            conn: Conn::connect(ep, timeout)?,
+            codec: Dialect::Text,
+            timeout,
+            broken: false,
+        };
+        if let Dialect::Binary(n) = dialect {
+            match s.text_int(&Command::Binary)? {
+                0 => s.codec = Dialect::Binary(n),
+                r => {
+                    return Err(s.proto_err(
+                        "BINARY",
+                        format!(
+                            "the server spoke the binary protocol before, now it refuses it ({r})"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(s)
     }
 
     /// Sends the numbering probe ([`binary::PROBE_OPCODE`], `NOP` of the 2026 numbering,
@@ -173,10 +195,7 @@ impl Session {
 
     /// The protocol this session speaks.
     pub(super) fn dialect(&self) -> Dialect {
-        match self.codec {
-            Codec::Text => Dialect::Text,
-            Codec::Binary(n) => Dialect::Binary(n),
-        }
+        self.codec
     }
 
     pub(super) fn deadline(&self) -> Deadline {
@@ -210,8 +229,7 @@ impl Session {
 
     /// Reads a text reply line and parses it as a number (the buffer streams' replies).
     pub(super) fn read_int(&mut self, what: &str) -> Result<i64> {
-        let parsed = self.io(|c, d| c.read_line_with(MAX_LINE, what, d, text::parse_int))?;
-        parsed.map_err(|reason| self.proto_err(what, reason))
+        self.io(|c, d| text::read_int(c, what, d))
     }
 
     /// Sends one text command and reads its numeric reply.
@@ -223,8 +241,31 @@ impl Session {
         self.read_int(&what)
     }
 
+    /// Reads a numeric reply that must not be negative (a negative one is the server's
+    /// errno, returned as the error).
+    pub(super) fn read_ok(&mut self, what: &str) -> Result<i64> {
+        let n = self.read_int(what)?;
+        if n < 0 {
+            return Err(self.remote_err(what, n));
+        }
+        Ok(n)
+    }
+
+    /// Sends one text command whose reply must not be negative, and reads that reply.
+    pub(super) fn text_ok(&mut self, cmd: &Command<'_>) -> Result<i64> {
+        let n = self.text_int(cmd)?;
+        if n < 0 {
+            return Err(self.remote_err(&cmd.describe(), n));
+        }
+        Ok(n)
+    }
+
     /// Sends commands (each with the value it carries) in one write.
-    fn send(&mut self, cmds: &[(Command<'_>, &[u8])], data: Option<&ContextData>) -> Result<()> {
+    pub(super) fn send(
+        &mut self,
+        cmds: &[(Command<'_>, &[u8])],
+        data: Option<&ContextData>,
+    ) -> Result<()> {
         let mut out = Vec::new();
         for (cmd, value) in cmds {
             self.codec.encode(cmd, value, data, &mut out)?;
@@ -285,7 +326,7 @@ impl Session {
         // and iiod serving an XML context answers -38.
         let _ = self.reply(&timeout, None, 0)?;
         let (cmd, reply) = match self.reply(&zprint, None, MAX_XML)? {
-            Err(_) if self.codec == Codec::Text => {
+            Err(_) if self.codec == Dialect::Text => {
                 // A text server without zstd answers -22: ask for the plain XML.
                 let plain = Command::Print { zstd: false };
                 (plain, self.call(&plain, &[], None, MAX_XML)?)
@@ -299,7 +340,7 @@ impl Session {
         };
         // Text ZPRINT is always a zstd frame; binary PRINT is whichever the server has.
         let compressed = match (self.codec, cmd) {
-            (Codec::Text, Command::Print { zstd }) => zstd,
+            (Dialect::Text, Command::Print { zstd }) => zstd,
             _ => binary::is_zstd(&payload),
         };
         if compressed {
@@ -337,7 +378,7 @@ impl Session {
         };
         match self.call(&cmd, &[], None, 0)? {
             Ok(_) => Ok(()),
-            Err(code) if self.codec == Codec::Text && code == neg(Errno::INVAL) => Ok(()),
+            Err(code) if self.codec == Dialect::Text && code == neg(Errno::INVAL) => Ok(()),
             Err(code) => Err(self.remote_err(&cmd.describe(), code)),
         }
     }
@@ -381,6 +422,10 @@ impl Session {
         match self.call(&cmd, &[], Some(data), MAX_TRIGGER_NAME)? {
             Ok(Reply::Trigger(t)) => Ok(t),
             Ok(other) => Err(self.unexpected(&cmd, &other)),
+            // libiio 1.x's servers answer ENODEV for "no trigger assigned" in the text
+            // protocol too (the binary codec reads it so already): the device itself is one
+            // of the server's, so it cannot mean that.
+            Err(code) if code == neg(Errno::NODEV) => Ok(None),
             Err(code) => Err(self.remote_err(&cmd.describe(), code)),
         }
     }
@@ -394,10 +439,8 @@ impl Session {
         // The server looks a trigger up by id, label or name; send the id when we know it,
         // it is the one word the text lexer always accepts.
         let word = trigger.map(|name| {
-            data.devices
-                .iter()
-                .find(|d| d.id.starts_with("trigger") && d.name.as_deref() == Some(name))
-                .map_or(name, |d| d.id.as_str())
+            data.trigger_named(name)
+                .map_or(name, |i| data.devices[i].id.as_str())
         });
         let cmd = Command::SetTrig { dev, trigger: word };
         match self.call(&cmd, &[], Some(data), 0)? {
@@ -410,12 +453,69 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // As libiio: an empty line ends a half-sent command, then EXIT. Best effort, briefly.
-        if self.codec == Codec::Text && !self.broken {
+        if self.codec == Dialect::Text && !self.broken {
             let mut out = Vec::new();
             if text::encode(&Command::Exit, &[], &mut out).is_ok() {
                 let d = Deadline::after(Some(Duration::from_millis(100)));
                 let _ = self.conn.send(&out, "EXIT", d);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::conn::Endpoint;
+    use std::io::Write;
+    use std::time::Duration;
+
+    /// A session of `codec` over a socket pair; the other end is the test's.
+    fn session(codec: Dialect) -> (Session, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = Endpoint {
+            host: "127.0.0.1".into(),
+            port: l.local_addr().unwrap().port(),
+        };
+        let timeout = Some(Duration::from_secs(2));
+        let conn = Conn::connect(&ep, timeout).unwrap();
+        let s = Session {
+            conn,
+            codec,
+            timeout,
+            broken: false,
+        };
+        (s, l.accept().unwrap().0)
+    }
+
+    #[test]
+    fn a_gettrig_answered_enodev_is_no_trigger_in_both_protocols() {
+        // libiio 1.x's servers pass their local backend's "no trigger" (-ENODEV) on, in text
+        // and in binary; any other error stays one.
+        let data = crate::xml::parse(
+            br#"<?xml version="1.0"?><context name="x"><device id="iio:device0" name="adc"/></context>"#,
+            "test",
+        )
+        .unwrap();
+        let (mut s, mut server) = session(Dialect::Text);
+        server.write_all(b"-19\n-2\n").unwrap();
+        assert_eq!(s.current_trigger("iio:device0", &data).unwrap(), None);
+        let e = s.current_trigger("iio:device0", &data).unwrap_err();
+        assert_eq!(e.errno(), 2, "{e}");
+        let (mut s, mut server) = session(Dialect::Binary(Numbering::Main2026));
+        for code in [-19i32, -2] {
+            let h = Header {
+                client_id: 0,
+                op: binary::RESPONSE,
+                dev: 0,
+                code,
+            };
+            server.write_all(&h.encode()).unwrap();
+        }
+        assert_eq!(s.current_trigger("iio:device0", &data).unwrap(), None);
+        assert_eq!(
+            s.current_trigger("iio:device0", &data).unwrap_err().errno(),
+            2
+        );
     }
 }

@@ -306,22 +306,15 @@ impl NetStream {
         let dev = self.dev.clone();
         let unacked = std::mem::replace(&mut self.write_unacked, false);
         let s = self.session()?;
-        if unacked {
-            let what = format!("WRITEBUF {dev}");
-            let n = s.read_int(&what)?;
-            if n < 0 {
-                return Err(s.remote_err(&what, n));
-            }
-        }
         let cmd = Command::WriteBuf {
             dev: &dev,
             bytes: buf.len() as u64,
         };
         let what = cmd.describe();
-        let ready = s.text_int(&cmd)?;
-        if ready < 0 {
-            return Err(s.remote_err(&what, ready));
+        if unacked {
+            s.read_ok(&what)?;
         }
+        s.text_ok(&cmd)?;
         s.io(|c, d| c.send(buf, &what, d))?;
         self.write_unacked = true;
         Ok(buf.len())

@@ -16,7 +16,7 @@ use super::ops::{self, neg, neg_err, Answer};
 use super::wire::{Line, Wire, WireError};
 use super::{ClientState, Shared, SLICE};
 use crate::buffer::Cancel;
-use crate::network::codec::{text, Codec, Command, Reply};
+use crate::network::codec::{text, Command, Dialect, Reply};
 use rustix::io::Errno;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,7 +196,7 @@ impl Connection {
 
     fn reply(&mut self, cmd: &Command<'_>, answer: &Answer) -> Result<(), WireError> {
         self.out.clear();
-        Codec::Text.encode_reply(
+        Dialect::Text.encode_reply(
             0,
             answer.as_ref().map_err(|c| *c),
             self.srv.ctx.data(),

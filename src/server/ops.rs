@@ -8,16 +8,12 @@
 use crate::attr_loc::AttrLoc;
 use crate::context::{Channel, Context, Device};
 use crate::error::Error;
+pub(super) use crate::network::codec::neg;
 use crate::network::codec::{AttrGroup, Reply};
 use rustix::io::Errno;
 
 /// A reply, or the negative errno iiod would send.
 pub(super) type Answer = std::result::Result<Reply, i64>;
-
-/// `-errno` of an errno.
-pub(super) fn neg(e: Errno) -> i64 {
-    -i64::from(e.raw_os_error())
-}
 
 /// `-errno` of a library error (`-EIO` when it has none).
 pub(super) fn neg_err(e: &Error) -> i64 {

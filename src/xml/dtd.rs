@@ -6,7 +6,7 @@
 //! The checker is a small recursive-descent reader of XML 1.0's `doctypedecl` production;
 //! the only recursion is into nested content-model groups, bounded by [`MAX_GROUP_DEPTH`].
 
-use super::lex::{is_name, is_name_char, is_name_start, is_space_char as is_space, is_xml_char};
+use super::lex::{is_name_char, is_name_start, is_space_char as is_space, resolve_builtin};
 use std::collections::HashMap;
 
 /// Deepest nesting of `(...)` groups accepted in an `<!ELEMENT` content model.
@@ -432,24 +432,7 @@ impl<'t> DtdReader<'t> {
                 .find(';')
                 .ok_or((offset + i, "reference without ';'".to_string()))?;
             let name = &after[..end];
-            let ok = match name.strip_prefix('#') {
-                Some(num) => {
-                    let code = match num.strip_prefix('x') {
-                        Some(hex)
-                            if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) =>
-                        {
-                            u32::from_str_radix(hex, 16).ok()
-                        }
-                        Some(_) => None,
-                        None if !num.is_empty() && num.chars().all(|c| c.is_ascii_digit()) => {
-                            num.parse().ok()
-                        }
-                        None => None,
-                    };
-                    code.and_then(char::from_u32).is_some_and(is_xml_char)
-                }
-                None => is_name(name),
-            };
+            let ok = resolve_builtin(name).is_ok();
             if !ok {
                 return Err((
                     offset + i,
@@ -471,12 +454,7 @@ fn expand_char_refs(value: &str) -> String {
     while let Some(i) = rest.find("&#") {
         out.push_str(&rest[..i]);
         let end = rest[i..].find(';').map_or(rest.len(), |e| i + e);
-        let num = &rest[i + 2..end];
-        let code = match num.strip_prefix('x') {
-            Some(hex) => u32::from_str_radix(hex, 16).ok(),
-            None => num.parse().ok(),
-        };
-        out.extend(code.and_then(char::from_u32));
+        out.extend(resolve_builtin(&rest[i + 1..end]).ok().flatten());
         rest = rest.get(end + 1..).unwrap_or("");
     }
     out.push_str(rest);

@@ -195,50 +195,68 @@ fn write_converted(
     scans: usize,
     json: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    // Per channel: its values for the block, converted once.
+    // Per channel: its values for the block, converted once (the columns of a repeat
+    // channel, which follow each other, share them).
     let mut values: Vec<Vec<f64>> = Vec::with_capacity(cols.len());
     let mut stamps: Vec<Vec<i64>> = Vec::with_capacity(cols.len());
-    for c in cols {
-        if c.timestamp {
+    let mut src: Vec<usize> = Vec::with_capacity(cols.len());
+    for (i, c) in cols.iter().enumerate() {
+        if c.k > 0 {
+            src.push(src[i - 1]);
+            values.push(Vec::new());
+            stamps.push(Vec::new());
+        } else if c.timestamp {
+            src.push(i);
             stamps.push(c.chan.read::<i64>(buf)?);
             values.push(Vec::new());
         } else {
+            src.push(i);
             values.push(c.chan.read_converted(buf)?);
             stamps.push(Vec::new());
         }
     }
+    // JSON keys, escaped once.
+    let keys: Vec<String> = if json {
+        cols.iter()
+            .map(|c| serde_json::to_string(&c.name))
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    let mut line = String::new();
     for s in 0..scans {
-        if json {
-            // Non-finite values (a scale of inf) become null: the line stays JSON.
-            let row: serde_json::Map<String, serde_json::Value> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let at = s * c.repeat + c.k;
-                    let v = if c.timestamp {
-                        stamps[i].get(at).map(|t| serde_json::json!(t))
-                    } else {
-                        values[i].get(at).map(|v| serde_json::json!(v))
-                    };
-                    (c.name.clone(), v.unwrap_or(serde_json::Value::Null))
-                })
-                .collect();
-            writeln!(out, "{}", serde_json::Value::Object(row))?;
-            continue;
-        }
-        let mut line = String::new();
+        line.clear();
         for (i, c) in cols.iter().enumerate() {
             let at = s * c.repeat + c.k;
-            let v = if c.timestamp {
-                stamps[i].get(at).map(|t| t.to_string())
-            } else {
-                values[i].get(at).map(|v| format!("{v}"))
-            }
-            .unwrap_or_default();
-            if i > 0 {
+            if json {
+                line.push(if i == 0 { '{' } else { ',' });
+                line.push_str(&keys[i]);
+                line.push(':');
+            } else if i > 0 {
                 line.push(',');
             }
-            line.push_str(&v);
+            // JSON: a missing or non-finite value (a scale of inf) is null, so the line stays
+            // JSON (serde_json writes non-finite floats as null).
+            let v = if c.timestamp {
+                stamps[src[i]].get(at).map(|t| t.to_string())
+            } else if json {
+                values[src[i]]
+                    .get(at)
+                    .map(|v| serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+            } else {
+                values[src[i]].get(at).map(|v| format!("{v}"))
+            };
+            match v {
+                Some(v) => line.push_str(&v),
+                None if json => line.push_str("null"),
+                None => {}
+            }
+        }
+        if json {
+            if cols.is_empty() {
+                line.push('{');
+            }
+            line.push('}');
         }
         writeln!(out, "{line}")?;
     }

@@ -312,10 +312,9 @@ fn attr_header(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op
 /// The index of a trigger named by id or name, as SETTRIG's code carries it.
 fn trigger_index(data: &ContextData, trigger: &str) -> Option<usize> {
     let devs = &data.devices;
-    devs.iter().position(|d| d.id == trigger).or_else(|| {
-        devs.iter()
-            .position(|d| d.id.starts_with("trigger") && d.name.as_deref() == Some(trigger))
-    })
+    devs.iter()
+        .position(|d| d.id == trigger)
+        .or_else(|| data.trigger_named(trigger))
 }
 
 /// Client side: appends `cmd`'s frame (header and payload) to `out`, with the opcodes of
@@ -413,9 +412,9 @@ pub(crate) fn read_reply(
         let code = i64::from(h.code);
         return match cmd {
             Command::GetTrig { .. } => {
-                if code == -i64::from(Errno::NODEV.raw_os_error()) {
-                    // 1.x servers say ENODEV for "no trigger assigned" (libiio 1.x's own
-                    // local backend does, and its iio_info prints it so).
+                if code == super::neg(Errno::NODEV) {
+                    // The binary protocol's "no trigger" (what `encode_reply` sends for it,
+                    // and libiio 1.x's own local backend answers).
                     return Ok(Ok(Reply::Trigger(None)));
                 }
                 if code < 0 {

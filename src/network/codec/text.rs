@@ -267,10 +267,7 @@ pub(crate) fn read_reply(
     deadline: Deadline,
 ) -> Result<std::result::Result<Reply, i64>> {
     let what = cmd.describe();
-    let int = |conn: &mut Conn| -> Result<i64> {
-        let parsed = conn.read_line_with(MAX_LINE, &what, deadline, parse_int)?;
-        parsed.map_err(|reason| conn.proto_err(&what, reason))
-    };
+    let int = |conn: &mut Conn| read_int(conn, &what, deadline);
     match cmd {
         Command::Version => {
             let line = conn.read_line_with(max.max(1), &what, deadline, |l| l.to_vec())?;
@@ -283,14 +280,6 @@ pub(crate) fn read_reply(
         | Command::ReadAll(_)
         | Command::GetTrig { .. } => {
             let n = int(conn)?;
-            if n == -i64::from(rustix::io::Errno::NODEV.raw_os_error())
-                && matches!(cmd, Command::GetTrig { .. })
-            {
-                // libiio 1.x's server answers GETTRIG in text too, with its local backend's
-                // ENODEV for "no trigger assigned" (the device itself was found: the client
-                // only asks for devices of the server's own context).
-                return Ok(Ok(Reply::Trigger(None)));
-            }
             if n < 0 {
                 return Ok(Err(n));
             }
@@ -316,6 +305,12 @@ pub(crate) fn read_reply(
             Ok(if n < 0 { Err(n) } else { Ok(Reply::Code(n)) })
         }
     }
+}
+
+/// Reads a reply line and parses it as a number (`-errno`, a count, a status).
+pub(crate) fn read_int(conn: &mut Conn, what: &str, deadline: Deadline) -> Result<i64> {
+    let parsed = conn.read_line_with(MAX_LINE, what, deadline, parse_int)?;
+    parsed.map_err(|reason| conn.proto_err(what, reason))
 }
 
 /// Server side: the command of one line (its `\r\n` or `\n` already removed), by iiod's

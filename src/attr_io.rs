@@ -12,6 +12,12 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+/// How attribute files are opened. Never through a link: sysfs, debugfs and configfs
+/// attributes are regular files, and in a tree served to the network (`ferroio serve -u
+/// local:PATH`) a file swapped for a link after the scan must not lead anywhere else.
+const ATTR_OPEN_FLAGS: rustix::fs::OFlags =
+    rustix::fs::OFlags::CLOEXEC.union(rustix::fs::OFlags::NOFOLLOW);
+
 /// The most an attribute read returns. sysfs attributes are at most a page; debugfs files
 /// can be longer, but nothing an attribute holds comes near this.
 const MAX_ATTR_BYTES: u64 = 1 << 20;
@@ -24,7 +30,11 @@ const MAX_ATTR_BYTES: u64 = 1 << 20;
 /// are checked here too: a captured write-only attribute then fails with `EACCES` as it did
 /// on the machine it came from.
 pub(crate) fn read_attr_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(ATTR_OPEN_FLAGS.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if meta.is_file() && meta.mode() & 0o444 == 0 {
         return Err(Error::io(path, access_denied()));
@@ -63,14 +73,14 @@ fn access_denied() -> std::io::Error {
 /// permission bits are refused with `EACCES`, as sysfs does even for root.
 pub(crate) fn write_attr_file(path: &Path, value: &str) -> Result<()> {
     // Checked before the open: truncating would empty a read-only file of a copied tree.
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_file() && meta.mode() & 0o222 == 0 {
         return Err(Error::io(path, access_denied()));
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
-        .custom_flags(rustix::fs::OFlags::CLOEXEC.bits() as i32)
+        .custom_flags(ATTR_OPEN_FLAGS.bits() as i32)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
     let n = file

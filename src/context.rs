@@ -70,11 +70,8 @@ impl Context {
             .ok_or_else(|| bad("expected SCHEME:..., e.g. local:, xml:FILE, ip:HOST"))?;
         match scheme {
             "local" => {
-                let paths = if rest.is_empty() {
-                    crate::sysfs::LocalPaths::system()
-                } else {
-                    crate::sysfs::LocalPaths::under(Path::new(rest))
-                };
+                let paths =
+                    crate::sysfs::LocalPaths::from_uri(uri).ok_or_else(|| bad("not local:"))?;
                 let (data, backend) = crate::sysfs::open(paths)?;
                 Ok(Context::from_parts(data, backend))
             }

@@ -228,7 +228,10 @@ pub fn dma_heap_alloc(heap: impl AsFd, len: u64) -> Result<OwnedFd, Errno> {
 
 /// [`dma_heap_alloc`] and a mapping of the whole new dma-buf. The error says which of the
 /// two failed: `Err((false, e))` the allocation, `Err((true, e))` the mapping.
-pub fn dma_heap_alloc_mapped(
+///
+/// Crate-private: with the fd in hand, safe code could attach the dma-buf to a device
+/// that then writes the memory a slice of the mapping borrows.
+pub(crate) fn dma_heap_alloc_mapped(
     heap: impl AsFd,
     len: usize,
 ) -> Result<(OwnedFd, Mapping), (bool, Errno)> {
@@ -382,9 +385,10 @@ unsafe impl Send for Mapping {}
 impl Mapping {
     /// Maps `len` bytes of `fd` at `offset`, shared and read-write.
     ///
-    /// The safe way in is [`dma_heap_alloc_mapped`], which maps a fresh dma-buf that only
-    /// the kernel's device and this mapping reach (the crate's block engine maps each kernel
-    /// block of its buffer once, the same way).
+    /// Only the crate maps memory safely on top of this: fresh dma-bufs it allocates
+    /// (`dma_heap_alloc_mapped`) and the kernel blocks of its own buffers, each once. Both
+    /// are crate-private: given the fd, safe code could have a device write memory that a
+    /// slice of the mapping borrows.
     ///
     /// # Safety
     /// The mapping hands out `&mut [u8]` over the object's memory: nothing else may write

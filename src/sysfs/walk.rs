@@ -136,7 +136,13 @@ fn scan(paths: &LocalPaths) -> Result<(ContextData, HashMap<String, String>)> {
     let mut attrs = Vec::new();
     let (description, release) = uname_description();
     if paths.uri == "local:" {
-        attrs.extend(ini_context_attrs(Path::new("/etc/libiio.ini")));
+        // The attributes this backend sets itself are not the file's to replace (configfs
+        // triggers find their tree through `uri`).
+        attrs.extend(
+            ini_context_attrs(Path::new("/etc/libiio.ini"))
+                .into_iter()
+                .filter(|(k, _)| k != "uri" && k != "local,kernel"),
+        );
     }
     attrs.push(("local,kernel".to_string(), release));
     attrs.push(("uri".to_string(), paths.uri.clone()));

@@ -464,7 +464,7 @@ fn fast_in<W: Word, O>(
 /// then shifted, masked or sign-extended in a separate contiguous pass. `None` when it does
 /// not apply (the caller takes the general loops).
 #[inline(always)]
-fn fast<O>(
+pub(super) fn fast<O>(
     block: &[u8],
     step: usize,
     element: &ElementLayout,
@@ -494,6 +494,9 @@ pub fn read_into<T: Sample>(
     out: &mut [T],
 ) -> Result<usize> {
     check_fits::<T>(&element.format)?;
+    if !super::element_fits(step, element) {
+        return Ok(0);
+    }
     let f = T::from_u64;
     Ok(match fast(block, step, element, out, &f) {
         Some(n) => n,
@@ -510,6 +513,9 @@ pub fn convert_into(
     offset: f64,
     out: &mut [f64],
 ) -> usize {
+    if !super::element_fits(step, element) {
+        return 0;
+    }
     if element.format.is_signed {
         let f = move |v: u64| (v as i64 as f64 + offset) * scale;
         fast(block, step, element, out, &f)
@@ -532,7 +538,7 @@ pub fn write_from<T: Sample>(
     let f = &element.format;
     let vb = f.value_bytes();
     let repeat = f.repeat as usize;
-    if step == 0 {
+    if !super::element_fits(step, element) {
         return 0;
     }
     let mut n = 0;

@@ -30,7 +30,12 @@ impl<'a, T: Sample> ChannelIter<'a, T> {
     /// payload). Check the type with [`fits`](super::fits) first: values are truncated to `T`.
     pub fn new(block: &'a [u8], step: usize, element: &ElementLayout) -> Self {
         let f = &element.format;
-        let scans = block.len().checked_div(step).unwrap_or(0);
+        // An element that does not fit the scan gives no values.
+        let scans = if super::element_fits(step, element) {
+            block.len() / step
+        } else {
+            0
+        };
         ChannelIter {
             data: block.get(element.offset..).unwrap_or_default(),
             step,

@@ -30,6 +30,7 @@ pub use iter::{ArrayIter, ChannelIter, ConvertedIter};
 pub use samples::{DemuxOutput, SampleKind, Samples, SamplesMut};
 pub use transpose::demux_into;
 
+use crate::buffer::ElementLayout;
 use crate::error::{Error, Result};
 use crate::format::DataFormat;
 
@@ -80,6 +81,24 @@ pub fn fits<T: Sample>(format: &DataFormat) -> bool {
     } else {
         T::BITS >= format.bits
     }
+}
+
+/// Whether `element` describes values a scan of `step` bytes holds: 1 to 64 bits shifted
+/// by less than 64, at least once, inside the scan. Layouts from the kernel always do; the
+/// public per-channel helpers take any, and give nothing for one that does not (rather
+/// than index out of the scan or overflow a shift).
+pub(crate) fn element_fits(step: usize, element: &ElementLayout) -> bool {
+    let f = &element.format;
+    let vb = f.value_bytes();
+    step > 0
+        && vb > 0
+        && f.repeat >= 1
+        && (1..=64).contains(&f.bits)
+        && f.shift < 64
+        && element
+            .offset
+            .checked_add(vb.saturating_mul(f.repeat as usize))
+            .is_some_and(|end| end <= step)
 }
 
 pub(crate) fn check_fits<T: Sample>(format: &DataFormat) -> Result<()> {

@@ -608,3 +608,34 @@ fn simd_windows_against_the_reference() {
         }
     }
 }
+
+/// Layouts the public per-channel helpers take from anyone (a file of recorded scans, a
+/// network payload) that do not fit their scan give no values, never a panic.
+#[test]
+fn elements_that_do_not_fit_their_scan_give_nothing() {
+    let block = vec![0x5au8; 64];
+    let mut bad = vec![el("le:s16/16>>0", 7), el("le:u32/32>>0", 30)];
+    let mut zero_repeat = el("le:u16/16>>0", 0);
+    zero_repeat.format.repeat = 0;
+    let mut no_bits = el("le:u16/16>>0", 0);
+    no_bits.format.bits = 0;
+    let mut far_shift = el("le:u16/16>>0", 0);
+    far_shift.format.shift = 70;
+    bad.extend([zero_repeat, no_bits, far_shift]);
+    for e in &bad {
+        // Step 8 for the first one (offset 7 + 2 bytes runs past it), 32 for the second.
+        let step = if e.offset == 30 { 32 } else { 8 };
+        assert_eq!(ChannelIter::<i64>::new(&block, step, e).count(), 0, "{e:?}");
+        let mut out = vec![0i64; 16];
+        assert_eq!(read_into(&block, step, e, &mut out).unwrap(), 0, "{e:?}");
+        let mut conv = vec![0f64; 16];
+        assert_eq!(
+            convert_into(&block, step, e, 1.0, 0.0, &mut conv),
+            0,
+            "{e:?}"
+        );
+        let mut w = block.clone();
+        assert_eq!(write_from(&mut w, step, e, &[1i64; 16]), 0, "{e:?}");
+        assert_eq!(w, block);
+    }
+}

@@ -10,7 +10,7 @@
 //! two elements share, a window of one) go through the per-channel loops of `channel.rs`,
 //! span by span. Without the kernels every element takes those loops.
 
-use super::channel::dispatch;
+use super::channel::{dispatch, fast};
 use super::field::{Field, WordFin};
 use super::samples::{DemuxOutput, SampleKind, SamplesMut};
 use super::simd;
@@ -173,16 +173,29 @@ pub(super) fn plan(step: usize, elements: &[ElementLayout]) -> Plan {
 /// the per-channel loops.
 #[inline(always)]
 fn element_tile(tile: &[u8], step: usize, e: &ElementLayout, at: usize, out: SamplesMut<'_>) {
+    /// The loop specialised on the scan size where there is one (what `read_into` takes:
+    /// on CPUs without the SIMD kernels this is the whole demux), the general one otherwise.
+    fn one<O>(
+        tile: &[u8],
+        step: usize,
+        e: &ElementLayout,
+        out: &mut [O],
+        f: impl Fn(u64) -> O + Copy,
+    ) {
+        if fast(tile, step, e, out, &f).is_none() {
+            dispatch(tile, step, e, out, f);
+        }
+    }
     let at = at * e.format.repeat.max(1) as usize;
     match out {
-        SamplesMut::I8(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i8),
-        SamplesMut::U8(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u8),
-        SamplesMut::I16(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i16),
-        SamplesMut::U16(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u16),
-        SamplesMut::I32(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i32),
-        SamplesMut::U32(o) => dispatch(tile, step, e, &mut o[at..], |v| v as u32),
-        SamplesMut::I64(o) => dispatch(tile, step, e, &mut o[at..], |v| v as i64),
-        SamplesMut::U64(o) => dispatch(tile, step, e, &mut o[at..], |v| v),
+        SamplesMut::I8(o) => one(tile, step, e, &mut o[at..], |v| v as i8),
+        SamplesMut::U8(o) => one(tile, step, e, &mut o[at..], |v| v as u8),
+        SamplesMut::I16(o) => one(tile, step, e, &mut o[at..], |v| v as i16),
+        SamplesMut::U16(o) => one(tile, step, e, &mut o[at..], |v| v as u16),
+        SamplesMut::I32(o) => one(tile, step, e, &mut o[at..], |v| v as i32),
+        SamplesMut::U32(o) => one(tile, step, e, &mut o[at..], |v| v as u32),
+        SamplesMut::I64(o) => one(tile, step, e, &mut o[at..], |v| v as i64),
+        SamplesMut::U64(o) => one(tile, step, e, &mut o[at..], |v| v),
     };
 }
 

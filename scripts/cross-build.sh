@@ -119,6 +119,8 @@ fi
 if [ $TEST = 1 ]; then
     host_bin=$target_dir/x86_64-unknown-linux-musl/release/ferroio
     tree=$(mktemp -d)
+    spid=
+    trap 'if [ -n "$spid" ]; then kill "$spid" 2>/dev/null || true; fi; rm -rf "$tree"' EXIT
     cp -r fixtures/iio-dummy-6.1/. "$tree/"
     for t in armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl; do
         case $t in armv7*) qemu=qemu-arm-static ;; *) qemu=qemu-aarch64-static ;; esac
@@ -127,7 +129,6 @@ if [ $TEST = 1 ]; then
         "$qemu" "$target_dir/$t/release/ferroio" serve -u "local:$tree" --bind 127.0.0.1 \
             -p 0 --no-announce >/dev/null 2>"$slog" &
         spid=$!
-        trap 'kill "$spid" 2>/dev/null || true' EXIT
         port=
         for _ in $(seq 200); do
             port=$(grep -o '127\.0\.0\.1:[0-9]*' "$slog" | head -1 | cut -d: -f2 || true)
@@ -135,16 +136,20 @@ if [ $TEST = 1 ]; then
             sleep 0.1
         done
         [ -n "$port" ] || { kill "$spid"; die "$t: ferroio serve did not start: $(cat "$slog")"; }
-        remote=$("$host_bin" info -u "ip:127.0.0.1:$port" | sed -n '/devices:$/,$p')
-        local_=$("$host_bin" info -u "local:$tree" | sed -n '/devices:$/,$p')
+        remote=$("$host_bin" info -u "ip:127.0.0.1:$port") \
+            || die "$t: ferroio info -u ip: through the served context failed: $(cat "$slog")"
+        local_=$("$host_bin" info -u "local:$tree") || die "ferroio info -u local: failed"
+        remote=$(sed -n '/devices:$/,$p' <<< "$remote")
+        local_=$(sed -n '/devices:$/,$p' <<< "$local_")
         kill -TERM "$spid"
         wait "$spid" || die "$t: ferroio serve did not exit cleanly on SIGTERM: $(cat "$slog")"
         [ -n "$remote" ] && [ "$remote" = "$local_" ] \
             || die "$t: the context served under qemu-user differs from the local one"
         grep -q "stopped" "$slog" || die "$t: ferroio serve did not log its stop"
-        trap - EXIT
+        spid=
     done
     rm -rf "$tree"
+    trap - EXIT
 fi
 T_TEST=$(date +%s)
 

@@ -26,6 +26,8 @@ command -v iiod >/dev/null 2>&1 || [ -x /usr/sbin/iiod ] || need_pkgs+=(iiod)
 command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 # strtol_vs_glibc asks glibc through Python's ctypes.
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# server_libiio drives ferroio serve from libiio's Python binding.
+/usr/bin/python3 -c 'import iio' >/dev/null 2>&1 || need_pkgs+=(python3-libiio)
 # The DNS-SD tests run a board (iiod + avahi-daemon, fetched by the harness, + its own dbus)
 # in network namespaces joined by a veth pair.
 command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)

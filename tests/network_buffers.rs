@@ -20,31 +20,6 @@ use std::time::{Duration, Instant};
 const URI: &str = "ip:127.0.0.1";
 const OURS: &str = env!("CARGO_BIN_EXE_ferroio");
 
-/// Reads `n` bytes from a non-blocking FIFO, waiting at most 10 s.
-fn read_fifo(f: &mut File, n: usize) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while out.len() < n {
-        let want = (n - out.len()).min(buf.len());
-        match f.read(&mut buf[..want]) {
-            Ok(k) => out.extend_from_slice(&buf[..k]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "only {} of {n} bytes", out.len());
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("FIFO read: {e}"),
-        }
-    }
-    out
-}
-
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
 #[test]
 fn capture_matches_iio_readdev_bit_exact() {
     each_peer(capture_matches_iio_readdev_bit_exact_on);
@@ -58,7 +33,7 @@ fn capture_matches_iio_readdev_bit_exact_on(peer: Peer) {
     let mut feed = common::hold_fifo(&fifo);
 
     // libiio: 2 channels s12/16 + timestamp s64 = 16-byte scans, 4-scan blocks, 8 scans.
-    let theirs_in = pattern(128, 1);
+    let theirs_in = common::pattern(128, 1);
     feed.write_all(&theirs_in).unwrap();
     let out = srv.run_bytes(
         "iio_readdev",
@@ -69,7 +44,7 @@ fn capture_matches_iio_readdev_bit_exact_on(peer: Peer) {
     assert_eq!(out.stdout, theirs_in, "iio_readdev");
 
     // Ours, same device, channels and block size.
-    let ours_in = pattern(128 * 4, 7);
+    let ours_in = common::pattern(128 * 4, 7);
     feed.write_all(&ours_in).unwrap();
     srv.in_netns(|| {
         let ctx = Context::from_uri(URI).unwrap();
@@ -107,16 +82,16 @@ fn output_matches_iio_writedev_on(peer: Peer) {
     let mut dac = common::hold_fifo(&fifo);
 
     // libiio: one be:u10/16 channel, 4-scan blocks, 8 scans = 16 bytes.
-    let theirs = pattern(16, 3);
+    let theirs = common::pattern(16, 3);
     let out = srv.run_bytes(
         "iio_writedev",
         &["-u", URI, "-b", "4", "-s", "8", "iio:device1"],
         &theirs,
     );
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(read_fifo(&mut dac, 16), theirs, "iio_writedev");
+    assert_eq!(common::read_fifo(&mut dac, 16), theirs, "iio_writedev");
 
-    let ours = pattern(8 * 6, 9);
+    let ours = common::pattern(8 * 6, 9);
     srv.in_netns(|| {
         let ctx = Context::from_uri(URI).unwrap();
         let dev = ctx.get_device("fake-dac").unwrap();
@@ -133,7 +108,7 @@ fn output_matches_iio_writedev_on(peer: Peer) {
         buf.close().unwrap();
     })
     .unwrap();
-    assert_eq!(read_fifo(&mut dac, ours.len()), ours, "ours");
+    assert_eq!(common::read_fifo(&mut dac, ours.len()), ours, "ours");
 }
 
 #[test]
@@ -235,7 +210,7 @@ fn feed_in_background(f: &File, data: Vec<u8>) -> JoinHandle<()> {
 /// Reads `n` bytes from a FIFO in a thread (see [`read_fifo`]).
 fn drain_in_background(f: &File, n: usize) -> JoinHandle<Vec<u8>> {
     let mut f = f.try_clone().unwrap();
-    std::thread::spawn(move || read_fifo(&mut f, n))
+    std::thread::spawn(move || common::read_fifo(&mut f, n))
 }
 
 /// Waits (at most 10 s) until iiod has disabled the device's buffer: after a client that
@@ -276,7 +251,7 @@ fn cli_read_moves_the_same_bytes_as_iio_readdev_on(peer: Peer) {
             (block as u8, "iio_readdev", None),
             (!block as u8, OURS, Some("read")),
         ] {
-            let input = pattern(scans * 16, seed);
+            let input = common::pattern(scans * 16, seed);
             let feeder = feed_in_background(&fifo, input.clone());
             let argv: Vec<&str> = sub.into_iter().chain(args).collect();
             let t0 = Instant::now();
@@ -322,7 +297,7 @@ fn cli_write_moves_the_same_bytes_as_iio_writedev_on(peer: Peer) {
             (block as u8, "iio_writedev", None),
             (!block as u8, OURS, Some("write")),
         ] {
-            let input = pattern(scans * 2, seed);
+            let input = common::pattern(scans * 2, seed);
             let drain = drain_in_background(&dac, input.len());
             let argv: Vec<&str> = sub.into_iter().chain(args).collect();
             let out = srv.run_bytes(program, &argv, &input);

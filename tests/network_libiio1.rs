@@ -201,13 +201,15 @@ fn every_write_lands_on_its_attribute(server: Server) {
                 .map(|(k, _)| k)
                 .collect();
             let file = w.file.to_string();
-            // A detach when nothing was attached may leave the file as it was.
-            let expected: Vec<&String> =
-                if before.get(&file).map(|v| value_of(v)) == Some(w.value.to_string()) {
-                    vec![]
-                } else {
-                    vec![&file]
-                };
+            // A detach when nothing was attached may leave the file as it was; every other
+            // write must change its file.
+            let expected: Vec<&String> = if w.what == "SETTRIG (detach)"
+                && before.get(&file).map(|v| value_of(v)) == Some(w.value.to_string())
+            {
+                vec![]
+            } else {
+                vec![&file]
+            };
             assert_eq!(changed, expected, "{server:?}: {}", w.what);
             assert_eq!(before.len(), after.len(), "{server:?}: {}", w.what);
             assert_eq!(value_of(&after[&file]), w.value, "{server:?}: {}", w.what);
@@ -247,8 +249,9 @@ fn writes_land_on_their_attribute_iiod024() {
 #[test]
 fn the_reported_commands_work_on_every_server() {
     for server in Server::ALL {
+        // A peer that cannot be built here is skipped (it says so); the others still run.
         let Some(srv) = server.start() else {
-            return;
+            continue;
         };
         let root = srv.fake_root();
         let before = snapshot(&root);

@@ -190,12 +190,6 @@ fn dev_dir(root: &Path) -> PathBuf {
     root.join("bus/iio/devices/iio:device0")
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
 /// Waits up to 10 s for `cond`.
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(10);
@@ -515,13 +509,22 @@ fn a_full_server_makes_room_by_closing_the_idlest_connection() {
     let root = dummy();
     let srv = Served::start(
         &common::local_uri(root.path()),
-        ServerOptions::new().max_clients(4),
+        ServerOptions::new()
+            .max_clients(4)
+            .evict_idle_after(Duration::from_secs(1)),
     );
     let mut silent: Vec<Raw> = (0..4).map(|_| srv.raw()).collect();
+    // One speaks a while after the others connected: it is not the idlest.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(silent[3].cmd("VERSION"), "0.24.ferroio");
-    // After the eviction delay (10 s) a newcomer gets the place of the idlest.
-    std::thread::sleep(Duration::from_millis(10_500));
+    // Before the eviction delay a newcomer is refused, after it gets the idlest's place.
+    let mut early = srv.raw();
+    assert!(
+        early.closed_within(Duration::from_millis(500)),
+        "{}",
+        srv.log()
+    );
+    std::thread::sleep(Duration::from_millis(1_200));
     let mut c = srv.raw();
     assert_eq!(c.cmd("VERSION"), "0.24.ferroio");
     // One of the three that never spoke made room; the one that did is still there.
@@ -592,7 +595,7 @@ fn capture_through_the_server_is_bit_exact() {
         .build()
         .unwrap();
     let scan = buf.scan_bytes();
-    let data = pattern(scan * 64 * 16, 5);
+    let data = common::pattern(scan * 64 * 16, 5);
     feed.write_all(&data).unwrap();
     let mut got = Vec::new();
     for _ in 0..16 {
@@ -648,8 +651,10 @@ fn two_readers_of_one_device_each_get_their_channels() {
     let scans = 8 * 4;
     a.send(format!("READBUF iio:device0 {}\r\n", scans * a_layout.scan_bytes()).as_bytes());
     b.send(format!("READBUF iio:device0 {}\r\n", scans * b_layout.scan_bytes()).as_bytes());
-    std::thread::sleep(Duration::from_millis(300));
-    let data = pattern(union.scan_bytes() * scans, 11);
+    eventually("both READBUF requests are waiting", || {
+        srv.log().matches("waiting for scans").count() == 2
+    });
+    let data = common::pattern(union.scan_bytes() * scans, 11);
     feed.write_all(&data).unwrap();
     for (c, lay, ids) in [
         (&mut a, &a_layout, &a_ids[..]),
@@ -701,7 +706,7 @@ fn a_reader_that_never_reads_blocks_no_one() {
     let stop_feed = stop.clone();
     let feeder = std::thread::spawn(move || {
         let mut w = common::hold_fifo(&fifo);
-        let chunk = pattern(64 * 1024, 3);
+        let chunk = common::pattern(64 * 1024, 3);
         while !stop_feed.load(std::sync::atomic::Ordering::SeqCst) {
             // Non-blocking: a full pipe (no reader left) must not keep this thread.
             if w.write(&chunk).is_err() {
@@ -758,7 +763,7 @@ fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
     let mut first = [0u8; 64];
     let feeder = std::thread::spawn(move || {
         for i in 0..50u8 {
-            if feed.write_all(&pattern(4096, i)).is_err() {
+            if feed.write_all(&common::pattern(4096, i)).is_err() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -801,25 +806,13 @@ fn output_through_the_server_delivers_the_bytes() {
     // A second writer is refused while the first holds it.
     let mut other = srv.raw();
     assert_eq!(other.cmd("OPEN iio:device0 4 00000001"), "-16");
-    let ours = pattern(8 * 6, 9);
+    let ours = common::pattern(8 * 6, 9);
     for block in ours.chunks(8) {
         buf.data_mut().copy_from_slice(block);
         assert_eq!(buf.push().unwrap(), 4);
     }
     buf.close().unwrap();
-    let mut got = vec![0u8; ours.len()];
-    let until = Instant::now() + Duration::from_secs(10);
-    let mut n = 0;
-    while n < got.len() {
-        match dac.read(&mut got[n..]) {
-            Ok(k) => n += k,
-            Err(_) => {
-                assert!(Instant::now() < until, "{n} bytes");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-    assert_eq!(got, ours);
+    assert_eq!(common::read_fifo(&mut dac, ours.len()), ours);
     assert_eq!(common::sysfs_state(&dir), before);
     // A raw WRITEBUF: go-ahead, data, bytes taken; a trailing partial scan is dropped.
     assert_eq!(other.cmd("OPEN iio:device0 4 00000001"), "0");
@@ -827,10 +820,7 @@ fn output_through_the_server_delivers_the_bytes() {
     assert_eq!(other.line(), "0");
     other.send(&[1, 2, 3, 4, 5]);
     assert_eq!(other.line(), "4");
-    let mut four = [0u8; 4];
-    std::thread::sleep(Duration::from_millis(100));
-    dac.read_exact(&mut four).unwrap();
-    assert_eq!(four, [1, 2, 3, 4]);
+    assert_eq!(common::read_fifo(&mut dac, 4), [1, 2, 3, 4]);
     assert_eq!(other.cmd("READBUF iio:device0 4"), "-9");
     assert_eq!(other.cmd("CLOSE iio:device0"), "0");
 }
@@ -881,7 +871,9 @@ fn shutdown_tells_a_waiting_reader_and_restores_the_device() {
     let mask = positions(&local, &["voltage0"]).1;
     assert_eq!(c.cmd(&format!("OPEN iio:device0 4 {mask}")), "0");
     c.send(b"READBUF iio:device0 8\r\n");
-    std::thread::sleep(Duration::from_millis(300));
+    eventually("the READBUF is waiting", || {
+        srv.log().contains("waiting for scans")
+    });
     let t = Instant::now();
     srv.stop();
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());

@@ -92,6 +92,17 @@ fn iio_attr_through_ferroio_serve_is_iio_attr_through_iiod() {
     for (i, case) in cases.iter().enumerate() {
         assert_eq!(outputs[1][i], outputs[0][i], "iio_attr {case}");
     }
+    // Equal, and right: the listing names the devices, the writes read back (the last
+    // read of each is after its write).
+    let of = |case: &str| &outputs[1][cases.iter().rposition(|c| *c == case).unwrap()];
+    assert!(
+        of("-d").contains("adc-label") && of("-d").contains("fake-dac"),
+        "{}",
+        of("-d")
+    );
+    assert!(of("-d iio:device0 sampling_frequency").contains("2000"));
+    assert!(of("-c iio:device0 voltage1 calibbias").contains("-3"));
+    assert!(of("-D iio:device0 direct_reg_access").contains("0x1f"));
 }
 
 #[test]

@@ -424,6 +424,9 @@ impl Connection {
             return Ok(());
         }
         share.request(sub, bytes);
+        self.srv
+            .log
+            .detail(|| format!("{}: {}: waiting for scans", self.wire.peer, cmd.describe()));
         let mut left = bytes;
         let mut first = true;
         let mut progress = Instant::now();

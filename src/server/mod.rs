@@ -50,8 +50,8 @@ pub(crate) const SLICE: Duration = Duration::from_millis(200);
 /// The answer to `VERSION`: iiod 0.24's protocol, the git-tag field naming us.
 pub(crate) const VERSION_LINE: &str = "0.24.ferroio";
 
-/// A full server makes room for a newcomer by closing a connection idle at least this long
-/// (one without a buffer open).
+/// By default, a full server makes room for a newcomer by closing a connection idle at
+/// least this long (one without a buffer open).
 const EVICT_IDLE: Duration = Duration::from_secs(10);
 
 /// How long [`Server::run`] waits for its clients' threads after a shutdown.
@@ -72,6 +72,7 @@ pub struct ServerOptions {
     max_clients: usize,
     idle_timeout: Option<Duration>,
     io_timeout: Duration,
+    evict_idle: Duration,
     announce: bool,
     verbose: bool,
     logger: Option<Logger>,
@@ -86,6 +87,7 @@ impl Default for ServerOptions {
             max_clients: 16,
             idle_timeout: None,
             io_timeout: IO_TIMEOUT,
+            evict_idle: EVICT_IDLE,
             announce: true,
             verbose: false,
             logger: None,
@@ -102,6 +104,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_clients", &self.max_clients)
             .field("idle_timeout", &self.idle_timeout)
             .field("io_timeout", &self.io_timeout)
+            .field("evict_idle", &self.evict_idle)
             .field("announce", &self.announce)
             .field("verbose", &self.verbose)
             .finish_non_exhaustive()
@@ -150,6 +153,14 @@ impl ServerOptions {
     /// (default 30 s). A client that overruns it is disconnected.
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
         self.io_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// When every place is taken (`max_clients`), a newcomer gets the place of the
+    /// connection idle the longest if that one has been idle (no command, no buffer open)
+    /// at least this long (default 10 s); otherwise the newcomer is refused.
+    pub fn evict_idle_after(mut self, idle: Duration) -> Self {
+        self.evict_idle = idle;
         self
     }
 
@@ -519,7 +530,7 @@ impl Server {
                 .iter()
                 .filter(|(h, _)| !h.is_finished())
                 .filter_map(|(_, c)| c.evictable_idle().map(|d| (d, c)))
-                .filter(|(d, _)| *d >= EVICT_IDLE)
+                .filter(|(d, _)| *d >= srv.options.evict_idle)
                 .max_by_key(|(d, _)| *d);
             match idlest {
                 Some((idle, c)) => {

@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The project's `fixtures/` directory.
 pub fn fixtures_dir() -> PathBuf {
@@ -109,6 +111,33 @@ pub fn hold_fifo(path: &Path) -> File {
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
         .unwrap_or_else(|e| panic!("open the FIFO {}: {e}", path.display()))
+}
+
+/// Reads `n` bytes from a FIFO opened non-blocking (see [`hold_fifo`]), waiting at most
+/// 10 s for them.
+pub fn read_fifo(f: &mut File, n: usize) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while out.len() < n {
+        let want = (n - out.len()).min(buf.len());
+        match f.read(&mut buf[..want]) {
+            Ok(k) => out.extend_from_slice(&buf[..k]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "only {} of {n} bytes", out.len());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("FIFO read: {e}"),
+        }
+    }
+    out
+}
+
+/// `len` bytes that differ from one position and one `seed` to the next.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Every regular file under `dir` with its value as sysfs shows it: a device's state

@@ -16,8 +16,9 @@
 #                   (what speed figures need; vm_gpio_speed asserts its target only then)
 #   --timeout SECS  kill the VM after SECS seconds (default 600), counted as failure
 #   --shell         interactive shell on the VM console after the tests
-#   TEST_ARGS       extra arguments for every module's run; a test name filter adds to the
-#                   module's own (`smoke::`): give the full path, e.g. `smoke::gpiochip0_chip_info`
+#   TEST_ARGS       extra arguments for every module's run; with a test name filter
+#                   (e.g. `smoke::gpiochip0_chip_info`, or any substring) the test binary
+#                   runs once with that filter instead of once per module
 #   capture OUT     no tests: snapshot the guest's sysfs trees into OUT.tar.gz
 #
 # Exit status: 0 all tests passed; 1 a test failed or the fixtures could not be

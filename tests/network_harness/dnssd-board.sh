@@ -149,6 +149,7 @@ dbus_config() {
 EOF
 }
 
+# avahi-daemon.conf for host name $1 on interface $2, publish-addresses=$3 (yes/no).
 avahi_config() {
     cat <<EOF
 [server]
@@ -166,7 +167,7 @@ ratelimit-burst=0
 enable-wide-area=no
 
 [publish]
-publish-addresses=yes
+publish-addresses=$3
 publish-hinfo=no
 publish-workstation=no
 publish-domain=no
@@ -218,10 +219,9 @@ board() {
     until_ok 10 "dbus-daemon's socket" test -S /run/dbus/system_bus_socket
     log "dbus-daemon up (pid $!)"
 
-    avahi_config "$host" "$bif" >"$dir/avahi-daemon.conf"
-    if [ -n "${DNSSD_SERVER:-}" ]; then
-        sed -i 's/^publish-addresses=yes/publish-addresses=no/' "$dir/avahi-daemon.conf"
-    fi
+    # With ferroio serve answering for the board, avahi publishes not even the address.
+    avahi_config "$host" "$bif" "$([ -n "${DNSSD_SERVER:-}" ] && echo no || echo yes)" \
+        >"$dir/avahi-daemon.conf"
     libdir="$aroot/usr/lib/$(uname -m)-linux-gnu"
     LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
         "$aroot/usr/sbin/avahi-daemon" -f "$dir/avahi-daemon.conf" \

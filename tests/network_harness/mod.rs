@@ -426,7 +426,10 @@ pub fn libiio1(which: Libiio1) -> Option<PathBuf> {
         println!("skipped: {} is not present", tarball.display());
         return None;
     }
-    let cache = peer_cache_dir()?;
+    let Some(cache) = peer_cache_dir() else {
+        println!("skipped: no peer cache directory (set FERROIO_PEER_CACHE or HOME)");
+        return None;
+    };
     std::fs::create_dir_all(&cache).expect("peer cache");
     let prefix = cache.join(format!("libiio1-{}", which.commit()));
     let mut cmd = Command::new("flock");

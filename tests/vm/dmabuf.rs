@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::vm;
 use vm::{
     chan, check_waiting_refill, fnv1a, kernel_version, push_cyclic_once, read,
-    refill_until_disabled, require_vm, state, Sim, FNV_OFFSET, IIO,
+    refill_until_disabled, require_vm, state, tool, Served, Sim, FNV_OFFSET, IIO,
 };
 
 /// Scans `ferroio_dmasim` puts in one buffer0 block per channel: `(n * 16 + c) mod 65536`.
@@ -344,8 +344,7 @@ fn cli_read_through_dmabuf_equals_iio_readdev() {
     );
     let said = String::from_utf8_lossy(&ours.stderr);
     assert!(said.contains("transfer dmabuf"), "{said}");
-    let tools = std::env::var("FERROIO_VM_TOOLS").unwrap();
-    let theirs = std::process::Command::new(Path::new(&tools).join("iio_readdev"))
+    let theirs = std::process::Command::new(tool("iio_readdev"))
         .args(args)
         .output()
         .unwrap();
@@ -431,39 +430,10 @@ fn ferroio_serve_captures_through_dmabuf() {
     let Some(sim) = dmasim("dmasim_serve") else {
         return;
     };
-    let log_path = std::env::temp_dir().join("ferroio-serve-dmabuf.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--no-announce",
-            "-v",
-        ])
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    let port = loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if let Some(p) = text
-            .lines()
-            .find(|l| l.contains("serving"))
-            .and_then(|l| l.rsplit(':').next())
-            .and_then(|p| p.trim().parse::<u16>().ok())
-        {
-            break p;
-        }
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{text}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let uri = format!("ip:127.0.0.1:{port}");
+    let srv = Served::start(&[]);
     let args = [
         "-u",
-        &uri,
+        &srv.uri,
         "-b",
         "256",
         "-s",
@@ -472,8 +442,7 @@ fn ferroio_serve_captures_through_dmabuf() {
         "voltage0",
         "voltage3",
     ];
-    let tools = std::env::var("FERROIO_VM_TOOLS").unwrap();
-    let theirs = std::process::Command::new(Path::new(&tools).join("iio_readdev"))
+    let theirs = std::process::Command::new(tool("iio_readdev"))
         .args(args)
         .output()
         .unwrap();
@@ -482,12 +451,8 @@ fn ferroio_serve_captures_through_dmabuf() {
         .args(args)
         .output()
         .unwrap();
-    let pid = rustix::process::Pid::from_child(&server);
-    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    let status = server.wait().unwrap();
-    let text = std::fs::read_to_string(&log_path).unwrap();
-    let _ = std::fs::remove_file(&log_path);
-    assert!(status.success(), "{text}");
+    let (stopped, text) = srv.stop();
+    assert!(stopped, "{text}");
     for (who, out) in [("iio_readdev", &theirs), ("ferroio read", &ours)] {
         assert!(
             out.status.success(),

@@ -73,6 +73,93 @@ pub fn tool(name: &str) -> PathBuf {
     Path::new(&std::env::var("FERROIO_VM_TOOLS").unwrap()).join(name)
 }
 
+/// `ferroio serve -v` of this build on 127.0.0.1 (a free port, no announcements), its log
+/// in a file; stopped with SIGTERM when dropped (or by [`Served::stop`]).
+pub struct Served {
+    child: Option<std::process::Child>,
+    log: PathBuf,
+    /// `ip:127.0.0.1:PORT`.
+    pub uri: String,
+}
+
+impl Served {
+    /// Starts the server with `extra` arguments and waits (10 s at most) for its
+    /// "serving" line.
+    pub fn start(extra: &[&str]) -> Served {
+        let log = std::env::temp_dir().join(format!(
+            "ferroio-serve-{}-{:?}.log",
+            std::process::id(),
+            Instant::now()
+        ));
+        let file = fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_ferroio"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1",
+                "-p",
+                "0",
+                "--no-announce",
+                "-v",
+            ])
+            .args(extra)
+            .stderr(file)
+            .spawn()
+            .expect("start ferroio serve");
+        let mut srv = Served {
+            child: Some(child),
+            log,
+            uri: String::new(),
+        };
+        let t0 = Instant::now();
+        let port = loop {
+            let text = srv.log();
+            if let Some(p) = text
+                .lines()
+                .find(|l| l.contains("serving"))
+                .and_then(|l| l.rsplit(':').next())
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            {
+                break p;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "no port in:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        srv.uri = format!("ip:127.0.0.1:{port}");
+        srv
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the server with SIGTERM: whether it exited successfully, and its whole log.
+    pub fn stop(mut self) -> (bool, String) {
+        let ok = self.terminate();
+        (ok, self.log())
+    }
+
+    fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let pid = rustix::process::Pid::from_child(&child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        child.wait().is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.terminate();
+        let _ = fs::remove_file(&self.log);
+    }
+}
+
 /// `(n * 16 + c) mod 65536`: channel `c` of scan `n`, as the test devices fill capture
 /// blocks (scans counted from 0 at each enable).
 pub fn pattern(n: u64, chan: u64) -> u16 {
@@ -158,16 +245,22 @@ impl Sim {
         state(&self.dir)
     }
 
-    /// (bytes, FNV-1a) consumed since the last enable, read as one pair: the two files are
-    /// read apart, and the device may consume between the reads (it updates the hash, then
-    /// the count), so the count is read before and after the hash until it stays put.
+    /// (bytes, FNV-1a) consumed since the last enable, read as one pair: the driver updates
+    /// both under one lock, but they are two files read apart and the device may consume
+    /// in between, so the count is read before and after the hash until it stays put (a
+    /// device that never pauses long enough for that within 10 s fails the test).
     pub fn consumed(&self) -> (u64, u64) {
+        let t0 = Instant::now();
         loop {
             let bytes = self.num("sim_consumed_bytes");
             let hash = u64::from_str_radix(&self.attr("sim_consumed_fnv1a"), 16).unwrap();
             if self.num("sim_consumed_bytes") == bytes {
                 return (bytes, hash);
             }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the consumed count never held still for one read of the hash"
+            );
         }
     }
 

@@ -3,50 +3,28 @@
 //! middle of a capture leaves the device as it found it.
 
 use super::{iio_by_name, iio_readdev_sysfs, run_firing, state, Guard};
-use crate::vm::{read, require_vm, tool};
+use crate::vm::{read, require_vm, tool, Served};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `ferroio serve` on 127.0.0.1 (a free port), stopped with SIGTERM when dropped.
-struct Served {
-    child: Child,
-    uri: String,
+/// A sysfs file's value, written back when dropped (a failed test too).
+struct RestoreFile {
+    path: std::path::PathBuf,
+    value: String,
 }
 
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferroio"))
-            .args(["serve", "--bind", "127.0.0.1", "-p", "0", "--no-announce"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ferroio serve");
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut first = String::new();
-        err.read_line(&mut first).unwrap();
-        let port: u16 = first
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = err.read_to_end(&mut sink);
-        });
-        Served {
-            child,
-            uri: format!("ip:127.0.0.1:{port}"),
-        }
+impl RestoreFile {
+    fn new(path: std::path::PathBuf) -> RestoreFile {
+        let value = read(&path);
+        RestoreFile { path, value }
     }
 }
 
-impl Drop for Served {
+impl Drop for RestoreFile {
     fn drop(&mut self) {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let _ = self.child.wait();
+        let _ = std::fs::write(&self.path, &self.value);
     }
 }
 
@@ -98,7 +76,7 @@ fn only_in(a: &str, b: &str) -> Vec<String> {
 fn iio_info_through_ferroio_serve_is_the_local_view() {
     require_vm();
     let _g = Guard::new();
-    let srv = Served::start();
+    let srv = Served::start(&[]);
     let remote = iio_info(&srv.uri);
     assert!(remote.contains("network backend"), "{remote}");
     assert!(remote.contains("dummy0"), "{remote}");
@@ -148,9 +126,9 @@ fn iio_info_through_ferroio_serve_is_the_local_view() {
 #[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
 fn iio_attr_through_ferroio_serve_writes_sysfs() {
     require_vm();
-    let srv = Served::start();
+    let srv = Served::start(&[]);
     let trig = iio_by_name("trig0");
-    let old = read(&trig.join("sampling_frequency"));
+    let _restore = RestoreFile::new(trig.join("sampling_frequency"));
     let out = Command::new(tool("iio_attr"))
         .args(["-u", &srv.uri, "-d", "trig0", "sampling_frequency", "42"])
         .output()
@@ -166,7 +144,6 @@ fn iio_attr_through_ferroio_serve_writes_sysfs() {
         String::from_utf8_lossy(&out.stdout).trim(),
         read(&trig.join("sampling_frequency"))
     );
-    std::fs::write(trig.join("sampling_frequency"), old).unwrap();
 }
 
 #[test]
@@ -174,7 +151,7 @@ fn iio_attr_through_ferroio_serve_writes_sysfs() {
 fn iio_readdev_through_ferroio_serve_equals_a_local_capture() {
     require_vm();
     let g = Guard::new();
-    let srv = Served::start();
+    let srv = Served::start(&[]);
     let chans = ["voltage0", "voltage3-voltage4", "accel_x"];
     let mut args = vec!["-t", "sysfstrig0", "-b", "4", "-s", "12", "dummy0"];
     args.extend(chans);
@@ -198,8 +175,10 @@ fn iio_readdev_through_ferroio_serve_equals_a_local_capture() {
 fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
     require_vm();
     let g = Guard::new();
-    let srv = Served::start();
-    std::fs::write(iio_by_name("trig0").join("sampling_frequency"), "200").unwrap();
+    let srv = Served::start(&[]);
+    let freq = iio_by_name("trig0").join("sampling_frequency");
+    let _restore = RestoreFile::new(freq.clone());
+    std::fs::write(&freq, "200").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferroio"))
         .args(["read", "-u", &srv.uri, "-t", "trig0", "-b", "8", "dummy0"])
         .stdout(Stdio::piped())

@@ -879,3 +879,162 @@ fn zprint_with_a_real_zstd_frame() {
     assert!(matches!(e, Error::Protocol { .. }), "{e}");
     let _ = std::fs::remove_file(&path);
 }
+
+/// What a binary block server does wrong (or right) in [`serve_blocks`].
+#[derive(Clone, Copy, PartialEq)]
+enum Blocks {
+    /// Answers each transfer with 2 scans, the later block first.
+    Good,
+    /// A block response announcing 2 GiB.
+    Huge,
+    /// A response for a client id no block has.
+    StrayId,
+    /// A request opcode where a response is due.
+    NotAResponse,
+    /// OPEN_BUFFER hands back another channel mask.
+    OtherMask,
+    /// Every transfer fails to be queued (`-EINVAL << 16`).
+    EnqueueFails,
+}
+
+/// A libiio main (2026 numbering) server that also serves binary blocks, misbehaving as
+/// `how` says on the buffer's connection.
+fn serve_blocks(p: &mut Peer, how: Blocks) {
+    assert_eq!(p.line(), "BINARY");
+    p.send(b"0\n");
+    let respond = |p: &mut Peer, id: u16, code: i32, payload: &[u8]| {
+        let mut h = id.to_le_bytes().to_vec();
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(&code.to_le_bytes());
+        h.extend_from_slice(payload);
+        p.send(&h);
+    };
+    let mut pending: Vec<u16> = Vec::new();
+    let mut sent = 0u8;
+    loop {
+        let mut h = [0u8; 8];
+        if p.r.read_exact(&mut h).is_err() {
+            return;
+        }
+        let id = u16::from_le_bytes([h[0], h[1]]);
+        let (op, code) = (h[2], i32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+        let _ = p.seen.send(format!("op {op} id {id} code {code:#x}"));
+        let mut u64_arg = || {
+            let mut b = [0u8; 8];
+            p.r.read_exact(&mut b).unwrap();
+            u64::from_le_bytes(b)
+        };
+        match op {
+            1 => respond(p, 0, XML.len() as i32, XML.as_bytes()),
+            2 | 32 | 19 | 20 | 22 | 18 => respond(p, 0, 0, b""),
+            // OPEN_BUFFER: one mask word (adc has one channel).
+            17 => {
+                let mut w = [0u8; 4];
+                p.r.read_exact(&mut w).unwrap();
+                if how == Blocks::OtherMask {
+                    w[0] ^= 2;
+                }
+                respond(p, 0, 4, &w);
+            }
+            // CREATE_BLOCK: u64 size.
+            21 => {
+                let _ = u64_arg();
+                respond(p, id, 0, b"");
+            }
+            // TRANSFER_BLOCK (capture: u64 bytes used, nothing else).
+            23 => {
+                let _ = u64_arg();
+                match how {
+                    Blocks::Good => {
+                        pending.push(id);
+                        if pending.len() == 2 {
+                            for id in pending.drain(..).rev() {
+                                let scans = [sent, sent, sent + 1, sent + 1];
+                                sent += 2;
+                                respond(p, id, 4, &scans);
+                            }
+                        }
+                    }
+                    Blocks::Huge => respond(p, id, i32::MAX, b""),
+                    Blocks::StrayId => respond(p, 99, 4, b"abcd"),
+                    Blocks::NotAResponse => {
+                        let mut f = id.to_le_bytes().to_vec();
+                        f.extend_from_slice(&[23, 0, 4, 0, 0, 0]);
+                        p.send(&f);
+                    }
+                    Blocks::EnqueueFails => respond(p, id, -22 << 16, b""),
+                    Blocks::OtherMask => unreachable!("no buffer was opened"),
+                }
+            }
+            _ => respond(p, 0, -22, b""),
+        }
+    }
+}
+
+fn binary_buffer(f: &Fake, samples: usize) -> ferroio::Result<(Context, ferroio::buffer::Buffer)> {
+    let ctx = Context::from_network(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new()
+            .timeout(Some(Duration::from_secs(2)))
+            .protocol(Protocol::Binary),
+    )?;
+    let dev = ctx.get_device("adc")?;
+    let buf = dev
+        .buffer_builder()
+        .channel_named("voltage0", false)
+        .samples(samples)
+        .kernel_buffers(2)
+        .build()?;
+    Ok((ctx, buf))
+}
+
+#[test]
+fn binary_blocks_come_in_the_order_the_server_sends_them() {
+    let f = fake(2, |p| serve_blocks(p, Blocks::Good));
+    let (_ctx, mut buf) = binary_buffer(&f, 2).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(buf.refill().unwrap(), 2);
+        got.extend_from_slice(buf.data());
+    }
+    assert_eq!(got, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
+    buf.close().unwrap();
+    drop(_ctx);
+    let seen: Vec<String> = f.lines.iter().collect();
+    // Both blocks made and queued under their own ids, the buffer enabled once. (Closed
+    // with blocks queued, the connection is simply ended: iiod then frees the buffer.)
+    for want in [
+        "op 21 id 1 code 0x0",
+        "op 21 id 2 code 0x10000",
+        "op 23 id 1 code 0x0",
+        "op 23 id 2 code 0x10000",
+        "op 19 id 0 code 0x0",
+    ] {
+        assert!(seen.iter().any(|l| l == want), "{want}: {seen:?}");
+    }
+}
+
+#[test]
+fn hostile_binary_block_servers_give_errors_not_panics() {
+    let cases: [(Script, &str); 4] = [
+        (|p| serve_blocks(p, Blocks::Huge), "bytes for block 0"),
+        (|p| serve_blocks(p, Blocks::StrayId), "block 98"),
+        (
+            |p| serve_blocks(p, Blocks::NotAResponse),
+            "where a response was due",
+        ),
+        (
+            |p| serve_blocks(p, Blocks::EnqueueFails),
+            "queueing a block",
+        ),
+    ];
+    for (script, says) in cases {
+        let f = fake(2, script);
+        let (_ctx, mut buf) = binary_buffer(&f, 2).unwrap();
+        let e = buf.refill().unwrap_err();
+        assert!(e.to_string().contains(says), "{says}: {e}");
+    }
+    let f = fake(2, |p| serve_blocks(p, Blocks::OtherMask));
+    let e = binary_buffer(&f, 2).unwrap_err();
+    assert!(e.to_string().contains("changed the channel mask"), "{e}");
+}

@@ -378,6 +378,25 @@ impl Conn {
         Ok(out)
     }
 
+    /// Reads exactly `out.len()` bytes (at most the receive buffer's size) or nothing: a
+    /// deadline that passes first leaves what came in the buffer for the next call, so a
+    /// frame header a slow server has not finished is not lost.
+    pub(crate) fn read_whole(
+        &mut self,
+        out: &mut [u8],
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<()> {
+        debug_assert!(out.len() <= self.buf.len());
+        while self.end - self.start < out.len() {
+            // `fill` makes room at the end without dropping buffered bytes.
+            self.fill(what, deadline)?;
+        }
+        out.copy_from_slice(&self.buf[self.start..self.start + out.len()]);
+        self.start += out.len();
+        Ok(())
+    }
+
     /// Reads and drops `len` bytes.
     pub(crate) fn skip(&mut self, mut len: usize, what: &str, deadline: Deadline) -> Result<()> {
         let mut sink = [0u8; 4096];

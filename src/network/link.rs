@@ -17,7 +17,8 @@ use std::time::Duration;
 #[derive(Debug, Default)]
 pub(super) struct NetCancel {
     flag: AtomicBool,
-    socket: Mutex<Option<TcpStream>>,
+    /// The socket of the stream's connection (replaced on a reconnect).
+    pub(super) socket: Mutex<Option<TcpStream>>,
 }
 
 impl Cancel for NetCancel {

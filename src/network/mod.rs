@@ -18,8 +18,8 @@
 //! speaks on a new connection. Any other reply, or none within the timeout, is a server of
 //! neither numbering: the session speaks the text protocol (which 1.x servers keep) on a new
 //! connection rather than guess. [`crate::Context::iiod_dialect`] tells which one is in use
-//! (`ferroio -v` prints it). Binary covers PRINT, TIMEOUT, attributes and triggers; buffers
-//! use the text commands, which 1.x servers still accept.
+//! (`ferroio -v` prints it). Binary covers PRINT, TIMEOUT, attributes, triggers and
+//! buffers (`blocks.rs`: libiio 1.x's blocks, all kept queued).
 //!
 //! What a hostile or broken server can do to us is bounded: every call has a deadline (the
 //! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
@@ -34,9 +34,10 @@
 //! announces itself, and `.local` names the system resolver does not know are asked for on
 //! the link.
 //!
-//! Buffers (`stream.rs`) use a connection of their own each, as libiio's do: capture asks
-//! for many blocks per request with two requests in flight, output is sent in batches by a
-//! thread of the stream (`sender.rs`), so neither waits a round trip per block.
+//! Buffers use a connection of their own each, as libiio's do. In text (`stream.rs`),
+//! capture asks for many blocks per request with two requests in flight, output is sent in
+//! batches by a thread of the stream (`sender.rs`); in binary (`blocks.rs`) every block is
+//! kept queued on the server. Neither waits a round trip per block.
 
 use crate::attr_loc::AttrLoc;
 use crate::backend::Backend;
@@ -45,6 +46,7 @@ use crate::model::ContextData;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod blocks;
 pub(crate) mod codec;
 pub(crate) mod conn;
 mod link;
@@ -333,7 +335,16 @@ impl Backend for NetworkBackend {
         &self,
         spec: &crate::backend::BufferSpec<'_>,
     ) -> Result<Box<dyn crate::backend::BufferStream>> {
-        stream::open(&self.ep, *lock(&self.timeout), spec)
+        let timeout = *lock(&self.timeout);
+        match self.dialect {
+            // libiio 1.x's blocks; iiod 1.x also keeps the text READBUF/WRITEBUF, but its
+            // WRITEBUF sends stale blocks first (../shared/peers/libiio-1.x/README.md).
+            Dialect::Binary(numbering) => {
+                let dev = codec::dev_index(&self.data, &spec.dev.id)?;
+                blocks::open(&self.ep, timeout, numbering, dev, spec)
+            }
+            Dialect::Text => stream::open(&self.ep, timeout, spec),
+        }
     }
 
     fn iiod_dialect(&self) -> Option<Dialect> {

@@ -306,11 +306,14 @@ impl Session {
         self.proto_err(&cmd.describe(), format!("unexpected reply {reply:?}"))
     }
 
-    /// The server-side timeout libiio asks for: half of its own (0 = none).
+    /// The server-side timeout libiio asks for: half of its own; none is 0 in text (iiod
+    /// 0.x reads it unsigned) and -1 in binary (to iiod 1.x, 0 means "do not wait").
     pub(super) fn remote_timeout_ms(&self) -> i32 {
-        self.timeout
-            .map(|t| (t.as_millis() / 2).min(i32::MAX as u128) as i32)
-            .unwrap_or(0)
+        match self.timeout {
+            Some(t) => ((t.as_millis() / 2).min(i32::MAX as u128) as i32).max(1),
+            None if self.codec == Dialect::Text => 0,
+            None => -1,
+        }
     }
 
     /// Sets the server-side timeout and fetches the context XML, in as few round trips as

@@ -225,6 +225,63 @@ pub(crate) fn attr_code(attr: usize, low: usize) -> Option<i32> {
     Some(((u32::from(attr) << 16) | u32::from(low)) as i32)
 }
 
+/// `code` of a block command: buffer index in the low 16 bits, block index in the high.
+pub(crate) fn block_code(buffer: u16, block: u16) -> i32 {
+    ((u32::from(block) << 16) | u32::from(buffer)) as i32
+}
+
+/// Client side: appends the frame of a buffer, block or event operation (those the
+/// [`Command`] enum does not carry: their state lives in the stream that sends them) to
+/// `out`: the header with `op`'s opcode under `numbering`, then `payload`.
+pub(crate) fn encode_op(
+    op: Op,
+    numbering: Numbering,
+    client_id: u16,
+    dev: u8,
+    code: i32,
+    payload: &[&[u8]],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let opcode = op.code(numbering).ok_or_else(|| Error::Unsupported {
+        backend: "network",
+        what: format!("{op:?}: the server speaks the {}", numbering.describe()),
+    })?;
+    let header = Header {
+        client_id,
+        op: opcode,
+        dev,
+        code,
+    };
+    out.extend_from_slice(&header.encode());
+    for p in payload {
+        out.extend_from_slice(p);
+    }
+    Ok(())
+}
+
+/// A block's transfer failed: `Enqueue` when the server could not queue it (the block is
+/// the client's again), `Dequeue` when it was queued but waiting for it failed (it is
+/// still queued: ask again with `RETRY_DEQUEUE_BLOCK`). iiod tells them apart by shifting
+/// an enqueue error 16 bits left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockError {
+    /// Not queued; the errno.
+    Enqueue(i32),
+    /// Queued, not dequeued; the errno.
+    Dequeue(i32),
+}
+
+impl BlockError {
+    /// The failure a negative transfer response `code` reports.
+    pub(crate) fn of(code: i32) -> BlockError {
+        if code & 0xffff == 0 {
+            BlockError::Enqueue(-(code >> 16))
+        } else {
+            BlockError::Dequeue(-code)
+        }
+    }
+}
+
 /// Whether a PRINT payload is a zstd frame (rather than plain XML).
 pub(crate) fn is_zstd(payload: &[u8]) -> bool {
     payload.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
@@ -605,6 +662,15 @@ mod tests {
         assert_eq!(attr_code(2, 5), Some(0x0002_0005));
         assert_eq!(attr_code(0xffff, 0xffff), Some(-1));
         assert_eq!(attr_code(0x1_0000, 0), None);
+    }
+
+    #[test]
+    fn block_codes_and_their_errors() {
+        assert_eq!(block_code(1, 3), 0x0003_0001);
+        // iiod: an enqueue failure is `-errno << 16`, a dequeue failure plain `-errno`.
+        assert_eq!(BlockError::of(-22 << 16), BlockError::Enqueue(22));
+        assert_eq!(BlockError::of(-110), BlockError::Dequeue(110));
+        assert_eq!(BlockError::of(-1 << 16), BlockError::Enqueue(1));
     }
 
     /// The bytes the failures came from: under one numbering a write, under the

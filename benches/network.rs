@@ -15,7 +15,7 @@ mod netbench;
 mod network_harness;
 
 use ferroio::Context;
-use netbench::{median, ms, run_timed, Pump};
+use netbench::{median, ms, side_by_side, Pump};
 use network_harness::RealIiod;
 use std::time::{Duration, Instant};
 
@@ -129,50 +129,4 @@ fn main() {
             format!("head -c {bytes} /dev/zero | timeout 300 {ours} write {args}"),
         )
     });
-}
-
-/// Runs libiio's and our command (from `cmds(block, scans)`) `runs` times each, alternating,
-/// for each row (block size in scans, MiB per run at scale 1), and prints a table row.
-fn side_by_side(
-    srv: &RealIiod,
-    runs: usize,
-    scale: f64,
-    scan: usize,
-    rows: &[(usize, f64)],
-    cmds: impl Fn(usize, usize) -> (String, String),
-) {
-    println!(
-        "{:>7} {:>6} | {:>23} {:>4} {:>4} | {:>23} {:>4} {:>4} | {:>5}",
-        "block", "MiB", "libiio MB/s", "cpu", "iiod", "ferroio MB/s", "cpu", "iiod", "ratio"
-    );
-    for &(block, mib) in rows {
-        let mib = (mib * scale).max(0.25);
-        let scans = ((mib * (1 << 20) as f64) as usize / scan / block).max(1) * block;
-        let bytes = (scans * scan) as f64;
-        let (theirs_cmd, ours_cmd) = cmds(block, scans);
-        let (mut theirs, mut mine) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            theirs.push(run_timed(srv, &theirs_cmd));
-            mine.push(run_timed(srv, &ours_cmd));
-        }
-        let rate = |d: Duration| bytes / d.as_secs_f64() / 1e6;
-        // (median MB/s, cell text, client CPU, iiod CPU)
-        let summary = |v: &[(Duration, f64, f64)]| {
-            let wall: f64 = v.iter().map(|r| r.0.as_secs_f64()).sum();
-            let client: f64 = v.iter().map(|r| r.1).sum();
-            let server: f64 = v.iter().map(|r| r.2).sum();
-            let walls: Vec<Duration> = v.iter().map(|r| r.0).collect();
-            let (lo, hi) = (walls.iter().max().unwrap(), walls.iter().min().unwrap());
-            let mid = rate(median(walls.clone()));
-            let cell = format!("{mid:.1} [{:.0}-{:.0}]", rate(*lo), rate(*hi));
-            (mid, cell, client / wall, server / wall)
-        };
-        let (t, t_cell, tc, ts) = summary(&theirs);
-        let (m, m_cell, mc, ms_) = summary(&mine);
-        println!(
-            "{block:>7} {:>6.1} | {t_cell:>23} {tc:>4.2} {ts:>4.2} | {m_cell:>23} {mc:>4.2} {ms_:>4.2} | {:>5.2}",
-            bytes / (1 << 20) as f64,
-            m / t
-        );
-    }
 }

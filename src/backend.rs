@@ -60,9 +60,68 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Reads a register of device `dev` (libiio's `iio_device_reg_read`). By default
+    /// through the `direct_reg_access` debug attribute: the address written, then the
+    /// value read back (two steps another client can come between; iiod 1.x does both in
+    /// one `REG_READ`).
+    fn reg_read(&self, dev: &str, address: u32) -> Result<u32> {
+        reg_read_by_attr(self, dev, address)
+    }
+
+    /// Writes a register of device `dev` (libiio's `iio_device_reg_write`); by default
+    /// `ADDRESS VALUE` into `direct_reg_access`.
+    fn reg_write(&self, dev: &str, address: u32, value: u32) -> Result<()> {
+        reg_write_by_attr(self, dev, address, value)
+    }
+
+    /// A round trip that changes nothing, to tell that a remote context still answers
+    /// (libiio 1.x's `iio_context_ping`); nothing to check by default.
+    fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The protocol a network context speaks to iiod; `None` for other backends.
     fn iiod_dialect(&self) -> Option<crate::network::codec::Dialect> {
         None
+    }
+}
+
+/// [`Backend::reg_read`] through the `direct_reg_access` debug attribute.
+pub(crate) fn reg_read_by_attr<B: Backend + ?Sized>(b: &B, dev: &str, address: u32) -> Result<u32> {
+    let loc = AttrLoc::Debug {
+        dev,
+        name: "direct_reg_access",
+    };
+    b.write_attr(&loc, &format!("0x{address:x}"))?;
+    let text = b.read_attr(&loc)?;
+    parse_register(&text).ok_or_else(|| Error::Parse {
+        value: text.clone(),
+        what: format!("direct_reg_access of device {dev}"),
+        ty: "u32",
+    })
+}
+
+/// [`Backend::reg_write`] through the `direct_reg_access` debug attribute.
+pub(crate) fn reg_write_by_attr<B: Backend + ?Sized>(
+    b: &B,
+    dev: &str,
+    address: u32,
+    value: u32,
+) -> Result<()> {
+    let loc = AttrLoc::Debug {
+        dev,
+        name: "direct_reg_access",
+    };
+    b.write_attr(&loc, &format!("0x{address:x} 0x{value:x}"))
+}
+
+/// A register value as drivers print it in `direct_reg_access`: `0x`-prefixed hex, or
+/// decimal.
+pub(crate) fn parse_register(text: &str) -> Option<u32> {
+    let t = text.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
     }
 }
 

@@ -198,6 +198,14 @@ impl Context {
         self.inner.backend.set_timeout(timeout)
     }
 
+    /// Checks that a remote context still answers, with a round trip that changes nothing
+    /// (libiio 1.x's `iio_context_ping`): `NOP` on a current libiio 1.x server, `VERSION`
+    /// on a text one, `TIMEOUT` with the timeout already set on a libiio 1.0 server (which
+    /// has no `NOP`). Local and XML contexts have nothing to check.
+    pub fn ping(&self) -> Result<()> {
+        self.inner.backend.ping()
+    }
+
     /// An independent copy for another thread: the same snapshot with its own backend state.
     pub fn try_deep_clone(&self) -> Result<Context> {
         let backend = self.inner.backend.try_clone()?;
@@ -516,26 +524,16 @@ impl Device {
         self.read_all_family(Family::Debug, self.debug_attrs())
     }
 
-    /// Reads a register through the `direct_reg_access` debug attribute, as libiio's
-    /// `iio_device_reg_read` does.
+    /// Reads a register (libiio's `iio_device_reg_read`): through the `direct_reg_access`
+    /// debug attribute, or with one `REG_READ` on a libiio 1.x server.
     pub fn reg_read(&self, address: u32) -> Result<u32> {
-        self.debug_attr_write("direct_reg_access", &format!("0x{address:x}"))?;
-        let text = self.debug_attr_read_str("direct_reg_access")?;
-        let t = text.trim();
-        let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok(),
-            None => t.parse().ok(),
-        };
-        parsed.ok_or_else(|| Error::Parse {
-            value: text.clone(),
-            what: format!("direct_reg_access of device {}", self.id()),
-            ty: "u32",
-        })
+        self.ctx.backend().reg_read(self.id(), address)
     }
 
-    /// Writes a register through the `direct_reg_access` debug attribute.
+    /// Writes a register (libiio's `iio_device_reg_write`): `ADDRESS VALUE` into
+    /// `direct_reg_access`, or one `REG_WRITE` on a libiio 1.x server.
     pub fn reg_write(&self, address: u32, value: u32) -> Result<()> {
-        self.debug_attr_write("direct_reg_access", &format!("0x{address:x} 0x{value:x}"))
+        self.ctx.backend().reg_write(self.id(), address, value)
     }
 
     /// The device's current trigger, `None` when it has none.

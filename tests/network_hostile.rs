@@ -941,6 +941,26 @@ fn serve_blocks(p: &mut Peer, how: Blocks) {
                 let _ = u64_arg();
                 respond(p, id, 0, b"");
             }
+            // CREATE_EVSTREAM (on the stream's id), READ_EVENT: two events, then none.
+            26 => respond(p, id, 0, b""),
+            28 if sent < 2 => {
+                let mut ev = (0x0001_0002_0000_0003u64 + u64::from(sent))
+                    .to_le_bytes()
+                    .to_vec();
+                ev.extend_from_slice(&(1000i64 * i64::from(sent)).to_le_bytes());
+                sent += 1;
+                respond(p, id, 16, &ev);
+            }
+            28 => {}
+            // REG_READ: the register holds its address plus one.
+            29 => respond(p, 0, 4, &(code as u32).wrapping_add(1).to_le_bytes()),
+            // REG_WRITE: u32 value.
+            30 => {
+                let mut v = [0u8; 4];
+                p.r.read_exact(&mut v).unwrap();
+                let _ = p.seen.send(format!("value {:#x}", u32::from_le_bytes(v)));
+                respond(p, 0, 0, b"");
+            }
             // TRANSFER_BLOCK (capture: u64 bytes used, nothing else).
             23 => {
                 let _ = u64_arg();
@@ -1037,4 +1057,72 @@ fn hostile_binary_block_servers_give_errors_not_panics() {
     let f = fake(2, |p| serve_blocks(p, Blocks::OtherMask));
     let e = binary_buffer(&f, 2).unwrap_err();
     assert!(e.to_string().contains("changed the channel mask"), "{e}");
+}
+
+#[test]
+fn registers_and_ping_are_one_binary_operation_each() {
+    let f = fake(1, |p| serve_blocks(p, Blocks::Good));
+    let ctx = Context::from_network(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new()
+            .timeout(Some(Duration::from_secs(2)))
+            .protocol(Protocol::Binary),
+    )
+    .unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    assert_eq!(dev.reg_read(0x40).unwrap(), 0x41);
+    dev.reg_write(0x44, 0xdead_beef).unwrap();
+    ctx.ping().unwrap();
+    drop((dev, ctx));
+    let seen: Vec<String> = f.lines.iter().collect();
+    for want in [
+        "op 29 id 0 code 0x40",
+        "op 30 id 0 code 0x44",
+        "value 0xdeadbeef",
+    ] {
+        assert!(seen.iter().any(|l| l == want), "{want}: {seen:?}");
+    }
+    // The numbering probe, then the ping: both NOP.
+    assert_eq!(
+        seen.iter().filter(|l| l.starts_with("op 32 ")).count(),
+        2,
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn events_over_binary_come_one_per_read() {
+    let f = fake(2, |p| serve_blocks(p, Blocks::Good));
+    let ctx = Context::from_network(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new()
+            .timeout(Some(Duration::from_secs(2)))
+            .protocol(Protocol::Binary),
+    )
+    .unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    let mut events = dev.event_stream().unwrap();
+    events.set_timeout(Some(Duration::from_millis(300)));
+    let got: Vec<(u64, i64)> = (&mut events)
+        .take(2)
+        .map(|e| e.unwrap())
+        .map(|e| (e.code, e.timestamp))
+        .collect();
+    assert_eq!(
+        got,
+        [(0x0001_0002_0000_0003, 0), (0x0001_0002_0000_0004, 1000)]
+    );
+    // Nothing more: a blocking read times out, a non-blocking one says so at once.
+    let e = events.read().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    events.set_blocking(false);
+    assert!(events.read().unwrap().is_none());
+    drop((events, dev, ctx));
+    let seen: Vec<String> = f.lines.iter().collect();
+    assert!(seen.iter().any(|l| l == "op 26 id 1 code 0x0"), "{seen:?}");
+    assert_eq!(
+        seen.iter().filter(|l| l.starts_with("op 28 ")).count(),
+        3,
+        "{seen:?}"
+    );
 }

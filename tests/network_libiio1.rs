@@ -150,6 +150,12 @@ fn writes() -> Vec<Write> {
             value: "9",
         },
         Write {
+            what: "register write (REG_WRITE in binary, direct_reg_access in text)",
+            run: |c| c.get_device("iio:device0")?.reg_write(0x10, 0x5),
+            file: "debug/iio/iio:device0/direct_reg_access",
+            value: "0x10 0x5",
+        },
+        Write {
             what: "debug attribute",
             run: |c| {
                 c.get_device("iio:device0")?
@@ -227,6 +233,9 @@ fn every_write_lands_on_its_attribute(server: Server) {
             "0x1f"
         );
         assert_eq!(adc.trigger().unwrap(), None);
+        // A register read: the fake register file gives back the address written to it.
+        assert_eq!(adc.reg_read(0x2a).unwrap(), 0x2a);
+        ctx.ping().unwrap();
     })
     .unwrap();
     println!("{server:?}: every write changed exactly its attribute");
@@ -525,6 +534,28 @@ fn cyclic_output_over_binary_blocks() {
         assert_eq!(common::read_fifo(&mut dac, block.len()), block);
         assert!(buf.push().is_err(), "a second block for a cyclic buffer");
         buf.close().unwrap();
+    })
+    .unwrap();
+}
+
+/// Events over binary against the real iiod 1.x: the fake tree's device node is a FIFO, on
+/// which the server cannot open an event stream (it answers EPERM), and `CREATE_EVSTREAM`
+/// comes back with that errno as a clear error (events themselves are checked against a
+/// scripted server in `network_hostile.rs`, and on the real kernel locally).
+#[test]
+fn an_event_stream_the_server_cannot_open_is_its_error() {
+    let server = Server::Iiod1(Libiio1::Main);
+    let Some(srv) = server.start() else {
+        return;
+    };
+    srv.in_netns(|| {
+        let ctx = Context::from_uri(URI).unwrap();
+        let dev = ctx.get_device("iio:device0").unwrap();
+        let e = dev.event_stream().unwrap_err();
+        assert!(e.to_string().contains("CREATE_EVSTREAM"), "{e}");
+        assert_eq!(e.errno(), 1, "{e}");
+        // The context is unharmed.
+        assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
     })
     .unwrap();
 }

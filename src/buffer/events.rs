@@ -71,7 +71,8 @@ impl Iterator for EventStream {
 }
 
 impl Device {
-    /// Opens the device's event stream (local contexts).
+    /// Opens the device's event stream: the kernel's event fd on a local context, iiod's
+    /// event stream (`CREATE_EVSTREAM`/`READ_EVENT`) on a libiio 1.x server.
     pub fn event_stream(&self) -> Result<EventStream> {
         let source = self.context().backend().open_events(self.id())?;
         Ok(EventStream {

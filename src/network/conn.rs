@@ -26,6 +26,11 @@ const MDNS_RESOLVE_WINDOW: Duration = Duration::from_millis(1500);
 pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
+    /// The deadline at `when` (`None`: none).
+    pub(crate) fn at(when: Option<Instant>) -> Deadline {
+        Deadline(when)
+    }
+
     /// The deadline `timeout` from now; `None` or zero means none.
     pub(crate) fn after(timeout: Option<Duration>) -> Deadline {
         Deadline(timeout.filter(|t| !t.is_zero()).map(|t| Instant::now() + t))

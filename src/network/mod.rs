@@ -18,8 +18,9 @@
 //! speaks on a new connection. Any other reply, or none within the timeout, is a server of
 //! neither numbering: the session speaks the text protocol (which 1.x servers keep) on a new
 //! connection rather than guess. [`crate::Context::iiod_dialect`] tells which one is in use
-//! (`ferroio -v` prints it). Binary covers PRINT, TIMEOUT, attributes, triggers and
-//! buffers (`blocks.rs`: libiio 1.x's blocks, all kept queued).
+//! (`ferroio -v` prints it). Binary covers PRINT, TIMEOUT, attributes, triggers, registers
+//! (`REG_READ`/`REG_WRITE`), `NOP` ([`crate::Context::ping`]), buffers (`blocks.rs`: libiio
+//! 1.x's blocks, all kept queued) and device events (`events.rs`).
 //!
 //! What a hostile or broken server can do to us is bounded: every call has a deadline (the
 //! context timeout, 5 s by default, set with [`crate::Context::set_timeout`]; a zero timeout
@@ -49,6 +50,7 @@ use std::time::Duration;
 mod blocks;
 pub(crate) mod codec;
 pub(crate) mod conn;
+mod events;
 mod link;
 pub mod mdns;
 mod sender;
@@ -313,6 +315,24 @@ impl Backend for NetworkBackend {
         self.with(|s, data| s.set_trigger(dev, trigger, data))
     }
 
+    fn reg_read(&self, dev: &str, address: u32) -> Result<u32> {
+        match self.dialect {
+            Dialect::Binary(_) => self.with(|s, data| s.reg_read(dev, address, data)),
+            Dialect::Text => crate::backend::reg_read_by_attr(self, dev, address),
+        }
+    }
+
+    fn reg_write(&self, dev: &str, address: u32, value: u32) -> Result<()> {
+        match self.dialect {
+            Dialect::Binary(_) => self.with(|s, data| s.reg_write(dev, address, value, data)),
+            Dialect::Text => crate::backend::reg_write_by_attr(self, dev, address, value),
+        }
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.with(|s, _| s.ping())
+    }
+
     fn set_timeout(&self, timeout: Duration) -> Result<()> {
         let t = Some(timeout).filter(|t| !t.is_zero());
         *lock(&self.timeout) = t;
@@ -344,6 +364,20 @@ impl Backend for NetworkBackend {
                 blocks::open(&self.ep, timeout, numbering, dev, spec)
             }
             Dialect::Text => stream::open(&self.ep, timeout, spec),
+        }
+    }
+
+    fn open_events(&self, dev: &str) -> Result<Box<dyn crate::backend::EventSource>> {
+        match self.dialect {
+            Dialect::Binary(numbering) => {
+                let di = codec::dev_index(&self.data, dev)?;
+                events::open(&self.ep, *lock(&self.timeout), numbering, di, dev)
+            }
+            // iiod 0.x has no events.
+            Dialect::Text => Err(Error::Unsupported {
+                backend: "network",
+                what: format!("events of device {dev}: the server speaks libiio 0.x's protocol"),
+            }),
         }
     }
 

@@ -386,6 +386,91 @@ impl Session {
         }
     }
 
+    /// One binary operation of those the `Command` model does not carry (registers,
+    /// `NOP`), answered under id 0: its payload (at most `max` bytes) or `-errno`.
+    fn binary_op(
+        &mut self,
+        op: binary::Op,
+        dev: u8,
+        code: i32,
+        payload: &[u8],
+        max: usize,
+    ) -> Result<std::result::Result<Vec<u8>, i64>> {
+        let Dialect::Binary(numbering) = self.codec else {
+            return Err(Error::Unsupported {
+                backend: "network",
+                what: format!("{op:?} in the text protocol"),
+            });
+        };
+        let what = format!("{op:?}");
+        let mut out = Vec::new();
+        binary::encode_op(op, numbering, 0, dev, code, &[payload], &mut out)?;
+        self.io(|c, d| c.send(&out, &what, d))?;
+        self.io(|c, d| binary::read_response(c, &what, max, d))
+    }
+
+    /// `REG_READ` (binary only): the register read and its value taken in one step.
+    pub(super) fn reg_read(&mut self, dev: &str, address: u32, data: &ContextData) -> Result<u32> {
+        let di = super::codec::dev_index(data, dev)?;
+        let what = format!("REG_READ 0x{address:x} of {dev}");
+        match self.binary_op(binary::Op::RegRead, di, address as i32, &[], 4)? {
+            Ok(v) if v.len() == 4 => Ok(u32::from_le_bytes([v[0], v[1], v[2], v[3]])),
+            Ok(v) => Err(self.proto_err(&what, format!("{} bytes for a u32", v.len()))),
+            Err(code) => Err(self.remote_err(&what, code)),
+        }
+    }
+
+    /// `REG_WRITE` (binary only).
+    pub(super) fn reg_write(
+        &mut self,
+        dev: &str,
+        address: u32,
+        value: u32,
+        data: &ContextData,
+    ) -> Result<()> {
+        let di = super::codec::dev_index(data, dev)?;
+        let what = format!("REG_WRITE 0x{address:x} of {dev}");
+        match self.binary_op(
+            binary::Op::RegWrite,
+            di,
+            address as i32,
+            &value.to_le_bytes(),
+            0,
+        )? {
+            Ok(_) => Ok(()),
+            Err(code) => Err(self.remote_err(&what, code)),
+        }
+    }
+
+    /// A round trip that changes nothing: `NOP` where the numbering has it, `VERSION` in
+    /// text, `TIMEOUT` with the timeout already set on a libiio 1.0 server.
+    pub(super) fn ping(&mut self) -> Result<()> {
+        match self.codec {
+            Dialect::Binary(Numbering::Main2026) => {
+                match self.binary_op(binary::Op::Nop, 0, 0, &[], 0)? {
+                    Ok(_) => Ok(()),
+                    Err(code) => Err(self.remote_err("NOP", code)),
+                }
+            }
+            Dialect::Binary(_) => self.set_timeout(self.timeout),
+            Dialect::Text => {
+                let mut out = Vec::new();
+                text::encode(&Command::Version, &[], &mut out)?;
+                self.io(|c, d| c.send(&out, "VERSION", d))?;
+                // iiod's version line: `MAJOR.MINOR.TAG`.
+                let line = self.io(|c, d| c.read_line_with(256, "VERSION", d, |l| l.to_vec()))?;
+                if line.contains(&b'.') {
+                    Ok(())
+                } else {
+                    Err(self.proto_err(
+                        "VERSION",
+                        format!("'{}' is no version", String::from_utf8_lossy(&line)),
+                    ))
+                }
+            }
+        }
+    }
+
     pub(super) fn read_attr(&mut self, loc: &AttrLoc<'_>, data: &ContextData) -> Result<String> {
         let cmd = Command::ReadAttr(*loc);
         match self.call(&cmd, &[], Some(data), MAX_ATTR)? {

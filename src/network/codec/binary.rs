@@ -501,6 +501,37 @@ pub(crate) fn read_reply(
     }
 }
 
+/// Client side: reads frames until the response to client 0 comes (skipping other
+/// clients' responses) and returns its payload, at most `max` bytes, or its `-errno`: the
+/// reply of an operation sent with [`encode_op`].
+pub(crate) fn read_response(
+    conn: &mut Conn,
+    what: &str,
+    max: usize,
+    deadline: Deadline,
+) -> Result<std::result::Result<Vec<u8>, i64>> {
+    loop {
+        let mut raw = [0u8; HEADER_LEN];
+        conn.read_exact(&mut raw, what, deadline)?;
+        let h = Header::decode(&raw);
+        if h.op != RESPONSE {
+            return Err(conn.proto_err(what, format!("unexpected opcode {} from the server", h.op)));
+        }
+        let n = usize::try_from(h.code.max(0)).unwrap_or(0);
+        if h.client_id != 0 {
+            if n > MAX_STRAY {
+                return Err(conn.proto_err(what, format!("stray response of {n} bytes")));
+            }
+            conn.skip(n, what, deadline)?;
+            continue;
+        }
+        if h.code < 0 {
+            return Ok(Err(i64::from(h.code)));
+        }
+        return Ok(Ok(conn.read_payload(n, max, what, deadline)?));
+    }
+}
+
 /// The most of another client's response skipped without complaint.
 const MAX_STRAY: usize = 1 << 20;
 

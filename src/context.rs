@@ -219,9 +219,16 @@ impl Context {
         self.inner.backend.iiod_dialect()
     }
 
-    /// Writes the context as libiio's XML (byte-identical to `iio_genxml`'s output).
+    /// Writes the context as libiio 0.24's XML (byte-identical to its `iio_genxml`).
     pub fn to_xml(&self) -> String {
         crate::xml::write(&self.inner.data)
+    }
+
+    /// Writes the context as libiio 1.x's XML (byte-identical to `iio_genxml` of libiio
+    /// main at 4e3cfe61 for the same description): 1.x's DTD, attribute lists sorted,
+    /// `<buffer>` elements, event attributes, channel labels.
+    pub fn to_xml_v1(&self) -> String {
+        crate::xml::write_v1(&self.inner.data)
     }
 
     pub(crate) fn backend(&self) -> &dyn Backend {

@@ -16,7 +16,8 @@ pub struct ContextData {
     /// Free-text description (for local contexts: `uname` fields joined by spaces).
     pub description: String,
     /// `version-major`, `version-minor`, `version-git` when known (libiio 0.x XML carries
-    /// them; older files do not).
+    /// them; older files do not), the git tag as the source gave it (writers cut it as
+    /// libiio does).
     pub version: Option<(u32, u32, String)>,
     /// Context attributes in order (`local,kernel`, `uri`, `ip,ip-addr` ...).
     pub attrs: Vec<(String, String)>,
@@ -58,6 +59,10 @@ pub struct DeviceData {
     pub buffer_attrs: Vec<AttrData>,
     /// Debug attributes (debugfs), in the directory's order as libiio lists them (not sorted).
     pub debug_attrs: Vec<AttrData>,
+    /// Device-level event attributes as a libiio 1.x description lists them
+    /// (`<event-attribute>`). Local scans leave this empty: a local device's event files are
+    /// listed by [`crate::Device::event_attrs`].
+    pub event_attrs: Vec<AttrData>,
     /// Number of buffers the device has (`bufferN/` directories; 1 for the legacy layout
     /// alone; 0 when the device cannot buffer).
     pub buffer_count: u32,
@@ -104,6 +109,9 @@ pub struct ChannelData {
     pub scan: Option<ScanData>,
     /// Attributes, sorted by name.
     pub attrs: Vec<AttrData>,
+    /// Event attributes of the channel as a libiio 1.x description lists them (name
+    /// `thresh_rising_en`, file `in_accel_x_thresh_rising_en`); empty from local scans.
+    pub event_attrs: Vec<AttrData>,
 }
 
 impl ChannelData {

@@ -1126,3 +1126,99 @@ fn events_over_binary_come_one_per_read() {
         "{seen:?}"
     );
 }
+
+/// A libiio 1.x description with event attributes (of the device and of a channel).
+const XML_EVENTS: &str = concat!(
+    r#"<?xml version="1.0" encoding="utf-8"?><context name="local" version-major="1" "#,
+    r#"version-minor="0" version-git="4e3cfe61" >"#,
+    r#"<device id="iio:device0" name="adc" ><channel id="voltage0" type="input" >"#,
+    r#"<attribute name="raw" filename="in_voltage0_raw" />"#,
+    r#"<event-attribute name="thresh_rising_en" filename="in_voltage0_thresh_rising_en" />"#,
+    r#"<event-attribute name="thresh_rising_value" filename="in_voltage0_thresh_rising_value" />"#,
+    r#"</channel><attribute name="sampling_frequency" />"#,
+    r#"<event-attribute name="events_enabled" /></device></context>"#
+);
+
+/// A libiio main server whose description has event attributes, answering the
+/// event-attribute opcodes (7, 8 read; 13, 14 write).
+fn serve_event_attrs(p: &mut Peer) {
+    assert_eq!(p.line(), "BINARY");
+    p.send(b"0\n");
+    let respond = |p: &mut Peer, code: i32, payload: &[u8]| {
+        let mut h = vec![0u8, 0, 0, 0];
+        h.extend_from_slice(&code.to_le_bytes());
+        h.extend_from_slice(payload);
+        p.send(&h);
+    };
+    loop {
+        let mut h = [0u8; 8];
+        if p.r.read_exact(&mut h).is_err() {
+            return;
+        }
+        let (op, code) = (h[2], i32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+        let _ = p.seen.send(format!("op {op} code {code:#x}"));
+        match op {
+            1 => respond(p, XML_EVENTS.len() as i32, XML_EVENTS.as_bytes()),
+            2 | 32 => respond(p, 0, b""),
+            // The device's attribute 0: events_enabled.
+            7 if code == 0 => respond(p, 2, b"1\n"),
+            // Channel 0's event attribute 1: thresh_rising_value.
+            8 if code == 0x0001_0000 => respond(p, 4, b"123\n"),
+            13 | 14 => {
+                let mut len = [0u8; 8];
+                p.r.read_exact(&mut len).unwrap();
+                let mut v = vec![0u8; u64::from_le_bytes(len) as usize];
+                p.r.read_exact(&mut v).unwrap();
+                let _ = p
+                    .seen
+                    .send(format!("value {}", String::from_utf8_lossy(&v)));
+                respond(p, v.len() as i32, b"");
+            }
+            _ => respond(p, -22, b""),
+        }
+    }
+}
+
+#[test]
+fn event_attributes_travel_with_their_own_opcodes() {
+    let f = fake(1, serve_event_attrs);
+    let ctx = Context::from_network(
+        &format!("127.0.0.1:{}", f.port),
+        &Options::new()
+            .timeout(Some(Duration::from_secs(2)))
+            .protocol(Protocol::Binary),
+    )
+    .unwrap();
+    let dev = ctx.get_device("adc").unwrap();
+    assert_eq!(
+        dev.event_attrs().unwrap(),
+        [
+            "events_enabled",
+            "in_voltage0_thresh_rising_en",
+            "in_voltage0_thresh_rising_value"
+        ]
+    );
+    assert_eq!(dev.event_attr_read_str("events_enabled").unwrap(), "1");
+    assert_eq!(
+        dev.event_attr_read_str("in_voltage0_thresh_rising_value")
+            .unwrap(),
+        "123"
+    );
+    dev.event_attr_write_str("in_voltage0_thresh_rising_en", "1")
+        .unwrap();
+    dev.event_attr_write_str("events_enabled", "0").unwrap();
+    let e = dev.event_attr_read_str("nonexistent").unwrap_err();
+    assert!(e.to_string().contains("nonexistent"), "{e}");
+    drop((dev, ctx));
+    let seen: Vec<String> = f.lines.iter().collect();
+    for want in [
+        "op 7 code 0x0",
+        "op 8 code 0x10000",
+        "op 14 code 0x0",
+        "value 1\0",
+        "op 13 code 0x0",
+        "value 0\0",
+    ] {
+        assert!(seen.iter().any(|l| l == want), "{want}: {seen:?}");
+    }
+}

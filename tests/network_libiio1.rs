@@ -559,3 +559,79 @@ fn an_event_stream_the_server_cannot_open_is_its_error() {
     })
     .unwrap();
 }
+
+/// `ferroio xml --format 1` writes what libiio 1.x's `iio_genxml` writes, byte for byte,
+/// for every description of `../shared/contexts` that libiio 1.x reads.
+#[test]
+fn xml_format_1_is_libiio1_iio_genxml() {
+    let Some(prefix) = network_harness::libiio1(Libiio1::Main) else {
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/contexts");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("skipped: ../shared/contexts is not there");
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
+    files.sort();
+    let (mut compared, mut refused) = (0, Vec::new());
+    for file in &files {
+        let uri = format!("xml:{}", file.display());
+        let theirs = std::process::Command::new(prefix.join("bin/iio_genxml"))
+            .env("LD_LIBRARY_PATH", prefix.join("lib"))
+            .args(["-u", &uri])
+            .output()
+            .unwrap();
+        let ours = std::process::Command::new(OURS)
+            .args(["xml", "--format", "1", "-u", &uri])
+            .output()
+            .unwrap();
+        if !theirs.status.success() {
+            // libiio 1.x refuses it (the corpus's MALFORMED files): so do we.
+            assert!(
+                !ours.status.success(),
+                "{}: 1.x refuses it, we wrote it",
+                file.display()
+            );
+            refused.push(file.file_name().unwrap().to_string_lossy().into_owned());
+            continue;
+        }
+        assert!(ours.status.success(), "{}: {ours:?}", file.display());
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{}",
+            file.display()
+        );
+        compared += 1;
+    }
+    println!(
+        "{compared} descriptions written as libiio 1.x writes them; refused by both: {refused:?}"
+    );
+    assert!(compared >= 20, "{compared} compared");
+}
+
+/// Through iiod 1.x, `ferroio xml --format 1 -u ip:` is libiio 1.x's `iio_genxml -u ip:`:
+/// the served context with 1.x's naming (`ip`, the address after the description).
+#[test]
+fn xml_format_1_of_a_network_context_is_libiio1_iio_genxml() {
+    let which = Libiio1::Main;
+    let Some(srv) = Server::Iiod1(which).start() else {
+        return;
+    };
+    let prefix = network_harness::libiio1(which).expect("built to start the server");
+    let lib = format!("LD_LIBRARY_PATH={}", prefix.join("lib").display());
+    let genxml = prefix.join("bin/iio_genxml").display().to_string();
+    let theirs = srv.run_bytes("env", &[&lib, &genxml, "-u", URI], b"");
+    let ours = srv.run_bytes(OURS, &["xml", "--format", "1", "-u", URI], b"");
+    assert!(theirs.status.success(), "{theirs:?}");
+    assert!(ours.status.success(), "{ours:?}");
+    assert!(String::from_utf8_lossy(&theirs.stdout).contains("<buffer index=\"0\""));
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+}

@@ -381,6 +381,30 @@ impl Backend for NetworkBackend {
         }
     }
 
+    fn event_attrs(&self, dev: &str) -> Result<Vec<String>> {
+        // What the server's description lists (libiio 1.x's): the device's own by name,
+        // the channels' by file, as a local device's `events/` directory names them.
+        let d = self
+            .data
+            .devices
+            .iter()
+            .find(|d| d.id == dev)
+            .ok_or_else(|| Error::NoDevice(dev.to_string()))?;
+        let mut names: Vec<String> = d
+            .event_attrs
+            .iter()
+            .map(|a| a.name.clone())
+            .chain(
+                d.channels
+                    .iter()
+                    .flat_map(|c| c.event_attrs.iter().map(|a| a.filename.clone())),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     fn iiod_dialect(&self) -> Option<Dialect> {
         Some(self.dialect)
     }

@@ -149,7 +149,9 @@ fn scan(paths: &LocalPaths) -> Result<(ContextData, HashMap<String, String>)> {
     let data = ContextData {
         name: "local".into(),
         description,
-        version: Some((0, 24, "v0.24".into())),
+        // The library's own, as libiio reports for local contexts (0.24's or 1.x's,
+        // whichever XML is written: `xml::write`).
+        version: None,
         attrs,
         devices,
     };

@@ -3,9 +3,9 @@
 //! What is kept, and in which order, follows libiio 0.24's `xml.c` and `context.c`, checked
 //! against the real 0.24 tools on the files of the shared context corpus:
 //! - the context is named `xml` whatever its `name` attribute says; `description` is kept;
-//!   the version is the one libiio reports: `version-major`/`-minor`/`-git` when
-//!   `version-git` is present (the tag cut to 7 bytes, as libiio hands it out through an
-//!   8-byte buffer), otherwise libiio 0.24's own (`0`, `24`, `v0.24`);
+//!   the version is `version-major`/`-minor`/`-git` when `version-git` is present (the tag
+//!   whole; libiio 0.24 hands out 7 bytes of it, 1.x 8: the writers cut it), otherwise none
+//!   (libiio then reports its own: `write::version_of`);
 //! - a scan element's format is kept parsed, its text in the form libiio prints
 //!   (`le:S64/64>>0` for `le:s64/64>>0`);
 //! - devices, device attributes, debug and buffer attributes and channel attributes stay in
@@ -14,9 +14,12 @@
 //! - channels are re-ordered as 0.24's `reorder_channels` does: scan elements by index, equal
 //!   indexes by shift, then the channels without a scan element, otherwise in document order;
 //! - a channel attribute without `filename` gets its name as file name;
-//! - unknown elements are skipped with their whole subtree (`<event-attribute>`, 1.x
-//!   `<buffer>` ...), unknown attributes (`value="..."` of emulator files, 1.x channel
-//!   `label` is the exception: the model holds it) are ignored;
+//! - libiio 1.x markup is read as 1.x reads it: `<event-attribute>` of devices and channels
+//!   (with its `filename`), `<buffer index="N">` (the device has N+1 buffers; the attributes
+//!   of buffer 0 are its buffer attributes, and the legacy `<buffer-attribute>` copies after
+//!   a `<buffer>` are not read again), channel `label`;
+//! - other unknown elements are skipped with their whole subtree, unknown attributes
+//!   (`value="..."` of emulator files) are ignored;
 //! - the `scale` of a scan element is read as a C `float`, as 0.24 does, so it prints the
 //!   same with `%f`.
 //!
@@ -73,11 +76,15 @@ pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<ContextData> {
         entities: HashMap::new(),
         tokenized: HashMap::new(),
         context_attr_index: HashMap::new(),
+        buffers_seen: false,
         entity_budget: Cell::new(text.len()),
         semantic: None,
     };
     parser.run()
 }
+
+/// The most buffers a device may list (libiio's device index is a byte; so is ours).
+const MAX_BUFFERS: u32 = 256;
 
 fn new_reader(text: &str) -> Reader<&[u8]> {
     let mut reader = Reader::from_str(text);
@@ -95,6 +102,8 @@ enum Role {
     Context,
     Device,
     Channel,
+    /// A libiio 1.x `<buffer index="N">` of the device being read.
+    Buffer(u32),
     /// Anything else: kept only to match the end tag.
     Other,
 }
@@ -142,6 +151,8 @@ struct Parser<'a> {
     tokenized: HashMap<String, HashMap<String, bool>>,
     /// Where each context attribute sits in `out.attrs`, for replacement by name.
     context_attr_index: HashMap<String, usize>,
+    /// The device being read has had a libiio 1.x `<buffer>` element.
+    buffers_seen: bool,
     /// Bytes of entity text attribute values may still take in, all of them together: the
     /// size of the document, so the parse never holds more than about twice the input.
     entity_budget: Cell<usize>,
@@ -634,19 +645,80 @@ impl<'a> Parser<'a> {
                     _ => Role::Other,
                 }
             }
-            (Some(Role::Device), "attribute" | "debug-attribute" | "buffer-attribute") => {
+            (
+                Some(Role::Device),
+                "attribute" | "debug-attribute" | "buffer-attribute" | "event-attribute",
+            ) => {
                 if let Some(attr_name) = self.require(at, name, attrs, "name") {
                     let attr = AttrData {
                         name: attr_name,
-                        filename: String::new(),
+                        filename: attrs.value("filename").unwrap_or_default(),
                         problem: None,
                     };
+                    let buffers_seen = self.buffers_seen;
                     if let Some(dev) = self.device.as_mut() {
                         match name {
-                            "attribute" => dev.attrs.push(attr),
-                            "debug-attribute" => dev.debug_attrs.push(attr),
-                            _ => dev.buffer_attrs.push(attr),
+                            "attribute" => dev.attrs.push(AttrData {
+                                filename: String::new(),
+                                ..attr
+                            }),
+                            "debug-attribute" => dev.debug_attrs.push(AttrData {
+                                filename: String::new(),
+                                ..attr
+                            }),
+                            "event-attribute" => dev.event_attrs.push(attr),
+                            // libiio 1.x: after a <buffer>, the legacy copies of its
+                            // attributes are not read again.
+                            _ if buffers_seen => {}
+                            _ => dev.buffer_attrs.push(AttrData {
+                                filename: String::new(),
+                                ..attr
+                            }),
                         }
+                    }
+                }
+                Role::Other
+            }
+            (Some(Role::Device), "buffer") => {
+                let index = attrs.get("index").and_then(|a| parse_c_unsigned(&a.value));
+                match index {
+                    Some(index) if index < MAX_BUFFERS => {
+                        self.buffers_seen = true;
+                        if let Some(dev) = self.device.as_mut() {
+                            dev.buffer_count = dev.buffer_count.max(index + 1);
+                        }
+                        Role::Buffer(index)
+                    }
+                    _ => {
+                        self.semantic_error(at, "<buffer> needs an 'index' below 256");
+                        Role::Other
+                    }
+                }
+            }
+            (Some(Role::Buffer(index)), "attribute") => {
+                if let Some(attr_name) = self.require(at, name, attrs, "name") {
+                    // The snapshot keeps buffer 0's attributes (libiio 0.x's buffer).
+                    if let (0, Some(dev)) = (index, self.device.as_mut()) {
+                        if !dev.buffer_attrs.iter().any(|a| a.name == attr_name) {
+                            dev.buffer_attrs.push(AttrData {
+                                name: attr_name,
+                                filename: String::new(),
+                                problem: None,
+                            });
+                        }
+                    }
+                }
+                Role::Other
+            }
+            (Some(Role::Channel), "event-attribute") => {
+                if let Some(attr_name) = self.require(at, name, attrs, "name") {
+                    let filename = attrs.value("filename").unwrap_or_else(|| attr_name.clone());
+                    if let Some(chn) = self.channel.as_mut() {
+                        chn.event_attrs.push(AttrData {
+                            name: attr_name,
+                            filename,
+                            problem: None,
+                        });
                     }
                 }
                 Role::Other
@@ -693,21 +765,9 @@ impl<'a> Parser<'a> {
         };
         let major = number("version-major");
         let minor = number("version-minor");
-        self.out.version = Some(match attrs.value("version-git") {
-            Some(mut git) => {
-                // libiio hands the tag out through an 8-byte buffer.
-                let mut end = git.len().min(7);
-                while !git.is_char_boundary(end) {
-                    end -= 1;
-                }
-                git.truncate(end);
-                (major, minor, git)
-            }
-            None => {
-                let (major, minor, git) = super::write::LIBIIO_VERSION;
-                (major, minor, git.to_string())
-            }
-        });
+        // A source without a version tag has none (libiio then reports its own); the tag
+        // is kept whole (libiio 0.24 cuts it to 7 bytes, 1.x to 8: the writers do).
+        self.out.version = attrs.value("version-git").map(|git| (major, minor, git));
     }
 
     fn scan_element(&mut self, at: usize, attrs: &Attrs<'_>) -> Option<ScanData> {
@@ -802,15 +862,16 @@ impl<'a> Parser<'a> {
                 }
             }
             Role::Device => {
+                self.buffers_seen = false;
                 if let Some(mut dev) = self.device.take() {
                     reorder_channels(&mut dev.channels);
-                    if dev.channels.iter().any(|c| c.scan.is_some()) {
+                    if dev.buffer_count == 0 && dev.channels.iter().any(|c| c.scan.is_some()) {
                         dev.buffer_count = 1;
                     }
                     self.out.devices.push(dev);
                 }
             }
-            Role::Context | Role::Other => {}
+            Role::Context | Role::Buffer(_) | Role::Other => {}
         }
     }
 }

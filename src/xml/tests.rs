@@ -56,7 +56,9 @@ fn reads_what_libiio_keeps() {
     let d = parse(SMALL.as_bytes(), "small").unwrap();
     assert_eq!(d.name, "xml");
     assert_eq!(d.description, "Linux box");
-    assert_eq!(d.version, Some((0, 24, "v0.24".into())));
+    // No version in the file: none in the snapshot (libiio reports its own).
+    assert_eq!(d.version, None);
+    assert_eq!(super::version_of(&d), (0, 24, "v0.24"));
     assert_eq!(d.attrs, vec![("uri".to_string(), "local:".to_string())]);
     assert_eq!(d.devices.len(), 2);
     let dev = &d.devices[0];
@@ -119,26 +121,52 @@ fn document_order_elsewhere_and_context_attribute_replacement() {
 }
 
 #[test]
-fn unknown_markup_is_skipped_with_its_subtree() {
+fn libiio1_markup_is_read_and_the_unknown_skipped_with_its_subtree() {
     let xml = r#"<context name="local" version-major="1" version-minor="0" version-git="0123456789">
         <device id="d"><event-attribute name="e"/>
-          <buffer index="0"><attribute name="inside_buffer"/></buffer>
-          <channel id="accel_x" type="input" label="X axis"><event-attribute name="thresh"/>
+          <buffer index="0"><attribute name="inside_buffer"/><channel id="accel_x" type="input"/></buffer>
+          <buffer index="1"><attribute name="of_buffer_1"/></buffer>
+          <channel id="accel_x" type="input" label="X axis">
+            <event-attribute name="thresh" filename="in_accel_x_thresh"/>
             <attribute name="raw" value="5"/><whatever><attribute name="deep"/></whatever>
           </channel>
+          <buffer-attribute name="inside_buffer"/><buffer-attribute name="legacy_only"/>
         </device><foo><device id="ignored"/></foo></context>"#;
     let d = parse(xml.as_bytes(), "t").unwrap();
-    assert_eq!(d.version, Some((1, 0, "0123456".into())));
+    // The tag whole; libiio 0.24 reports 7 bytes of it.
+    assert_eq!(d.version, Some((1, 0, "0123456789".into())));
+    assert_eq!(super::version_of(&d), (1, 0, "0123456"));
     assert_eq!(d.devices.len(), 1);
     let dev = &d.devices[0];
     assert!(dev.attrs.is_empty());
-    assert_eq!(dev.channels[0].label.as_deref(), Some("X axis"));
-    let names: Vec<&str> = dev.channels[0]
-        .attrs
-        .iter()
-        .map(|a| a.name.as_str())
-        .collect();
-    assert_eq!(names, ["raw"]);
+    assert_eq!(
+        dev.event_attrs,
+        [AttrData {
+            name: "e".into(),
+            filename: String::new(),
+            problem: None
+        }]
+    );
+    // Buffer 0's attributes; after a <buffer>, the legacy copies are not read again.
+    let names = |v: &[AttrData]| v.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&dev.buffer_attrs), ["inside_buffer"]);
+    assert_eq!(dev.buffer_count, 2);
+    let chn = &dev.channels[0];
+    assert_eq!(chn.label.as_deref(), Some("X axis"));
+    assert_eq!(names(&chn.attrs), ["raw"]);
+    assert_eq!(chn.event_attrs[0].filename, "in_accel_x_thresh");
+    // And 1.x's writer gives it back: buffers, event attributes, the legacy copy.
+    let v1 = super::write_v1(&d);
+    let body = &v1[v1.find("]>").unwrap() + 2..];
+    assert_eq!(
+        body,
+        "<context name=\"xml\" version-major=\"1\" version-minor=\"0\" version-git=\"01234567\" >\
+         <device id=\"d\" ><channel id=\"accel_x\" label=\"X axis\" type=\"input\" >\
+         <attribute name=\"raw\" filename=\"raw\" />\
+         <event-attribute name=\"thresh\" filename=\"in_accel_x_thresh\" /></channel>\
+         <buffer index=\"0\" ><attribute name=\"inside_buffer\" /></buffer>\
+         <buffer index=\"1\" ></buffer><event-attribute name=\"e\" /></device></context>"
+    );
 }
 
 #[test]
@@ -560,6 +588,7 @@ fn random_snapshot(rng: &mut Rng) -> ContextData {
                 output: rng.chance(30),
                 scan,
                 attrs,
+                event_attrs: Vec::new(),
             });
         }
         super::parse::reorder_channels(&mut channels);
@@ -581,6 +610,7 @@ fn random_snapshot(rng: &mut Rng) -> ContextData {
             attrs: named(rng),
             buffer_attrs: named(rng),
             debug_attrs: named(rng),
+            event_attrs: Vec::new(),
             buffer_count,
         });
     }

@@ -34,7 +34,7 @@ enum Command {
     /// Read or write context, device, channel, buffer or debug attributes (like iio_attr).
     Attr(attr::AttrArgs),
     /// Print a context as libiio XML (like iio_genxml).
-    Xml(ContextArgs),
+    Xml(XmlArgs),
     /// GPIO character device tools (like libgpiod's gpiodetect, gpioinfo, gpioget ...).
     #[command(subcommand)]
     Gpio(gpio::GpioCommand),
@@ -49,6 +49,19 @@ enum Command {
     Trigger(trigger::TriggerCommand),
     /// Serve a context to libiio's network clients (like iiod), until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+}
+
+/// `ferroio xml`: the context, and which libiio's XML to write.
+#[derive(Args, Clone)]
+struct XmlArgs {
+    #[command(flatten)]
+    ctx: ContextArgs,
+    /// The XML of libiio 0.24 (`0`, the default: what 0.x and 1.x clients read) or of
+    /// libiio 1.x (`1`: buffers, event attributes, sorted attribute lists; what 1.x's
+    /// iio_genxml writes).
+    #[arg(long = "format", value_name = "0|1", default_value = "0",
+          value_parser = ["0", "1"])]
+    format: String,
 }
 
 /// How to reach the context: shared by the IIO subcommands.
@@ -209,14 +222,19 @@ fn info(args: InfoArgs) -> ExitCode {
     finish_output(result.and_then(|_| out.flush()))
 }
 
-fn xml(args: ContextArgs) -> ExitCode {
-    let ctx = match args.open() {
+fn xml(args: XmlArgs) -> ExitCode {
+    let ctx = match args.ctx.open() {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let text = if args.format == "1" {
+        ctx.to_xml_v1()
+    } else {
+        ctx.to_xml()
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    finish_output(writeln!(out, "{}", ctx.to_xml()).and_then(|_| out.flush()))
+    finish_output(writeln!(out, "{text}").and_then(|_| out.flush()))
 }
 
 /// A closed pipe (`ferroio info | head`) is not an error worth a message.

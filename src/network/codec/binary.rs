@@ -334,12 +334,25 @@ fn attr_header(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op
             0,
         ),
         AttrLoc::Event { .. } => {
-            // The snapshot has no event attributes to index (libiio 1.x's XML lists them;
-            // ours does not keep them yet).
-            return Err(Error::Unsupported {
-                backend: "network",
-                what: format!("'{}' of {}: event attributes over iiod", name, loc.owner()),
-            });
+            // Named by file (`in_voltage0_thresh_rising_en`), as local event attributes
+            // are; the device's own by name. Indexes are positions in the lists of the
+            // server's description (which libiio 1.x writes sorted, as it holds them).
+            let by = |a: &crate::model::AttrData| a.name == name || a.filename == name;
+            match dev.event_attrs.iter().position(by) {
+                Some(i) => (pick(Op::ReadDevEvtAttr, Op::WriteDevEvtAttr), i, 0),
+                None => dev
+                    .channels
+                    .iter()
+                    .enumerate()
+                    .find_map(|(ci, c)| {
+                        c.event_attrs
+                            .iter()
+                            .position(|a| a.filename == name)
+                            .map(|ai| (ai, ci))
+                    })
+                    .map(|(ai, ci)| (pick(Op::ReadChnEvtAttr, Op::WriteChnEvtAttr), ai, ci))
+                    .ok_or_else(missing)?,
+            }
         }
         AttrLoc::Channel {
             channel, output, ..

@@ -679,8 +679,9 @@ fn serve_binary(p: &mut Peer, main: bool) {
         match op {
             2 => respond(p, 0, b""),
             1 => respond(p, XML.len() as i32, XML.as_bytes()),
-            // READ_ATTR of device 0: attribute 0 is sampling_frequency.
-            3 if dev == 0 && code == 0 => respond(p, 5, b"1000\0"),
+            // READ_ATTR of device 0: sampling_frequency is attribute 2 of the device's
+            // sorted list ("a b", "buffer", "sampling_frequency"), as libiio 1.x holds it.
+            3 if dev == 0 && code == 0x2_0000 => respond(p, 5, b"1000\0"),
             // READ_CHN_ATTR: channel 0, attribute 0 (raw).
             6 if dev == 0 && code == 0 => respond(p, 3, b"-7\n"),
             // WRITE_ATTR: u64 length + value.
@@ -730,7 +731,7 @@ fn check_binary_fake(f: Fake, numbering: Numbering, settrig: u8) {
     // The probe came first and nothing else preceded it.
     assert_eq!(seen[..2], ["BINARY", "op 32 dev 0 code 0x0"], "{seen:?}");
     assert!(
-        seen.contains(&"op 3 dev 0 code 0x0".to_string()),
+        seen.contains(&"op 3 dev 0 code 0x20000".to_string()),
         "{seen:?}"
     );
     assert!(

@@ -266,7 +266,6 @@ fn replies_are_iiod_bytes() {
         ("CLOSE iio:device0", "-6"),
         ("OPEN iio:device0 4 7", "-22"),
         ("FOO bar", "-22"),
-        ("BINARY", "-22"),
         ("SETTRIG iio:device0 nosuchtrig", "-2"),
         ("GETTRIG iio_evgen", "-2"),
         ("GETTRIG iio:device0", "0"),
@@ -969,4 +968,166 @@ fn the_cli_serves_until_sigterm_and_puts_the_device_back() {
     err.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
     assert_eq!(common::sysfs_state(&dir), before);
+}
+
+/// A raw binary-protocol client (libiio main's numbering) on a fresh connection.
+struct Bin(Raw);
+
+impl Bin {
+    fn open(srv: &Served) -> Bin {
+        let mut r = srv.raw();
+        assert_eq!(r.cmd("BINARY"), "0");
+        Bin(r)
+    }
+
+    /// Sends one frame (header and payload).
+    fn send(&mut self, id: u16, op: u8, dev: u8, code: i32, payload: &[u8]) {
+        let mut f = id.to_le_bytes().to_vec();
+        f.extend_from_slice(&[op, dev]);
+        f.extend_from_slice(&code.to_le_bytes());
+        f.extend_from_slice(payload);
+        self.0.send(&f);
+    }
+
+    /// The next response: (client id, code, payload).
+    fn response(&mut self) -> (u16, i32, Vec<u8>) {
+        let mut h = [0u8; 8];
+        self.0.s.read_exact(&mut h).unwrap();
+        assert_eq!(h[2], 0, "a response");
+        let code = i32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        let mut payload = vec![0u8; code.max(0) as usize];
+        self.0.s.read_exact(&mut payload).unwrap();
+        (u16::from_le_bytes([h[0], h[1]]), code, payload)
+    }
+
+    fn call(&mut self, op: u8, dev: u8, code: i32, payload: &[u8]) -> (i32, Vec<u8>) {
+        self.send(0, op, dev, code, payload);
+        let (id, code, p) = self.response();
+        assert_eq!(id, 0);
+        (code, p)
+    }
+}
+
+/// Opcodes of libiio main's numbering used below.
+const B_PRINT: u8 = 1;
+const B_READ_ATTR: u8 = 3;
+const B_READ_CHN_ATTR: u8 = 6;
+const B_WRITE_DBG_ATTR: u8 = 10;
+const B_OPEN_BUFFER: u8 = 17;
+const B_CLOSE_BUFFER: u8 = 18;
+const B_ENABLE: u8 = 19;
+const B_CREATE_BLOCK: u8 = 21;
+const B_TRANSFER: u8 = 23;
+const B_NOP: u8 = 32;
+
+#[test]
+fn the_binary_protocol_answers_as_iiod_1x() {
+    let Dummy {
+        root,
+        uri,
+        before,
+        dir,
+    } = Dummy::new();
+    let local = Context::from_uri(&uri).unwrap();
+    let srv = Served::start(&uri, ServerOptions::new());
+    let mut c = Bin::open(&srv);
+    assert_eq!(c.call(B_NOP, 0, 0, &[]), (0, vec![]));
+    // The description: libiio 1.x's XML, zstd-compressed with its size.
+    let (n, z) = c.call(B_PRINT, 0, 0, &[]);
+    assert_eq!(n as usize, z.len());
+    assert_eq!(&z[..4], &[0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    // Attributes by their position in the sorted list, as libiio 1.x counts.
+    let dev = local.get_device("iio:device0").unwrap();
+    let mut names: Vec<String> = dev.data().attrs.iter().map(|a| a.name.clone()).collect();
+    names.sort();
+    let i = names
+        .iter()
+        .position(|n| n == "current_timestamp_clock")
+        .unwrap() as i32;
+    let want = local_value(&dir.join("current_timestamp_clock"));
+    let (n, v) = c.call(B_READ_ATTR, 0, i << 16, &[]);
+    assert_eq!((n as usize, &v[..want.len()]), (v.len(), want.as_bytes()));
+    // A channel attribute: channel index low, attribute index high.
+    let chn = dev
+        .data()
+        .channels
+        .iter()
+        .position(|c| c.id == "voltage0")
+        .unwrap() as i32;
+    let mut cnames: Vec<String> = dev.data().channels[chn as usize]
+        .attrs
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    cnames.sort();
+    let raw = cnames.iter().position(|n| n == "raw").unwrap() as i32;
+    let (_, v) = c.call(B_READ_CHN_ATTR, 0, (raw << 16) | chn, &[]);
+    assert!(v.starts_with(local_value(&dir.join("in_voltage0_raw")).as_bytes()));
+    // A debug write whose code carries a channel (libiio 1.0's channel-attribute write,
+    // 10 in its numbering) is refused, and nothing is written.
+    let mut value = 2u64.to_le_bytes().to_vec();
+    value.extend_from_slice(b"5\0");
+    assert_eq!(c.call(B_WRITE_DBG_ATTR, 0, 1, &value).0, -22);
+    assert_eq!(common::sysfs_state(&dir), before);
+    // A buffer: OPEN_BUFFER answers the mask kept; a second OPEN of it: EEXIST.
+    let mask = positions(&local, &["voltage0"]).0;
+    let mut words = vec![0u32; dev.num_channels().div_ceil(32)];
+    for p in &mask {
+        words[p / 32] |= 1 << (p % 32);
+    }
+    let wire: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let (n, back) = c.call(B_OPEN_BUFFER, 0, 0, &wire);
+    assert_eq!((n as usize, &back), (wire.len(), &wire));
+    let mut other = Bin::open(&srv);
+    assert_eq!(other.call(B_OPEN_BUFFER, 0, 0, &wire).0, -17);
+    // Two blocks of 4 scans (2 bytes each), queued, then enabled: answered in order, each
+    // under its own id.
+    let _feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut feed = common::hold_fifo(&root.path().join("dev/iio:device0"));
+    for b in 0..2u16 {
+        c.send(
+            b + 1,
+            B_CREATE_BLOCK,
+            0,
+            i32::from(b) << 16,
+            &8u64.to_le_bytes(),
+        );
+        assert_eq!(c.response(), (b + 1, 0, vec![]));
+    }
+    for b in 0..2u16 {
+        c.send(
+            b + 1,
+            B_TRANSFER,
+            0,
+            i32::from(b) << 16,
+            &8u64.to_le_bytes(),
+        );
+    }
+    assert_eq!(c.call(B_ENABLE, 0, 0, &[]).0, 0);
+    let data = common::pattern(16, 3);
+    feed.write_all(&data).unwrap();
+    let first = c.response();
+    let second = c.response();
+    assert_eq!((first.0, first.1), (1, 8));
+    assert_eq!((second.0, second.1), (2, 8));
+    assert_eq!([first.2, second.2].concat(), data);
+    // CLOSE_BUFFER from the other connection (libiio closes on the context's), then the
+    // device is as it was.
+    assert_eq!(other.call(B_CLOSE_BUFFER, 0, 0, &[]).0, 0);
+    eventually("the device is put back", || {
+        common::sysfs_state(&dir) == before
+    });
+    // An opcode this numbering does not have ends the session.
+    c.send(0, 99, 0, 0, &[]);
+    assert!(c.0.closed_within(Duration::from_secs(5)));
+    assert!(srv.log().contains("unknown opcode 99"), "{}", srv.log());
+}
+
+/// A file's value as an attribute read gives it (without the newline).
+fn local_value(p: &Path) -> String {
+    // (The capture's files keep what sysfs gave, a NUL after the newline included.)
+    fs::read_to_string(p)
+        .unwrap()
+        .trim_end_matches(['\n', '\0'])
+        .to_string()
 }

@@ -5,11 +5,14 @@
 //! Python binding opens the context and reads a buffer. (Buffers through `iio_readdev` and
 //! `iio_writedev`, and ferroio's own client, run against both servers in
 //! `network_buffers.rs` and `network_real_iiod.rs`.) libiio 1.x's tools (built from
-//! `../shared/peers/libiio-1.x`) are told no to the binary protocol by both servers and talk
-//! text: they too see and move the same through either. Root only; otherwise each test says
-//! it is skipped.
+//! `../shared/peers/libiio-1.x`): a current one speaks the binary protocol to ferroio serve
+//! (text to iiod 0.24) and sees and moves the same through either; its attribute writes
+//! change exactly the attribute named, its output reaches the device byte for byte. Root
+//! only; otherwise each test says it is skipped.
 
 mod network_harness;
+
+mod common;
 
 use network_harness::{Libiio1, Peer, PEERS};
 use std::fs::OpenOptions;
@@ -154,9 +157,16 @@ print(out.hex())
     assert_eq!(lines[2], hex);
 }
 
+/// libiio 1.x's tools through `ferroio serve` as through iiod 0.24: a current (main)
+/// client speaks the binary protocol to ferroio serve (text to iiod 0.24); a client of the
+/// earlier snapshot, whose numbering no server can tell on the wire, is served with
+/// `--no-binary` and speaks text.
 #[test]
-fn libiio_1x_tools_talk_text_to_ferroio_serve_as_to_iiod() {
-    for which in [Libiio1::Main, Libiio1::Earlier] {
+fn libiio_1x_tools_through_ferroio_serve_as_through_iiod() {
+    for (which, args) in [
+        (Libiio1::Main, &[][..]),
+        (Libiio1::Earlier, &["--no-binary"][..]),
+    ] {
         let Some(prefix) = network_harness::libiio1(which) else {
             return;
         };
@@ -164,7 +174,7 @@ fn libiio_1x_tools_talk_text_to_ferroio_serve_as_to_iiod() {
         let tool = |name: &str| prefix.join("bin").join(name).display().to_string();
         let mut infos = Vec::new();
         for peer in PEERS {
-            let Some(srv) = peer.start_fake() else {
+            let Some(srv) = peer.start_fake_with(args) else {
                 return;
             };
             let info = srv.run("env", &[&lib, &tool("iio_info"), "-u", URI]);
@@ -206,4 +216,120 @@ fn libiio_1x_tools_talk_text_to_ferroio_serve_as_to_iiod() {
             "libiio 1.x ({which:?}) iio_info through ferroio serve and through iiod 0.24"
         );
     }
+}
+
+/// libiio 1.x (main) over the binary protocol of ferroio serve: each `iio_attr` write
+/// changes exactly the file it names, and `iio_writedev` (its `iio_rwdev -w`) delivers
+/// exactly the bytes written.
+#[test]
+fn libiio_1x_writes_through_ferroio_serve_in_binary() {
+    let Some(prefix) = network_harness::libiio1(Libiio1::Main) else {
+        return;
+    };
+    let Some(srv) = Peer::Ferroio.start_fake_with(&["-v"]) else {
+        return;
+    };
+    let lib = format!("LD_LIBRARY_PATH={}", prefix.join("lib").display());
+    let tool = |name: &str| prefix.join("bin").join(name).display().to_string();
+    let root = srv.fake_root();
+    let devices = root.join("sys/bus/iio/devices");
+    let state = || {
+        let mut all = common::sysfs_state(&devices);
+        all.extend(common::sysfs_state(&root.join("debug")));
+        all
+    };
+    for (args, file, value) in [
+        (
+            &["-c", "iio:device0", "voltage0", "offset", "5"][..],
+            "iio:device0/in_voltage0_offset",
+            "5",
+        ),
+        (
+            &["-c", "iio:device0", "voltage1", "calibbias", "-3"][..],
+            "iio:device0/in_voltage1_calibbias",
+            "-3",
+        ),
+        (
+            &["-d", "iio:device0", "sampling_frequency", "100"][..],
+            "iio:device0/sampling_frequency",
+            "100",
+        ),
+        (
+            &["-c", "-o", "iio:device1", "voltage0", "raw", "777"][..],
+            "iio:device1/out_voltage0_raw",
+            "777",
+        ),
+        (
+            &["-D", "iio:device0", "direct_reg_access", "0x1f"][..],
+            "iio:iio:device0/direct_reg_access",
+            "0x1f",
+        ),
+    ] {
+        let before = state();
+        let mut all = vec![lib.as_str()];
+        let attr = tool("iio_attr");
+        all.push(&attr);
+        all.extend(["-u", URI]);
+        all.extend(args);
+        let out = srv.run("env", &all);
+        let after = state();
+        let changed: Vec<String> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(v))
+            .map(|(k, v)| format!("{} = {v}", k.display()))
+            .collect();
+        let want = file.replace("iio:iio:", "");
+        assert_eq!(
+            changed.len(),
+            1,
+            "{args:?}: {changed:?}\n{out}\n{}",
+            srv.log()
+        );
+        assert!(
+            changed[0].ends_with(&format!("{want} = {value}")),
+            "{args:?}: {changed:?}"
+        );
+    }
+    assert!(srv.log().contains("WriteChnAttr"), "binary: {}", srv.log());
+    // Output: 3 blocks of 4 two-byte scans into the DAC's FIFO, through ferroio serve and
+    // through iiod 1.x: the same bytes arrive. (libiio 1.x's iio_writedev does not push
+    // the last block it fills: 2 of the 3 blocks arrive through either server.)
+    let data = common::pattern(24, 11);
+    let mut arrived = Vec::new();
+    for server in ["ferroio serve", "iiod 1.x"] {
+        let srv = match server {
+            "ferroio serve" => Peer::Ferroio.start_fake(),
+            _ => network_harness::RealIiod::start_program(&prefix.join("sbin/iiod"), &[]),
+        };
+        let Some(srv) = srv else {
+            return;
+        };
+        let mut dac = common::hold_fifo(&srv.fake_root().join("dev/iio:device1"));
+        let out = srv.run_bytes(
+            "env",
+            &[
+                &lib,
+                &tool("iio_writedev"),
+                "-u",
+                URI,
+                "-b",
+                "4",
+                "-s",
+                "12",
+                "iio:device1",
+            ],
+            &data,
+        );
+        assert!(out.status.success(), "{server}: {out:?}\n{}", srv.log());
+        arrived.push(common::read_fifo(&mut dac, 16));
+        // Nothing more comes.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut rest = [0u8; 64];
+        assert!(
+            std::io::Read::read(&mut dac, &mut rest).is_err(),
+            "{server}: more came"
+        );
+    }
+    assert_eq!(arrived[0], data[..16]);
+    assert_eq!(arrived[1], arrived[0]);
 }

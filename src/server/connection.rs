@@ -1,5 +1,6 @@
 //! One client, on its own thread: iiod 0.x's text protocol, a command line at a time, the
-//! reply written before the next line is read (pipelined commands wait in the socket).
+//! reply written before the next line is read (pipelined commands wait in the socket);
+//! after `BINARY`, libiio 1.x's binary protocol (`binary.rs`).
 //! Commands are parsed by the protocol codec (`network::codec::text`), answered by `ops`
 //! (attributes, triggers) or by the buffer code here (`OPEN`, `READBUF`, `WRITEBUF`,
 //! `CLOSE`), and replies are encoded by the codec again, so the binary protocol can take the
@@ -64,11 +65,11 @@ impl std::fmt::Display for End {
 
 /// One client's session.
 pub(super) struct Connection {
-    srv: Arc<Shared>,
-    wire: Wire,
-    state: Arc<ClientState>,
+    pub(super) srv: Arc<Shared>,
+    pub(super) wire: Wire,
+    pub(super) state: Arc<ClientState>,
     /// The timeout of buffer waits (`TIMEOUT`; `None`: for ever).
-    timeout: Option<Duration>,
+    pub(super) timeout: Option<Duration>,
     opened: Vec<OpenBuf>,
     /// Commands served, for the log.
     pub(super) commands: u64,
@@ -174,6 +175,7 @@ impl Connection {
             match self.command(&cmd) {
                 Ok(Flow::Next) => {}
                 Ok(Flow::Exit) => return End::Exit,
+                Ok(Flow::Binary) => return self.serve_binary(),
                 Err(Stop::Wire(e)) => return self.ended(e, false),
                 Err(Stop::Drop(why)) => {
                     self.srv.log.error(&format!("{}: {why}", self.wire.peer));
@@ -184,7 +186,7 @@ impl Connection {
     }
 
     /// How a wire error ends the session.
-    fn ended(&self, e: WireError, waiting: bool) -> End {
+    pub(super) fn ended(&self, e: WireError, waiting: bool) -> End {
         match e {
             WireError::Closed => End::Closed,
             WireError::Shutdown => End::Shutdown,
@@ -273,10 +275,14 @@ impl Connection {
                 self.srv.remember_timeout(self.wire.peer.ip(), self.timeout);
                 Ok(Reply::Code(0))
             }
-            Command::Binary => {
-                // The 1.x binary protocol is not served yet: answer as a 0.x iiod does, and
-                // the client stays in text.
+            Command::Binary if !self.srv.options.binary => {
+                // Refused as a 0.x iiod refuses it: the client stays in text.
                 Err(neg(Errno::INVAL))
+            }
+            Command::Binary => {
+                // libiio 1.x's binary protocol (`binary.rs`) from the next byte on.
+                self.reply_code(0)?;
+                return Ok(Flow::Binary);
             }
             Command::Nop => Err(neg(Errno::INVAL)),
             Command::ReadAttr(loc) => ops::read_attr(&ctx, &loc),
@@ -574,6 +580,8 @@ impl Connection {
 enum Flow {
     Next,
     Exit,
+    /// Speak the binary protocol from now on.
+    Binary,
 }
 
 /// Why a command ended the session.

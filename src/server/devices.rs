@@ -171,7 +171,15 @@ impl Devices {
     }
 
     fn open_output(&self, dev: &Device, req: OpenRequest) -> Result<Opened, i64> {
-        let idx = dev.index();
+        self.reserve_output(dev.index())?;
+        self.open_reserved_output(dev, req)
+    }
+
+    /// Takes output device `idx` for a client that will open its buffer later (a binary
+    /// client learns its block size and whether it repeats only after `OPEN_BUFFER`):
+    /// nobody else may open it meanwhile. Give it back with [`Devices::unreserve`] if the
+    /// buffer is never opened.
+    pub(super) fn reserve_output(&self, idx: usize) -> Result<(), i64> {
         let busy_until = Instant::now() + BUSY_RETRY;
         let mut slots = lock(&self.slots);
         loop {
@@ -181,8 +189,26 @@ impl Devices {
             slots = self.wait(slots, busy_until).ok_or(neg(Errno::BUSY))?;
         }
         slots[idx].usage = Use::Output(None);
-        let kernel_buffers = slots[idx].kernel_buffers;
-        drop(slots);
+        Ok(())
+    }
+
+    /// Gives back a reservation whose buffer was never opened.
+    pub(super) fn unreserve(&self, idx: usize) {
+        let mut slots = lock(&self.slots);
+        if let Use::Output(None) = slots[idx].usage {
+            slots[idx].usage = Use::Free;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Opens the output buffer of a device reserved with [`Devices::reserve_output`].
+    pub(super) fn open_reserved_output(
+        &self,
+        dev: &Device,
+        req: OpenRequest,
+    ) -> Result<Opened, i64> {
+        let idx = dev.index();
+        let kernel_buffers = lock(&self.slots)[idx].kernel_buffers;
         let built = dev
             .buffer_builder()
             .mask(&req.mask)

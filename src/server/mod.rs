@@ -19,6 +19,7 @@
 //! timeout, and TCP keepalive for peers that vanished.
 
 mod announce;
+mod binary;
 mod capture;
 mod connection;
 mod devices;
@@ -74,6 +75,7 @@ pub struct ServerOptions {
     io_timeout: Duration,
     evict_idle: Duration,
     announce: bool,
+    binary: bool,
     verbose: bool,
     logger: Option<Logger>,
 }
@@ -89,6 +91,7 @@ impl Default for ServerOptions {
             io_timeout: IO_TIMEOUT,
             evict_idle: EVICT_IDLE,
             announce: true,
+            binary: true,
             verbose: false,
             logger: None,
         }
@@ -106,6 +109,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("io_timeout", &self.io_timeout)
             .field("evict_idle", &self.evict_idle)
             .field("announce", &self.announce)
+            .field("binary", &self.binary)
             .field("verbose", &self.verbose)
             .finish_non_exhaustive()
     }
@@ -161,6 +165,16 @@ impl ServerOptions {
     /// at least this long (default 10 s); otherwise the newcomer is refused.
     pub fn evict_idle_after(mut self, idle: Duration) -> Self {
         self.evict_idle = idle;
+        self
+    }
+
+    /// Serve libiio 1.x's binary protocol to clients that ask for it (`BINARY`; default:
+    /// yes), in libiio main's opcode numbering. Clients of libiio 1.0's earlier numbering
+    /// cannot be told from them on the wire (their first commands are the same) and would
+    /// be misunderstood, as by iiod 1.x itself; turn this off where such clients connect:
+    /// they then speak the text protocol.
+    pub fn binary(mut self, binary: bool) -> Self {
+        self.binary = binary;
         self
     }
 
@@ -253,6 +267,13 @@ pub(crate) struct Shared {
     /// The context description as PRINT sends it.
     xml: Vec<u8>,
     zxml: OnceLock<Option<Vec<u8>>>,
+    /// The snapshot with libiio 1.x's sorted attribute lists (binary indexes point into
+    /// them), and its description as binary PRINT sends it (compressed on first use).
+    data_v1: crate::model::ContextData,
+    xml_v1: Vec<u8>,
+    zxml_v1: OnceLock<Option<Vec<u8>>>,
+    /// Buffers opened in the binary protocol (server-wide, as iiod 1.x keeps them).
+    bin_buffers: binary::Buffers,
     devices: Arc<devices::Devices>,
     log: log::Log,
     shutdown: Arc<EventFdCancel>,
@@ -266,18 +287,13 @@ impl Shared {
     /// The context description, zstd-compressed once, on first request (`None`: the
     /// encoder failed; ZPRINT then answers as a server without zstd does).
     fn zxml(&self) -> Option<&[u8]> {
-        self.zxml
-            .get_or_init(|| {
-                let xml = self.xml.clone();
-                let frame = std::panic::catch_unwind(move || {
-                    ruzstd::encoding::compress_to_vec(
-                        &xml[..],
-                        ruzstd::encoding::CompressionLevel::Fastest,
-                    )
-                })
-                .ok()?;
-                with_content_size(frame, self.xml.len() as u64)
-            })
+        self.zxml.get_or_init(|| compress(&self.xml)).as_deref()
+    }
+
+    /// [`Shared::zxml`] of libiio 1.x's description (binary PRINT).
+    fn zxml_v1(&self) -> Option<&[u8]> {
+        self.zxml_v1
+            .get_or_init(|| compress(&self.xml_v1))
             .as_deref()
     }
 
@@ -293,6 +309,16 @@ impl Shared {
         }
         t.insert(ip, timeout);
     }
+}
+
+/// `xml` as one zstd frame with its content size (`None`: the encoder failed).
+fn compress(xml: &[u8]) -> Option<Vec<u8>> {
+    let owned = xml.to_vec();
+    let frame = std::panic::catch_unwind(move || {
+        ruzstd::encoding::compress_to_vec(&owned[..], ruzstd::encoding::CompressionLevel::Fastest)
+    })
+    .ok()?;
+    with_content_size(frame, xml.len() as u64)
 }
 
 /// A zstd frame with its content size in the header. libiio 1.x sizes its output from it
@@ -377,6 +403,10 @@ impl Server {
         let shared = Arc::new(Shared {
             xml: ctx.to_xml().into_bytes(),
             zxml: OnceLock::new(),
+            data_v1: binary::sorted_snapshot(ctx.data()),
+            xml_v1: binary::description_v1(ctx.data()).into_bytes(),
+            zxml_v1: OnceLock::new(),
+            bin_buffers: binary::Buffers::default(),
             devices: devices::Devices::new(ctx.num_devices(), log.clone()),
             ctx,
             options,

@@ -242,58 +242,34 @@ impl Wire {
 
     /// Writes all of `parts`, in order, each stall of the client at most `step` long.
     pub(super) fn write_all(&mut self, parts: &[&[u8]], step: Duration) -> Result<(), WireError> {
-        let mut slices: Vec<IoSlice<'_>> = parts
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| IoSlice::new(p))
-            .collect();
-        let mut rest = &mut slices[..];
-        let mut grace: Option<Instant> = None;
-        while !rest.is_empty() {
-            match rustix::io::writev(self.sock.as_fd(), rest) {
-                Ok(n) => {
-                    self.bytes_out += n as u64;
-                    IoSlice::advance_slices(&mut rest, n);
-                }
-                Err(Errno::AGAIN) => {
-                    let mut deadline = Instant::now() + step;
-                    if self.shutdown.is_cancelled() {
-                        // Finish a reply in progress, but do not wait long for it.
-                        let g = *grace.get_or_insert_with(|| Instant::now() + SHUTDOWN_WRITE_GRACE);
-                        deadline = deadline.min(g);
-                    }
-                    match self.wait_writable(deadline)? {
-                        Ready::Yes | Ready::Shutdown => {}
-                        Ready::TimedOut => return Err(WireError::TimedOut),
-                    }
-                }
-                Err(Errno::INTR) => {}
-                Err(Errno::PIPE | Errno::CONNRESET) => return Err(WireError::Closed),
-                Err(e) => return Err(WireError::Io(e.into())),
-            }
-        }
-        Ok(())
+        let r = write_parts(&self.sock, &self.shutdown, parts, step);
+        let (sent, r) = match r {
+            Ok(n) => (n, Ok(())),
+            Err((n, e)) => (n, Err(e)),
+        };
+        self.bytes_out += sent;
+        r
     }
 
-    /// Waits for room to write; the shutdown does not cut a write short (see `write_all`).
-    fn wait_writable(&self, deadline: Instant) -> Result<Ready, WireError> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(Ready::TimedOut);
-            }
-            let timeout = rustix::time::Timespec {
-                tv_sec: left.as_secs() as _,
-                tv_nsec: left.subsec_nanos() as _,
-            };
-            let mut fds = [PollFd::new(&self.sock, PollFlags::OUT)];
-            match poll(&mut fds, Some(&timeout)) {
-                Ok(0) => return Ok(Ready::TimedOut),
-                Ok(_) => return Ok(Ready::Yes),
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(WireError::Io(e.into())),
-            }
+    /// A second handle on the socket and the shutdown signal, for replies written from
+    /// other threads (the binary protocol answers blocks when they are done).
+    pub(super) fn writer_parts(&self) -> io::Result<(TcpStream, Arc<EventFdCancel>)> {
+        Ok((self.sock.try_clone()?, self.shutdown.clone()))
+    }
+
+    /// Reads exactly `out.len()` bytes (a frame header), waiting up to `idle` (`None`: for
+    /// ever) for the first and up to `rest` for the others.
+    pub(super) fn read_header(
+        &mut self,
+        out: &mut [u8],
+        idle: Option<Duration>,
+        rest: Duration,
+    ) -> Result<(), WireError> {
+        let idle_deadline = idle.map(|d| Instant::now() + d);
+        while self.end == self.start {
+            self.fill(idle_deadline)?;
         }
+        self.read_exact(out, rest)
     }
 
     /// Whether the client has hung up (checked without waiting; bytes it sent are not
@@ -313,5 +289,71 @@ impl Wire {
     /// Bytes of the next command already received (pipelined by the client).
     pub(super) fn has_buffered(&self) -> bool {
         self.end > self.start
+    }
+}
+
+/// Writes all of `parts` to `sock` (nonblocking), each stall of the client at most `step`
+/// long; once the server is shutting down, a write in progress gets a short grace. Returns
+/// the bytes written, also with the error that stopped it.
+pub(super) fn write_parts(
+    sock: &TcpStream,
+    shutdown: &EventFdCancel,
+    parts: &[&[u8]],
+    step: Duration,
+) -> Result<u64, (u64, WireError)> {
+    let mut slices: Vec<IoSlice<'_>> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
+    let mut rest = &mut slices[..];
+    let mut grace: Option<Instant> = None;
+    let mut sent = 0u64;
+    while !rest.is_empty() {
+        match rustix::io::writev(sock.as_fd(), rest) {
+            Ok(n) => {
+                sent += n as u64;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+            Err(Errno::AGAIN) => {
+                let mut deadline = Instant::now() + step;
+                if shutdown.is_cancelled() {
+                    // Finish a reply in progress, but do not wait long for it.
+                    let g = *grace.get_or_insert_with(|| Instant::now() + SHUTDOWN_WRITE_GRACE);
+                    deadline = deadline.min(g);
+                }
+                match wait_writable(sock, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err((sent, WireError::TimedOut)),
+                    Err(e) => return Err((sent, e)),
+                }
+            }
+            Err(Errno::INTR) => {}
+            Err(Errno::PIPE | Errno::CONNRESET) => return Err((sent, WireError::Closed)),
+            Err(e) => return Err((sent, WireError::Io(e.into()))),
+        }
+    }
+    Ok(sent)
+}
+
+/// Waits for room to write until `deadline` (`false`: it passed); the shutdown does not
+/// cut a write short (see [`write_parts`]).
+fn wait_writable(sock: &TcpStream, deadline: Instant) -> Result<bool, WireError> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let timeout = rustix::time::Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        };
+        let mut fds = [PollFd::new(sock, PollFlags::OUT)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(WireError::Io(e.into())),
+        }
     }
 }

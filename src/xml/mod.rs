@@ -24,7 +24,7 @@ mod tests;
 mod write;
 
 pub(crate) use parse::parse;
-pub(crate) use write::{version_of, write, write_v1};
+pub(crate) use write::{version_of, write, write_v1, write_v1_unsorted};
 
 /// The backend of `xml:` contexts: the description has no values, so attribute access and
 /// triggers fail with ENOSYS as in libiio.

@@ -156,6 +156,18 @@ fn version_cut<'a>(
 /// to 8 bytes; a snapshot without a version gets [`LIBIIO1_VERSION`]. A network context is
 /// named `ip`, with the server's address after its description, as 1.x's client has it.
 pub(crate) fn write_v1(data: &ContextData) -> String {
+    write_v1_with(data, true)
+}
+
+/// [`write_v1`] with every list in snapshot order: what `ferroio serve` sends binary
+/// clients. libiio 1.x sorts the lists it reads (and addresses attributes by their sorted
+/// position, as the server does), while a client that shows the lists as sent, as
+/// ferroio's `info` does, shows the order the board has.
+pub(crate) fn write_v1_unsorted(data: &ContextData) -> String {
+    write_v1_with(data, false)
+}
+
+fn write_v1_with(data: &ContextData, sort: bool) -> String {
     let mut out = String::with_capacity(HEADER_1.len() + 256 + 160 * data.devices.len());
     out.push_str(HEADER_1);
     let (major, minor, git) = version_cut(data, 8, LIBIIO1_VERSION);
@@ -192,7 +204,9 @@ pub(crate) fn write_v1(data: &ContextData) -> String {
     }
     out.push('>');
     let mut attrs: Vec<&(String, String)> = data.attrs.iter().collect();
-    attrs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    if sort {
+        attrs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    }
     for (name, value) in attrs {
         out.push_str("<context-attribute name=\"");
         escape_into(&mut out, name, Escape::Minimal);
@@ -201,20 +215,23 @@ pub(crate) fn write_v1(data: &ContextData) -> String {
         out.push_str("\" />");
     }
     for dev in &data.devices {
-        write_device_v1(&mut out, dev);
+        write_device_v1(&mut out, dev, sort);
     }
     out.push_str("</context>");
     out
 }
 
-/// An attribute list as libiio 1.x holds it: sorted by name (byte order).
-fn sorted(attrs: &[AttrData]) -> Vec<&AttrData> {
+/// An attribute list as libiio 1.x holds it: sorted by name (byte order), or as it is.
+fn listed(attrs: &[AttrData], sort: bool) -> Vec<&AttrData> {
     let mut v: Vec<&AttrData> = attrs.iter().collect();
-    v.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    if sort {
+        v.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    }
     v
 }
 
-fn write_device_v1(out: &mut String, dev: &DeviceData) {
+fn write_device_v1(out: &mut String, dev: &DeviceData, sort: bool) {
+    let sorted = |attrs| listed(attrs, sort);
     write_device_start(out, dev);
     for chn in &dev.channels {
         write_channel_start(out, chn, true);

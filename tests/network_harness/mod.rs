@@ -102,6 +102,19 @@ impl Peer {
         }
     }
 
+    /// `ferroio serve` with extra arguments on the fake tree (`None` for iiod, which takes
+    /// none of them).
+    pub fn start_fake_with(self, args: &[&str]) -> Option<RealIiod> {
+        match self {
+            Peer::Iiod => RealIiod::start_fake(),
+            Peer::Ferroio => {
+                let mut all = vec!["serve", "--no-announce"];
+                all.extend_from_slice(args);
+                RealIiod::start_program(Path::new(env!("CARGO_BIN_EXE_ferroio")), &all)
+            }
+        }
+    }
+
     /// This server serving a context description.
     pub fn start_xml(self, file: &Path) -> Option<RealIiod> {
         match self {

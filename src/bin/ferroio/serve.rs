@@ -35,6 +35,12 @@ pub struct ServeArgs {
     /// Do not answer multicast DNS (DNS-SD `_iio._tcp`).
     #[arg(long = "no-announce")]
     no_announce: bool,
+    /// Refuse libiio 1.x's binary protocol (its clients then speak text). The binary
+    /// protocol is served in libiio main's opcode numbering; clients built from libiio
+    /// 1.0 use an earlier one that no server can tell on the wire: give this option where
+    /// such clients connect.
+    #[arg(long = "no-binary")]
+    no_binary: bool,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -48,6 +54,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         .max_clients(args.max_clients as usize)
         .idle_timeout(args.idle_timeout.map(Duration::from_secs))
         .announce(!args.no_announce)
+        .binary(!args.no_binary)
         .verbose(args.context.verbose)
         .logger(|line| eprintln!("ferroio serve: {line}"));
     if let Some(addr) = args.bind {

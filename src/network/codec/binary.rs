@@ -171,7 +171,6 @@ impl Op {
     }
 
     /// The operation an opcode means under `numbering` (`None`: not an opcode of it).
-    #[allow(dead_code)] // The binary server (issue 11) will decode with it; tested here.
     pub(crate) fn from_code(code: u8, numbering: Numbering) -> Option<Op> {
         numbering.table().get(usize::from(code)).copied()
     }
@@ -315,7 +314,10 @@ fn attr_header(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op
     };
     let di = super::dev_index(data, dev_id)?;
     let dev = &data.devices[usize::from(di)];
-    let pos = |list: &[crate::model::AttrData]| list.iter().position(|a| a.name == name);
+    // libiio 1.x addresses an attribute by its position in the list sorted by name (it
+    // sorts what it reads; iiod 1.x's descriptions come sorted, ferroio serve's in the
+    // board's order): the rank of the name, whatever order the description had.
+    let pos = |list: &[crate::model::AttrData]| sorted_rank(list, |a| a.name == name);
     let pick = |read: Op, written: Op| if write { written } else { read };
     let (op, attr, low) = match loc {
         AttrLoc::Device { .. } => (
@@ -338,17 +340,14 @@ fn attr_header(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op
             // are; the device's own by name. Indexes are positions in the lists of the
             // server's description (which libiio 1.x writes sorted, as it holds them).
             let by = |a: &crate::model::AttrData| a.name == name || a.filename == name;
-            match dev.event_attrs.iter().position(by) {
+            match sorted_rank(&dev.event_attrs, by) {
                 Some(i) => (pick(Op::ReadDevEvtAttr, Op::WriteDevEvtAttr), i, 0),
                 None => dev
                     .channels
                     .iter()
                     .enumerate()
                     .find_map(|(ci, c)| {
-                        c.event_attrs
-                            .iter()
-                            .position(|a| a.filename == name)
-                            .map(|ai| (ai, ci))
+                        sorted_rank(&c.event_attrs, |a| a.filename == name).map(|ai| (ai, ci))
                     })
                     .map(|(ai, ci)| (pick(Op::ReadChnEvtAttr, Op::WriteChnEvtAttr), ai, ci))
                     .ok_or_else(missing)?,
@@ -377,6 +376,17 @@ fn attr_header(loc: &AttrLoc<'_>, data: &ContextData, write: bool) -> Result<(Op
         ),
     })?;
     Ok((op, di, code))
+}
+
+/// The position, in `list` sorted by name (byte order, as libiio 1.x sorts), of the first
+/// attribute `hit` picks.
+fn sorted_rank(
+    list: &[crate::model::AttrData],
+    hit: impl Fn(&crate::model::AttrData) -> bool,
+) -> Option<usize> {
+    let found = list.iter().find(|a| hit(a))?;
+    let key = found.name.as_bytes();
+    Some(list.iter().filter(|a| a.name.as_bytes() < key).count())
 }
 
 /// The index of a trigger named by id or name, as SETTRIG's code carries it.
@@ -562,7 +572,6 @@ pub(crate) enum Follows {
 /// for a request naming what does not exist (the server answers `-errno`, after reading
 /// what follows); `None` for an opcode this codec does not decode (the server ends the
 /// session, as iiod does for an opcode it does not know: what follows cannot be skipped).
-#[allow(dead_code)] // For the binary server (issue 11): `ferroio serve` speaks text so far.
 pub(crate) fn decode_command<'a>(
     h: &Header,
     numbering: Numbering,
@@ -649,7 +658,6 @@ pub(crate) fn decode_command<'a>(
 
 /// Server side: appends the response frame of a reply to client `client_id`. A trigger is
 /// sent as its device index in `data` (a trigger not in it: `-ENODEV`, as iiod 1.x).
-#[allow(dead_code)] // For the binary server (issue 11): `ferroio serve` speaks text so far.
 pub(crate) fn encode_reply(
     client_id: u16,
     reply: std::result::Result<&Reply, i64>,

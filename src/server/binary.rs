@@ -1,0 +1,957 @@
+//! libiio 1.x's binary protocol, server side: after a client's `BINARY` is answered `0`,
+//! the connection carries 8-byte frames in the opcode numbering of libiio main (2026), the
+//! one current 1.x clients send.
+//!
+//! Clients built from libiio 1.0 (an earlier numbering) cannot be told from current ones on
+//! the wire: their first commands (`TIMEOUT`, `PRINT`) have the same opcodes in both. They
+//! are not served in binary mode; what they would send later is checked as far as the
+//! frames allow (a device-level operation whose channel half is not 0 is refused), but
+//! such a client must use the text protocol (libiio 1.0 clients fall back to it against any
+//! server that refuses `BINARY`, e.g. `ferroio serve` before this, or iiod 0.x).
+//!
+//! Attributes are addressed by index, in the order of libiio 1.x's lists: sorted by name
+//! (libiio 1.x sorts the lists it reads). Indexes are resolved against a sorted copy of
+//! the snapshot; the description a binary client gets (`PRINT`: 1.x's XML,
+//! zstd-compressed) keeps the board's order.
+//!
+//! Buffers are libiio 1.x's: `OPEN_BUFFER` with a channel mask, blocks made with
+//! `CREATE_BLOCK` under a client id each, `TRANSFER_BLOCK` (`ENQUEUE_BLOCK_CYCLIC`) answered
+//! when the block is done, `RETRY_DEQUEUE_BLOCK` after a failed wait. As in iiod 1.x a
+//! buffer belongs to the server, not to a connection: libiio opens it on a connection of
+//! its own and frees its blocks and closes it on the context's; it is closed when the
+//! connection that opened it ends. Each buffer has a thread that works through its queued
+//! blocks in order and answers each on the connection that made the block, so commands
+//! keep being read meanwhile. The device side is the text protocol's: a capture shares
+//! the device's kernel buffer with every other reader (`capture.rs`), an output owns it.
+
+use super::capture::{InputShare, SubId, MAX_BLOCK_BYTES};
+use super::connection::{Connection, End, MAX_VALUE};
+use super::devices::{OpenRequest, Opened};
+use super::ops::{self, neg, neg_err, Answer};
+use super::wire::{write_parts, WireError};
+use super::{Shared, SLICE};
+use crate::buffer::{Cancel, ChannelMask, EventFdCancel};
+use crate::context::Device;
+use crate::model::{AttrData, ContextData};
+use crate::network::codec::binary::{self, Follows, Header, Numbering, Op, HEADER_LEN};
+use crate::network::codec::{Command, Dialect, Reply};
+use rustix::io::Errno;
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The numbering served.
+pub(super) const NUMBERING: Numbering = Numbering::Main2026;
+
+/// Blocks one buffer may have.
+const MAX_BLOCKS: usize = 64;
+
+/// The snapshot with every attribute list sorted by name, as libiio 1.x holds it: binary
+/// attribute indexes are positions in these lists.
+pub(super) fn sorted_snapshot(data: &ContextData) -> ContextData {
+    let sort = |v: &mut Vec<AttrData>| v.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let mut d = data.clone();
+    d.attrs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for dev in &mut d.devices {
+        sort(&mut dev.attrs);
+        sort(&mut dev.buffer_attrs);
+        sort(&mut dev.debug_attrs);
+        sort(&mut dev.event_attrs);
+        for chn in &mut dev.channels {
+            sort(&mut chn.attrs);
+            sort(&mut chn.event_attrs);
+        }
+    }
+    d
+}
+
+/// The description binary clients get: libiio 1.x's XML with the lists in the board's
+/// order (1.x sorts them as it reads; attribute indexes are sorted positions either way),
+/// naming the version the text protocol's `VERSION` and XML name (0.24) when the source
+/// names none, so that a client reports the same server whichever protocol it speaks.
+pub(super) fn description_v1(data: &ContextData) -> String {
+    let mut d = data.clone();
+    if d.version.is_none() {
+        let (major, minor, git) = crate::xml::version_of(data);
+        d.version = Some((major, minor, git.to_string()));
+    }
+    crate::xml::write_v1_unsorted(&d)
+}
+
+/// Writes frames to one client from any thread, a whole frame at a time.
+pub(super) struct Writer {
+    sock: Mutex<TcpStream>,
+    shutdown: Arc<EventFdCancel>,
+    step: Duration,
+    pub(super) bytes_out: AtomicU64,
+}
+
+impl Writer {
+    pub(super) fn new(sock: TcpStream, shutdown: Arc<EventFdCancel>, step: Duration) -> Writer {
+        Writer {
+            sock: Mutex::new(sock),
+            shutdown,
+            step,
+            bytes_out: AtomicU64::new(0),
+        }
+    }
+
+    /// One response frame: `code`, and `payload` after it.
+    fn respond(&self, client_id: u16, code: i32, payload: &[u8]) -> Result<(), WireError> {
+        let h = Header {
+            client_id,
+            op: binary::RESPONSE,
+            dev: 0,
+            code,
+        }
+        .encode();
+        self.send(&[&h, payload])
+    }
+
+    fn send(&self, parts: &[&[u8]]) -> Result<(), WireError> {
+        let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
+        let r = write_parts(&sock, &self.shutdown, parts, self.step);
+        let n = match &r {
+            Ok(n) | Err((n, _)) => *n,
+        };
+        self.bytes_out.fetch_add(n, Ordering::Relaxed);
+        r.map(|_| ()).map_err(|(_, e)| e)
+    }
+}
+
+/// A queued block transfer.
+struct Job {
+    block: u16,
+    /// Capture: bytes wanted. Output: the scans, and whether the block repeats.
+    kind: JobKind,
+    timeout: Option<Duration>,
+}
+
+enum JobKind {
+    Capture(usize),
+    Output { data: Vec<u8>, cyclic: bool },
+}
+
+/// A block: its size, the connection (and id) its answers go to, its last capture size
+/// (for `RETRY_DEQUEUE_BLOCK`).
+struct Block {
+    size: usize,
+    writer: Arc<Writer>,
+    last: usize,
+}
+
+struct BufState {
+    blocks: HashMap<u16, Block>,
+    jobs: VecDeque<Job>,
+    opened: Option<Opened>,
+    closed: bool,
+}
+
+/// A buffer a binary client opened.
+pub(super) struct BinBuffer {
+    dev: Device,
+    mask: ChannelMask,
+    scan_bytes: usize,
+    output: bool,
+    /// The connection that opened it.
+    owner: u64,
+    st: Mutex<BufState>,
+    work: Condvar,
+    /// Held while the device side is being opened (by the worker or by ENABLE), so that
+    /// it is opened once.
+    opening: Mutex<()>,
+}
+
+fn lock_buf(m: &Mutex<BufState>) -> MutexGuard<'_, BufState> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The server's binary buffers, by (device index, buffer index).
+#[derive(Default)]
+pub(super) struct Buffers {
+    map: Mutex<HashMap<(usize, u16), Arc<BinBuffer>>>,
+    next_owner: AtomicU64,
+}
+
+impl Buffers {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(usize, u16), Arc<BinBuffer>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An id for a connection that may own buffers.
+    pub(super) fn new_owner(&self) -> u64 {
+        self.next_owner.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Buffers `owner` has open (a connection with buffers is never closed to make room).
+    pub(super) fn owned_by(&self, owner: u64) -> usize {
+        self.lock().values().filter(|b| b.owner == owner).count()
+    }
+
+    fn get(&self, dev: usize, index: u16) -> Option<Arc<BinBuffer>> {
+        self.lock().get(&(dev, index)).cloned()
+    }
+
+    /// Closes every buffer `owner` opened (its connection ended).
+    pub(super) fn close_owned(&self, srv: &Shared, owner: u64) {
+        let mine: Vec<Arc<BinBuffer>> = {
+            let mut map = self.lock();
+            let keys: Vec<(usize, u16)> = map
+                .iter()
+                .filter(|(_, b)| b.owner == owner)
+                .map(|(k, _)| *k)
+                .collect();
+            keys.iter().filter_map(|k| map.remove(k)).collect()
+        };
+        for b in mine {
+            b.close(srv);
+        }
+    }
+}
+
+impl BinBuffer {
+    /// Stops the worker and gives the device back.
+    fn close(&self, srv: &Shared) {
+        let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        let opened = {
+            let mut st = lock_buf(&self.st);
+            st.closed = true;
+            st.jobs.clear();
+            st.opened.take()
+        };
+        self.work.notify_all();
+        match opened {
+            Some(o) => srv.devices.close(self.dev.index(), o),
+            None if self.output => srv.devices.unreserve(self.dev.index()),
+            None => {}
+        }
+    }
+
+    /// DISABLE_BUFFER: the device is given back; queued blocks are answered as failed
+    /// waits.
+    fn disable(&self, srv: &Shared) {
+        let (opened, jobs) = {
+            let mut st = lock_buf(&self.st);
+            (st.opened.take(), std::mem::take(&mut st.jobs))
+        };
+        if let Some(o) = opened {
+            srv.devices.close(self.dev.index(), o);
+            if self.output {
+                // Still this buffer's until it is closed.
+                let _ = srv.devices.reserve_output(self.dev.index());
+            }
+        }
+        let st = lock_buf(&self.st);
+        for j in jobs {
+            if let Some(b) = st.blocks.get(&j.block) {
+                let _ = b.writer.respond(j.block + 1, neg32(Errno::BADF), &[]);
+            }
+        }
+    }
+
+    /// Opens the device side for blocks of `size` bytes, unless open.
+    fn ensure_open(
+        &self,
+        srv: &Arc<Shared>,
+        size: usize,
+        cyclic: bool,
+        who: &str,
+    ) -> Result<(), i64> {
+        let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        if lock_buf(&self.st).opened.is_some() {
+            return Ok(());
+        }
+        let samples = (size / self.scan_bytes).max(1) as u64;
+        let mut req = OpenRequest::new(&self.dev, samples, self.mask.words(), false)?;
+        req.cyclic = cyclic && self.output;
+        let closed = || lock_buf(&self.st).closed || srv.shutdown.is_cancelled();
+        let opened = if self.output {
+            // Reserved at OPEN_BUFFER.
+            srv.devices.open_reserved_output(&self.dev, req)?
+        } else {
+            srv.devices.open(&self.dev, req, who, closed)?
+        };
+        let mut st = lock_buf(&self.st);
+        if st.closed {
+            drop(st);
+            srv.devices.close(self.dev.index(), opened);
+            return Err(neg(Errno::BADF));
+        }
+        st.opened = Some(opened);
+        Ok(())
+    }
+
+    /// The worker: takes queued blocks in order and answers each when done.
+    fn run(self: Arc<Self>, srv: Arc<Shared>, who: String) {
+        loop {
+            let (job, writer, size) = {
+                let mut st = lock_buf(&self.st);
+                loop {
+                    if st.closed {
+                        return;
+                    }
+                    if let Some(j) = st.jobs.pop_front() {
+                        match st.blocks.get(&j.block) {
+                            Some(b) => {
+                                let (w, size) = (b.writer.clone(), b.size);
+                                break (j, w, size);
+                            }
+                            None => continue,
+                        }
+                    }
+                    st = self.work.wait(st).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let id = job.block + 1;
+            let r = match job.kind {
+                JobKind::Capture(bytes) => self.capture(&srv, bytes, size, job.timeout, &who),
+                JobKind::Output { data, cyclic } => self.output(&srv, &data, size, cyclic, &who),
+            };
+            let sent = match r {
+                Ok(Some(data)) => writer.respond(id, data.len() as i32, &data),
+                Ok(None) => writer.respond(id, 0, &[]),
+                Err(code) => writer.respond(id, clamp(code), &[]),
+            };
+            if sent.is_err() {
+                // The connection that waits for it is gone; its end closes the buffer.
+                continue;
+            }
+        }
+    }
+
+    /// Fills one capture block of `bytes`: the scans, or a failed wait (`-errno`: the
+    /// block stays queued for a retry).
+    fn capture(
+        &self,
+        srv: &Arc<Shared>,
+        bytes: usize,
+        size: usize,
+        timeout: Option<Duration>,
+        who: &str,
+    ) -> Result<Option<Vec<u8>>, i64> {
+        self.ensure_open(srv, size, false, who)
+            .map_err(|e| e << 16)?;
+        let (share, sub) = match &lock_buf(&self.st).opened {
+            Some(Opened::Input { share, sub, .. }) => (share.clone(), *sub),
+            _ => return Err(neg(Errno::BADF)),
+        };
+        let bytes = bytes - bytes % self.scan_bytes;
+        let mut out = Vec::with_capacity(bytes);
+        share.request(sub, bytes);
+        let r = self.fill(&share, sub, &mut out, bytes, timeout, srv);
+        share.finish(sub);
+        r?;
+        if out.is_empty() {
+            return Err(neg(Errno::TIMEDOUT));
+        }
+        Ok(Some(out))
+    }
+
+    fn fill(
+        &self,
+        share: &InputShare,
+        sub: SubId,
+        out: &mut Vec<u8>,
+        bytes: usize,
+        timeout: Option<Duration>,
+        srv: &Shared,
+    ) -> Result<(), i64> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while out.len() < bytes {
+            if lock_buf(&self.st).closed || srv.shutdown.is_cancelled() {
+                return Err(neg(Errno::BADF));
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            let until = deadline.map_or(now + SLICE, |d| d.min(now + SLICE));
+            let chunks = share.take(sub, bytes - out.len(), until)?;
+            let mut back = Vec::with_capacity(chunks.len());
+            for (chunk, len) in chunks {
+                out.extend_from_slice(&chunk.data[chunk.off..chunk.off + len]);
+                back.push((chunk, len));
+            }
+            share.give_back(sub, back);
+        }
+        Ok(())
+    }
+
+    /// Pushes one output block; `None` when the device took it.
+    fn output(
+        &self,
+        srv: &Arc<Shared>,
+        data: &[u8],
+        size: usize,
+        cyclic: bool,
+        who: &str,
+    ) -> Result<Option<Vec<u8>>, i64> {
+        self.ensure_open(srv, size, cyclic, who)
+            .map_err(|e| e << 16)?;
+        let mut st = lock_buf(&self.st);
+        let Some(Opened::Output(buf)) = st.opened.as_mut() else {
+            return Err(neg(Errno::BADF) << 16);
+        };
+        let scans = (data.len() / self.scan_bytes).min(buf.samples());
+        let n = scans * self.scan_bytes;
+        buf.data_mut()[..n].copy_from_slice(&data[..n]);
+        match buf.push_partial(scans) {
+            Ok(_) => Ok(None),
+            Err(e) => {
+                srv.log.error(&format!(
+                    "{}: writing to the device failed: {e}",
+                    self.dev.id()
+                ));
+                Err(neg_err(&e))
+            }
+        }
+    }
+}
+
+fn clamp(code: i64) -> i32 {
+    i32::try_from(code).unwrap_or(i32::MIN)
+}
+
+fn neg32(e: Errno) -> i32 {
+    -e.raw_os_error()
+}
+
+/// Block and buffer halves of a block command's code.
+fn split_code(code: i32) -> (u16, u16) {
+    let c = code as u32;
+    ((c & 0xffff) as u16, (c >> 16) as u16)
+}
+
+impl Connection {
+    /// Serves the binary protocol on this connection until it ends.
+    pub(super) fn serve_binary(&mut self) -> End {
+        let writer = match self.wire.writer_parts() {
+            Ok((sock, shutdown)) => {
+                Arc::new(Writer::new(sock, shutdown, self.srv.options.io_timeout))
+            }
+            Err(e) => return End::Error(format!("socket error: {e}")),
+        };
+        let owner = self.srv.bin_buffers.new_owner();
+        let end = self.binary_loop(&writer, owner);
+        self.srv.bin_buffers.close_owned(&self.srv, owner);
+        self.wire.bytes_out += writer.bytes_out.load(Ordering::Relaxed);
+        end
+    }
+
+    fn binary_loop(&mut self, writer: &Arc<Writer>, owner: u64) -> End {
+        loop {
+            self.state.set_busy(false);
+            let mut raw = [0u8; HEADER_LEN];
+            if let Err(e) = self.wire.read_header(
+                &mut raw,
+                self.srv.options.idle_timeout,
+                self.srv.options.io_timeout,
+            ) {
+                return self.ended(e, true);
+            }
+            self.state.set_busy(true);
+            self.commands += 1;
+            if &raw == b"BINARY\r\n" {
+                // A client that reconnects in binary mode without knowing it (serial).
+                if let Err(e) = writer.send(&[b"0\r\n"]) {
+                    return self.ended(e, false);
+                }
+                continue;
+            }
+            let h = Header::decode(&raw);
+            match self.frame(&h, writer, owner) {
+                Ok(()) => {}
+                Err(BinStop::Wire(e)) => return self.ended(e, false),
+                Err(BinStop::Drop(why)) => {
+                    self.srv.log.error(&format!("{}: {why}", self.wire.peer));
+                    return End::Error(why);
+                }
+            }
+        }
+    }
+
+    /// One request frame.
+    fn frame(&mut self, h: &Header, writer: &Arc<Writer>, owner: u64) -> Result<(), BinStop> {
+        let Some(op) = Op::from_code(h.op, NUMBERING) else {
+            // As iiod: an opcode it does not know ends the session (what follows it cannot
+            // be skipped).
+            return Err(BinStop::Drop(format!("unknown opcode {}", h.op)));
+        };
+        let reply = |c: &Connection, answer: &Answer| -> Result<(), BinStop> {
+            let mut out = Vec::new();
+            Dialect::Binary(NUMBERING).encode_reply(
+                h.client_id,
+                answer.as_ref().map_err(|e| *e),
+                &c.srv.data_v1,
+                &mut out,
+            );
+            c.srv.log.detail(|| {
+                let shown = match answer {
+                    Ok(Reply::Data(d)) => format!("{} bytes", d.len()),
+                    Ok(r) => format!("{r:?}"),
+                    Err(e) => e.to_string(),
+                };
+                format!(
+                    "{}: {op:?} dev {} code {:#x} -> {shown}",
+                    c.wire.peer, h.dev, h.code
+                )
+            });
+            writer.send(&[&out]).map_err(BinStop::Wire)
+        };
+        let read_only = self.srv.options.read_only;
+        let refused = neg(Errno::ACCESS);
+        match op {
+            Op::Response => {
+                return Err(BinStop::Drop("a response where a request was due".into()));
+            }
+            Op::Print => {
+                let answer = match self.srv.zxml_v1() {
+                    Some(z) => Ok(Reply::Data(z.to_vec())),
+                    None => Ok(Reply::Data(self.srv.xml_v1.clone())),
+                };
+                return reply(self, &answer);
+            }
+            Op::Timeout => {
+                self.timeout = u64::try_from(h.code).ok().map(Duration::from_millis);
+                return reply(self, &Ok(Reply::Code(0)));
+            }
+            Op::Nop => return reply(self, &Ok(Reply::Code(0))),
+            Op::ReadAttr
+            | Op::ReadDbgAttr
+            | Op::ReadBufAttr
+            | Op::ReadChnAttr
+            | Op::WriteAttr
+            | Op::WriteDbgAttr
+            | Op::WriteBufAttr
+            | Op::WriteChnAttr
+            | Op::GetTrig
+            | Op::SetTrig => {}
+            Op::ReadDevEvtAttr | Op::ReadChnEvtAttr => {
+                return reply(self, &Err(neg(Errno::NOSYS)));
+            }
+            Op::WriteDevEvtAttr | Op::WriteChnEvtAttr => {
+                self.skip_value()?;
+                return reply(self, &Err(neg(Errno::NOSYS)));
+            }
+            Op::RegRead => {
+                let answer = match self.srv.ctx.devices().nth(usize::from(h.dev)) {
+                    None => Err(neg(Errno::NODEV)),
+                    Some(d) => match d.reg_read(h.code as u32) {
+                        Ok(v) => Ok(Reply::Data(v.to_le_bytes().to_vec())),
+                        Err(e) => Err(neg_err(&e)),
+                    },
+                };
+                return reply(self, &answer);
+            }
+            Op::RegWrite => {
+                let mut v = [0u8; 4];
+                self.wire
+                    .read_exact(&mut v, self.srv.options.io_timeout)
+                    .map_err(BinStop::Wire)?;
+                let answer = match self.srv.ctx.devices().nth(usize::from(h.dev)) {
+                    None => Err(neg(Errno::NODEV)),
+                    Some(_) if read_only => Err(refused),
+                    Some(d) => d
+                        .reg_write(h.code as u32, u32::from_le_bytes(v))
+                        .map(|()| Reply::Code(0))
+                        .map_err(|e| neg_err(&e)),
+                };
+                return reply(self, &answer);
+            }
+            Op::RefreshFormat => {
+                let answer = self.format_of(h);
+                return reply(self, &answer);
+            }
+            Op::CreateEvstream | Op::FreeEvstream | Op::ReadEvent => {
+                return reply(self, &Err(neg(Errno::NOSYS)));
+            }
+            Op::OpenBuffer => return self.open_buffer(h, writer, owner, &reply),
+            Op::CloseBuffer => {
+                let answer = self.with_buffer(h, |srv, map, key| match map.remove(&key) {
+                    Some(b) => {
+                        b.close(srv);
+                        Ok(Reply::Code(0))
+                    }
+                    None => Err(neg(Errno::BADF)),
+                });
+                self.state.set_buffers(self.srv.bin_buffers.owned_by(owner));
+                return reply(self, &answer);
+            }
+            Op::EnableBuffer | Op::DisableBuffer => {
+                let answer = match self.buffer_of(h.dev, h.code) {
+                    Err(e) => Err(e),
+                    Ok(b) if op == Op::DisableBuffer => {
+                        b.disable(&self.srv);
+                        Ok(Reply::Code(0))
+                    }
+                    Ok(b) if b.output => Ok(Reply::Code(0)),
+                    Ok(b) => {
+                        // A capture starts now, with blocks of the first block's size.
+                        let size = lock_buf(&b.st).blocks.values().map(|k| k.size).max();
+                        match size {
+                            None => Ok(Reply::Code(0)),
+                            Some(size) => b
+                                .ensure_open(&self.srv, size, false, &self.wire.peer.to_string())
+                                .map(|()| Reply::Code(0)),
+                        }
+                    }
+                };
+                return reply(self, &answer);
+            }
+            Op::CreateBlock => {
+                let size = self.read_u64()?;
+                let answer = self.create_block(h, size, writer);
+                return reply(self, &answer);
+            }
+            Op::FreeBlock => {
+                let (buf, blk) = split_code(h.code);
+                let answer = match self.buffer_of(h.dev, i32::from(buf)) {
+                    Err(e) => Err(e),
+                    Ok(b) => {
+                        let mut st = lock_buf(&b.st);
+                        st.jobs.retain(|j| j.block != blk);
+                        match st.blocks.remove(&blk) {
+                            Some(_) => Ok(Reply::Code(0)),
+                            None => Err(neg(Errno::BADF)),
+                        }
+                    }
+                };
+                return reply(self, &answer);
+            }
+            Op::TransferBlock | Op::EnqueueBlockCyclic => {
+                return self.transfer(h, op == Op::EnqueueBlockCyclic, writer);
+            }
+            Op::RetryDequeueBlock => {
+                let (buf, blk) = split_code(h.code);
+                let timeout = self.timeout;
+                let queued = self.buffer_of(h.dev, i32::from(buf)).and_then(|b| {
+                    let mut st = lock_buf(&b.st);
+                    let last = st
+                        .blocks
+                        .get(&blk)
+                        .map(|k| k.last)
+                        .ok_or(neg(Errno::BADF))?;
+                    st.jobs.push_back(Job {
+                        block: blk,
+                        kind: JobKind::Capture(last),
+                        timeout,
+                    });
+                    drop(st);
+                    b.work.notify_all();
+                    Ok(())
+                });
+                if let Err(code) = queued {
+                    writer
+                        .respond(h.client_id, clamp(code), &[])
+                        .map_err(BinStop::Wire)?;
+                }
+                return Ok(());
+            }
+        }
+        // Attributes and triggers: through the codec's server half and `ops`.
+        let srv = self.srv.clone();
+        let Some((cmd, follows)) = binary::decode_command(h, NUMBERING, &srv.data_v1) else {
+            return Err(BinStop::Drop(format!("opcode {} not decoded", h.op)));
+        };
+        // A device-level operation carries no channel: a client of another numbering
+        // (libiio 1.0's channel-attribute write is this numbering's debug-attribute write)
+        // is refused here rather than served.
+        let device_level = matches!(
+            op,
+            Op::ReadAttr | Op::WriteAttr | Op::ReadDbgAttr | Op::WriteDbgAttr
+        );
+        let cmd = if device_level && (h.code as u32) & 0xffff != 0 {
+            Err(Errno::INVAL.raw_os_error())
+        } else {
+            cmd
+        };
+        let value = match follows {
+            Follows::Nothing => None,
+            Follows::LengthAndValue => Some(self.read_value_binary()?),
+        };
+        let ctx = self.srv.ctx.clone();
+        let answer: Answer = match cmd {
+            Err(errno) => Err(-i64::from(errno)),
+            Ok(Command::ReadAttr(loc)) => ops::read_attr(&ctx, &loc),
+            Ok(Command::WriteAttr { loc, .. }) if read_only => {
+                let _ = loc;
+                Err(refused)
+            }
+            Ok(Command::WriteAttr { loc, .. }) => {
+                ops::write_attr(&ctx, &loc, value.as_deref().unwrap_or_default())
+            }
+            Ok(Command::GetTrig { dev }) => ops::get_trigger(&ctx, dev),
+            Ok(Command::SetTrig { dev, .. }) if read_only => {
+                ops::device(&ctx, dev).and(Err(refused))
+            }
+            Ok(Command::SetTrig { dev, trigger }) => ops::set_trigger(&ctx, dev, trigger),
+            Ok(_) => Err(neg(Errno::INVAL)),
+        };
+        reply(self, &answer)
+    }
+
+    /// A `u64` argument that follows a header.
+    fn read_u64(&mut self) -> Result<u64, BinStop> {
+        let mut b = [0u8; 8];
+        self.wire
+            .read_exact(&mut b, self.srv.options.io_timeout)
+            .map_err(BinStop::Wire)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// A written value: `u64` length, then the bytes (bounded by [`MAX_VALUE`]).
+    fn read_value_binary(&mut self) -> Result<Vec<u8>, BinStop> {
+        let len = self.read_u64()?;
+        if len > MAX_VALUE {
+            return Err(BinStop::Drop(format!(
+                "a value of {len} bytes announced (at most {MAX_VALUE})"
+            )));
+        }
+        let mut v = vec![0u8; len as usize];
+        self.wire
+            .read_exact(&mut v, self.srv.options.io_timeout)
+            .map_err(BinStop::Wire)?;
+        Ok(v)
+    }
+
+    fn skip_value(&mut self) -> Result<(), BinStop> {
+        self.read_value_binary().map(|_| ())
+    }
+
+    /// REFRESH_FORMAT: the channel's scan format as 1.x prints it (`le:s12/16>>4`).
+    fn format_of(&self, h: &Header) -> Answer {
+        let dev = self
+            .srv
+            .ctx
+            .data()
+            .devices
+            .get(usize::from(h.dev))
+            .ok_or(neg(Errno::NODEV))?;
+        let chn = usize::try_from(h.code)
+            .ok()
+            .and_then(|i| dev.channels.get(i))
+            .ok_or(neg(Errno::INVAL))?;
+        let f = chn
+            .scan
+            .as_ref()
+            .and_then(|s| s.format)
+            .ok_or(neg(Errno::INVAL))?;
+        let repeat = if f.repeat > 1 {
+            format!("X{}", f.repeat)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "{}e:{}{}/{}{repeat}>>{}",
+            if f.is_be { 'b' } else { 'l' },
+            if f.is_signed { 's' } else { 'u' },
+            f.bits,
+            f.length,
+            f.shift
+        );
+        Ok(Reply::Data(text.into_bytes()))
+    }
+
+    fn buffer_of(&self, dev: u8, code: i32) -> Result<Arc<BinBuffer>, i64> {
+        let dev = usize::from(dev);
+        if dev >= self.srv.ctx.num_devices() {
+            return Err(neg(Errno::NODEV));
+        }
+        let index = u16::try_from(code).map_err(|_| neg(Errno::BADF))?;
+        self.srv.bin_buffers.get(dev, index).ok_or(neg(Errno::BADF))
+    }
+
+    fn with_buffer(
+        &self,
+        h: &Header,
+        f: impl FnOnce(&Shared, &mut HashMap<(usize, u16), Arc<BinBuffer>>, (usize, u16)) -> Answer,
+    ) -> Answer {
+        let dev = usize::from(h.dev);
+        if dev >= self.srv.ctx.num_devices() {
+            return Err(neg(Errno::NODEV));
+        }
+        let index = u16::try_from(h.code).map_err(|_| neg(Errno::BADF))?;
+        let mut map = self.srv.bin_buffers.lock();
+        f(&self.srv, &mut map, (dev, index))
+    }
+
+    /// OPEN_BUFFER: the mask words follow; the answer is the mask kept (channels that are
+    /// not scan elements dropped).
+    fn open_buffer(
+        &mut self,
+        h: &Header,
+        _writer: &Arc<Writer>,
+        owner: u64,
+        reply: &dyn Fn(&Connection, &Answer) -> Result<(), BinStop>,
+    ) -> Result<(), BinStop> {
+        let dev = self.srv.ctx.devices().nth(usize::from(h.dev));
+        let Some(dev) = dev else {
+            // The mask's size is the device's: unknown, nothing can be skipped.
+            return Err(BinStop::Drop(format!(
+                "OPEN_BUFFER of device {}, which does not exist",
+                h.dev
+            )));
+        };
+        let words = dev.num_channels().div_ceil(32);
+        let mut raw = vec![0u8; words * 4];
+        self.wire
+            .read_exact(&mut raw, self.srv.options.io_timeout)
+            .map_err(BinStop::Wire)?;
+        let words: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let answer = (|| {
+            if h.code != 0 {
+                // Buffer 0 only: the snapshot knows that one.
+                return Err(neg(Errno::NODEV));
+            }
+            let req = OpenRequest::new(&dev, 1, &words, false)?;
+            if req.output && self.srv.options.read_only {
+                return Err(neg(Errno::ACCESS));
+            }
+            let mut map = self.srv.bin_buffers.lock();
+            let key = (dev.index(), 0u16);
+            if map.contains_key(&key) {
+                return Err(neg(Errno::EXIST));
+            }
+            if req.output {
+                // An output is one client's from OPEN_BUFFER on, as in iiod.
+                self.srv.devices.reserve_output(dev.index())?;
+            }
+            let kept: Vec<u8> = req
+                .mask
+                .words()
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            let b = Arc::new(BinBuffer {
+                dev: dev.clone(),
+                scan_bytes: req.layout.scan_bytes().max(1),
+                output: req.output,
+                mask: req.mask,
+                owner,
+                st: Mutex::new(BufState {
+                    blocks: HashMap::new(),
+                    jobs: VecDeque::new(),
+                    opened: None,
+                    closed: false,
+                }),
+                work: Condvar::new(),
+                opening: Mutex::new(()),
+            });
+            let (worker, srv, who) = (b.clone(), self.srv.clone(), self.wire.peer.to_string());
+            let spawned = std::thread::Builder::new()
+                .name(format!("blocks {}", dev.id()))
+                .spawn(move || worker.run(srv, who));
+            if spawned.is_err() {
+                if b.output {
+                    self.srv.devices.unreserve(dev.index());
+                }
+                return Err(neg(Errno::AGAIN));
+            }
+            map.insert(key, b);
+            Ok(Reply::Data(kept))
+        })();
+        self.state.set_buffers(self.srv.bin_buffers.owned_by(owner));
+        reply(self, &answer)
+    }
+
+    fn create_block(&mut self, h: &Header, size: u64, writer: &Arc<Writer>) -> Answer {
+        let (buf, blk) = split_code(h.code);
+        let b = self.buffer_of(h.dev, i32::from(buf))?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&s| s >= b.scan_bytes && s <= MAX_BLOCK_BYTES)
+            .ok_or(neg(Errno::INVAL))?;
+        let mut st = lock_buf(&b.st);
+        if st.blocks.contains_key(&blk) {
+            return Err(neg(Errno::EXIST));
+        }
+        if st.blocks.len() >= MAX_BLOCKS {
+            return Err(neg(Errno::NOMEM));
+        }
+        st.blocks.insert(
+            blk,
+            Block {
+                size,
+                writer: writer.clone(),
+                last: size,
+            },
+        );
+        Ok(Reply::Code(0))
+    }
+
+    /// TRANSFER_BLOCK / ENQUEUE_BLOCK_CYCLIC: `u64` bytes used (and, for output, the
+    /// scans); queued for the buffer's worker, which answers when the block is done. An
+    /// enqueue that fails is answered at once, its errno shifted 16 bits left.
+    fn transfer(&mut self, h: &Header, cyclic: bool, writer: &Arc<Writer>) -> Result<(), BinStop> {
+        let (buf, blk) = split_code(h.code);
+        let used = self.read_u64()?;
+        let found = self.buffer_of(h.dev, i32::from(buf));
+        let output = found.as_ref().map(|b| b.output).unwrap_or(false);
+        let size = found
+            .as_ref()
+            .ok()
+            .and_then(|b| lock_buf(&b.st).blocks.get(&blk).map(|k| k.size));
+        // Output scans follow the header whatever happens to them: read (or skip) them.
+        let mut data = Vec::new();
+        if output {
+            let keep = size.map_or(0, |s| (used as usize).min(s));
+            if used > MAX_BLOCK_BYTES as u64 {
+                return Err(BinStop::Drop(format!(
+                    "a block of {used} bytes announced (at most {MAX_BLOCK_BYTES})"
+                )));
+            }
+            data = vec![0u8; keep];
+            self.wire
+                .read_exact(&mut data, self.srv.options.io_timeout)
+                .map_err(BinStop::Wire)?;
+            self.wire
+                .discard(used - keep as u64, self.srv.options.io_timeout)
+                .map_err(BinStop::Wire)?;
+        }
+        let fail = |code: i64| -> Result<(), BinStop> {
+            writer
+                .respond(h.client_id, clamp(code << 16), &[])
+                .map_err(BinStop::Wire)
+        };
+        let b = match found {
+            Ok(b) => b,
+            Err(code) => return fail(code),
+        };
+        let Some(size) = size else {
+            return fail(neg(Errno::BADF));
+        };
+        if used == 0 || used as usize > size || (cyclic && !b.output) {
+            return fail(neg(Errno::INVAL));
+        }
+        let kind = if b.output {
+            JobKind::Output { data, cyclic }
+        } else {
+            JobKind::Capture(used as usize)
+        };
+        let mut st = lock_buf(&b.st);
+        if let Some(k) = st.blocks.get_mut(&blk) {
+            k.last = used as usize;
+            // The block's answers go to the connection that queues it.
+            k.writer = writer.clone();
+        }
+        st.jobs.push_back(Job {
+            block: blk,
+            kind,
+            timeout: self.timeout,
+        });
+        drop(st);
+        b.work.notify_all();
+        Ok(())
+    }
+}
+
+/// Why a frame ended the session.
+pub(super) enum BinStop {
+    Wire(WireError),
+    Drop(String),
+}

@@ -1018,6 +1018,8 @@ const B_CLOSE_BUFFER: u8 = 18;
 const B_ENABLE: u8 = 19;
 const B_CREATE_BLOCK: u8 = 21;
 const B_TRANSFER: u8 = 23;
+const B_CREATE_EVSTREAM: u8 = 26;
+const B_READ_EVENT: u8 = 28;
 const B_NOP: u8 = 32;
 
 #[test]
@@ -1117,6 +1119,14 @@ fn the_binary_protocol_answers_as_iiod_1x() {
     eventually("the device is put back", || {
         common::sysfs_state(&dir) == before
     });
+    // An event stream the device cannot give (the fixture's node is a FIFO: no event
+    // fd) is its errno, under the stream's id; a READ_EVENT of no stream is EBADF.
+    c.send(7, B_CREATE_EVSTREAM, 0, 0, &[]);
+    let (id, code, _) = c.response();
+    assert_eq!(id, 7);
+    assert!(code < 0, "{code}");
+    c.send(9, B_READ_EVENT, 0, 0, &[]);
+    assert_eq!(c.response(), (9, -9, vec![]));
     // An opcode this numbering does not have ends the session.
     c.send(0, 99, 0, 0, &[]);
     assert!(c.0.closed_within(Duration::from_secs(5)));

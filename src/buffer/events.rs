@@ -4,8 +4,8 @@
 //!
 //! Streams and event attributes are backend operations (as libiio 1.x's `open_ev` and
 //! `read_ev`): the local backend opens the device's event fd (`IIO_GET_EVENT_FD_IOCTL` on
-//! `/dev/iio:deviceN`) and hands it to the engine in `event_fd.rs`. Other backends refuse
-//! for now (libiio 0.24's iiod has no events).
+//! `/dev/iio:deviceN`) and hands it to the engine in `event_fd.rs`; a network context on a
+//! libiio 1.x server reads iiod's event stream (libiio 0.24's iiod has none).
 
 use crate::attr_loc::AttrLoc;
 use crate::backend::EventSource;

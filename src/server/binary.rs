@@ -23,6 +23,10 @@
 //! blocks in order and answers each on the connection that made the block, so commands
 //! keep being read meanwhile. The device side is the text protocol's: a capture shares
 //! the device's kernel buffer with every other reader (`capture.rs`), an output owns it.
+//!
+//! Event streams (`CREATE_EVSTREAM`) belong to the connection, under the client id of the
+//! command; a thread per stream answers each blocking `READ_EVENT` with the next event of
+//! the device, a non-blocking one is answered at once (`-EAGAIN` when none is pending).
 
 use super::capture::{InputShare, SubId, MAX_BLOCK_BYTES};
 use super::connection::{Connection, End, MAX_VALUE};
@@ -441,6 +445,15 @@ impl Connection {
     }
 
     fn binary_loop(&mut self, writer: &Arc<Writer>, owner: u64) -> End {
+        let mut streams = Streams::new();
+        let end = self.binary_frames(writer, owner, &mut streams);
+        for s in streams.values() {
+            s.close();
+        }
+        end
+    }
+
+    fn binary_frames(&mut self, writer: &Arc<Writer>, owner: u64, streams: &mut Streams) -> End {
         loop {
             self.state.set_busy(false);
             let mut raw = [0u8; HEADER_LEN];
@@ -461,7 +474,7 @@ impl Connection {
                 continue;
             }
             let h = Header::decode(&raw);
-            match self.frame(&h, writer, owner) {
+            match self.frame(&h, writer, owner, streams) {
                 Ok(()) => {}
                 Err(BinStop::Wire(e)) => return self.ended(e, false),
                 Err(BinStop::Drop(why)) => {
@@ -473,7 +486,13 @@ impl Connection {
     }
 
     /// One request frame.
-    fn frame(&mut self, h: &Header, writer: &Arc<Writer>, owner: u64) -> Result<(), BinStop> {
+    fn frame(
+        &mut self,
+        h: &Header,
+        writer: &Arc<Writer>,
+        owner: u64,
+        streams: &mut Streams,
+    ) -> Result<(), BinStop> {
         let Some(op) = Op::from_code(h.op, NUMBERING) else {
             // As iiod: an opcode it does not know ends the session (what follows it cannot
             // be skipped).
@@ -564,8 +583,36 @@ impl Connection {
                 let answer = self.format_of(h);
                 return reply(self, &answer);
             }
-            Op::CreateEvstream | Op::FreeEvstream | Op::ReadEvent => {
-                return reply(self, &Err(neg(Errno::NOSYS)));
+            Op::CreateEvstream => {
+                let answer = self.create_evstream(h, writer, streams);
+                return reply(self, &answer);
+            }
+            Op::FreeEvstream => {
+                let id = u16::try_from(h.code).unwrap_or(u16::MAX);
+                let answer = match streams.remove(&(id, h.dev)) {
+                    Some(s) => {
+                        s.close();
+                        Ok(Reply::Code(0))
+                    }
+                    None => Err(neg(Errno::BADF)),
+                };
+                return reply(self, &answer);
+            }
+            Op::ReadEvent => {
+                let Some(s) = streams.get(&(h.client_id, h.dev)) else {
+                    return writer
+                        .respond(h.client_id, neg32(Errno::BADF), &[])
+                        .map_err(BinStop::Wire);
+                };
+                if h.code != 0 {
+                    // Non-blocking: what is there now, or EAGAIN.
+                    let (code, payload) = s.read_now();
+                    return writer
+                        .respond(h.client_id, code, &payload)
+                        .map_err(BinStop::Wire);
+                }
+                s.request();
+                return Ok(());
             }
             Op::OpenBuffer => return self.open_buffer(h, writer, owner, &reply),
             Op::CloseBuffer => {
@@ -690,6 +737,28 @@ impl Connection {
             Ok(_) => Err(neg(Errno::INVAL)),
         };
         reply(self, &answer)
+    }
+
+    /// CREATE_EVSTREAM: the device's event stream, answered under the stream's own id
+    /// (the client's id of the command), which its READ_EVENTs carry.
+    fn create_evstream(&self, h: &Header, writer: &Arc<Writer>, streams: &mut Streams) -> Answer {
+        let dev = self
+            .srv
+            .ctx
+            .devices()
+            .nth(usize::from(h.dev))
+            .ok_or(neg(Errno::NODEV))?;
+        if streams.contains_key(&(h.client_id, h.dev)) {
+            return Err(neg(Errno::EXIST));
+        }
+        if streams.len() >= MAX_STREAMS {
+            return Err(neg(Errno::MFILE));
+        }
+        let stream = dev.event_stream().map_err(|e| neg_err(&e))?;
+        let s = EvStream::start(stream, writer.clone(), h.client_id, &dev)
+            .map_err(|_| neg(Errno::AGAIN))?;
+        streams.insert((h.client_id, h.dev), s);
+        Ok(Reply::Code(0))
     }
 
     /// A `u64` argument that follows a header.
@@ -947,6 +1016,113 @@ impl Connection {
         drop(st);
         b.work.notify_all();
         Ok(())
+    }
+}
+
+/// Event streams one connection may have open.
+const MAX_STREAMS: usize = 16;
+
+/// A connection's event streams, by (stream id, device index), as iiod keys them.
+type Streams = HashMap<(u16, u8), Arc<EvStream>>;
+
+/// A device's event stream served to one client: a thread answers each blocking
+/// READ_EVENT with the next event (16 bytes: the kernel's code and timestamp).
+struct EvStream {
+    stream: Mutex<crate::buffer::EventStream>,
+    /// Blocking READ_EVENTs not answered yet.
+    pending: Mutex<usize>,
+    asked: Condvar,
+    closed: std::sync::atomic::AtomicBool,
+    writer: Arc<Writer>,
+    id: u16,
+}
+
+impl EvStream {
+    fn start(
+        mut stream: crate::buffer::EventStream,
+        writer: Arc<Writer>,
+        id: u16,
+        dev: &Device,
+    ) -> std::io::Result<Arc<EvStream>> {
+        stream.set_blocking(true);
+        stream.set_timeout(Some(SLICE));
+        let s = Arc::new(EvStream {
+            stream: Mutex::new(stream),
+            pending: Mutex::new(0),
+            asked: Condvar::new(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            writer,
+            id,
+        });
+        let worker = s.clone();
+        std::thread::Builder::new()
+            .name(format!("events {}", dev.id()))
+            .spawn(move || worker.run())?;
+        Ok(s)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.asked.notify_all();
+    }
+
+    fn request(&self) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.asked.notify_all();
+    }
+
+    /// The 16 bytes of an event: code and timestamp, little-endian.
+    fn encode(e: &crate::buffer::Event) -> Vec<u8> {
+        let mut v = e.code.to_le_bytes().to_vec();
+        v.extend_from_slice(&e.timestamp.to_le_bytes());
+        v
+    }
+
+    /// A non-blocking READ_EVENT's answer.
+    fn read_now(&self) -> (i32, Vec<u8>) {
+        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        stream.set_blocking(false);
+        let r = stream.read();
+        stream.set_blocking(true);
+        match r {
+            Ok(Some(e)) => (16, Self::encode(&e)),
+            Ok(None) => (neg32(Errno::AGAIN), Vec::new()),
+            Err(e) => (clamp(neg_err(&e)), Vec::new()),
+        }
+    }
+
+    fn run(self: Arc<Self>) {
+        loop {
+            {
+                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                while *pending == 0 && !self.is_closed() {
+                    pending = self.asked.wait(pending).unwrap_or_else(|p| p.into_inner());
+                }
+                if self.is_closed() {
+                    return;
+                }
+            }
+            // One event for one request; the lock is held a slice at a time.
+            let answer = loop {
+                if self.is_closed() {
+                    return;
+                }
+                let r = self.stream.lock().unwrap_or_else(|p| p.into_inner()).read();
+                match r {
+                    Ok(Some(e)) => break (16, Self::encode(&e)),
+                    Ok(None) | Err(crate::Error::Timeout { .. }) => continue,
+                    Err(e) => break (clamp(neg_err(&e)), Vec::new()),
+                }
+            };
+            *self.pending.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+            if self.writer.respond(self.id, answer.0, &answer.1).is_err() {
+                return;
+            }
+        }
     }
 }
 

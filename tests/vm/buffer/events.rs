@@ -15,7 +15,7 @@ fn require_vm() {
 }
 
 /// Makes iio_dummy push event number `n` (see iio_simple_dummy_events.c).
-fn poke(n: u32) {
+pub(super) fn poke(n: u32) {
     fs::write("/sys/bus/iio/devices/iio_evgen/poke_ev0", n.to_string()).expect("poke_ev0");
 }
 

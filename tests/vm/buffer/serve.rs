@@ -198,3 +198,41 @@ fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Events through `ferroio serve` in the binary protocol: `ferroio events -u ip:` (which
+/// speaks it to a server that accepts it: `CREATE_EVSTREAM`, `READ_EVENT`) shows what
+/// `iio_evgen` makes `iio_dummy` push, as a local stream does.
+#[test]
+#[ignore = "needs the qemu kernel tier: tests/kernel/run.sh"]
+fn events_through_ferroio_serve_in_binary() {
+    require_vm();
+    let srv = Served::start(&[]);
+    let child = Command::new(env!("CARGO_BIN_EXE_ferroio"))
+        .args([
+            "events", "-v", "-u", &srv.uri, "-n", "3", "-T", "20000", "--json", "dummy0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !srv.log().contains("CreateEvstream") {
+        assert!(Instant::now() < until, "no event stream:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for n in [0, 1, 3] {
+        super::events::poke(n);
+    }
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}\n{}", srv.log());
+    assert!(said.contains("binary"), "{said}");
+    let kinds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["channel_type"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["voltage", "activity", "steps"]);
+}

@@ -624,3 +624,23 @@ fn a_second_buffer_needs_the_buffer_fd_ioctl() {
     assert_eq!(err.errno(), 25, "{err}"); // ENOTTY
     assert_eq!(common::sysfs_state(&dev_dir), before);
 }
+
+/// A device node that is not the character device (a captured tree's FIFO, no writer):
+/// opening its event stream fails at once, it does not wait for a writer.
+#[test]
+fn an_event_stream_on_a_fifo_fails_at_once() {
+    let root = common::fixture_copy("iio-dummy-6.1");
+    common::mkfifo(&root.path().join("dev/iio:device0"));
+    let uri = common::local_uri(root.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ctx = ferroio::Context::from_uri(&uri).unwrap();
+        let dev = ctx.get_device("iio:device0").unwrap();
+        let _ = tx.send(dev.event_stream().map(|_| ()).map_err(|e| e.to_string()));
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("event_stream() returned");
+    let e = r.unwrap_err();
+    assert!(e.contains("IIO_GET_EVENT_FD_IOCTL"), "{e}");
+}

@@ -134,9 +134,11 @@ impl Backend for LocalBackend {
 
     fn open_events(&self, dev: &str) -> Result<Box<dyn EventSource>> {
         let node = self.paths.dev.join(dev);
+        // Non-blocking: a node that is not the character device (a captured tree's FIFO)
+        // must not hang the open; the ioctl below then refuses it.
         let chardev = rustix::fs::open(
             &node,
-            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NONBLOCK,
             rustix::fs::Mode::empty(),
         )
         .map_err(|e| Error::io(&node, e.into()))?;

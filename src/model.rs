@@ -15,6 +15,9 @@ pub struct ContextData {
     pub name: String,
     /// Free-text description (for local contexts: `uname` fields joined by spaces).
     pub description: String,
+    /// Whether the source gave a description, even an empty one (libiio then writes
+    /// `description=""`; a source without one gets none).
+    pub has_description: bool,
     /// `version-major`, `version-minor`, `version-git` when known (libiio 0.x XML carries
     /// them; older files do not), the git tag as the source gave it (writers cut it as
     /// libiio does).

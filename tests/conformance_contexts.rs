@@ -205,3 +205,41 @@ fn written_xml_reads_back_to_the_same_snapshot() {
         assert_eq!(v1.to_xml_v1(), ctx.to_xml_v1(), "{}", path.display());
     }
 }
+
+/// A description given empty is written back empty (`description=""`), one not given is
+/// left out: as Debian's libiio 0.24 `iio_genxml -x` writes them.
+#[test]
+fn empty_and_absent_descriptions_as_iio_genxml_writes_them() {
+    if std::process::Command::new("iio_genxml")
+        .arg("-h")
+        .output()
+        .is_err()
+    {
+        println!("skipped: Debian's iio_genxml (libiio-utils) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, context) in [
+        ("empty.xml", r#"<context name="local" description="">"#),
+        ("absent.xml", r#"<context name="local">"#),
+    ] {
+        let path = dir.path().join(name);
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>{context}<device id="iio:device0" name="x"/></context>"#
+        );
+        std::fs::write(&path, xml).unwrap();
+        let theirs = std::process::Command::new("iio_genxml")
+            .arg("-x")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&theirs.stdout);
+        // It prints "XML generated:", the XML, then the result of reading it back.
+        let theirs = theirs
+            .lines()
+            .find(|l| l.starts_with("<?xml"))
+            .unwrap_or_default();
+        let ours = Context::from_xml_file(&path).unwrap().to_xml();
+        assert_eq!(ours, theirs, "{name}");
+    }
+}

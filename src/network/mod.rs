@@ -149,6 +149,7 @@ pub(crate) fn open(host: &str, options: &Options) -> Result<(ContextData, Arc<dy
     let mut data = crate::xml::parse(&xml, &format!("{} (PRINT)", session.conn.peer))?;
     let addr = session.conn.addr.ip().to_string();
     data.name = "network".into();
+    data.has_description = true;
     data.description = if data.description.is_empty() {
         addr.clone()
     } else {

@@ -147,6 +147,7 @@ fn scan(paths: &LocalPaths) -> Result<(ContextData, HashMap<String, String>)> {
     attrs.push(("local,kernel".to_string(), release));
     attrs.push(("uri".to_string(), paths.uri.clone()));
     let data = ContextData {
+        has_description: true,
         name: "local".into(),
         description,
         // The library's own, as libiio reports for local contexts (0.24's or 1.x's,

@@ -749,7 +749,9 @@ impl<'a> Parser<'a> {
     }
 
     fn start_context(&mut self, attrs: &Attrs<'_>) {
-        self.out.description = attrs.value("description").unwrap_or_default();
+        let description = attrs.value("description");
+        self.out.has_description = description.is_some();
+        self.out.description = description.unwrap_or_default();
         let mut number = |key: &str| -> u32 {
             match attrs.get(key) {
                 None => 0,

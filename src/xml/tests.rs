@@ -478,6 +478,7 @@ fn writer_escaping_and_numbers() {
     let d = ContextData {
         name: "xml".into(),
         description: s.into(),
+        has_description: true,
         version: Some((1, 2, "abcdefghij".into())),
         attrs: vec![(s.into(), s.into())],
         devices: vec![DeviceData {
@@ -624,13 +625,15 @@ fn random_snapshot(rng: &mut Rng) -> ContextData {
     let git: String = (0..rng.below(8))
         .map(|_| rng.pick(&["a", "f", "0", "9", "."]))
         .collect();
+    let description = if rng.chance(20) {
+        String::new()
+    } else {
+        text(rng, 1)
+    };
     ContextData {
         name: "xml".into(),
-        description: if rng.chance(20) {
-            String::new()
-        } else {
-            text(rng, 1)
-        },
+        has_description: !description.is_empty() || rng.chance(50),
+        description,
         version: Some((rng.below(3) as u32, rng.below(40) as u32, git)),
         attrs,
         devices,
@@ -807,4 +810,21 @@ fn scan_element_values_libiio_would_misread_are_refused() {
         let (_, _, m) = error_of(scan(attrs).as_bytes());
         assert!(!m.is_empty(), "{attrs}");
     }
+}
+
+#[test]
+fn a_present_but_empty_description_is_written_back() {
+    // As libiio 0.24's and 1.x's iio_genxml do: `description=""` when the source had it,
+    // nothing when it had none.
+    let given = parse(
+        br#"<context name="local" description=""><device id="d"/></context>"#,
+        "t",
+    )
+    .unwrap();
+    assert!(given.has_description);
+    assert!(write(&given).contains(r#"version-git="v0.24" description="" >"#));
+    assert!(super::write_v1(&given).contains(r#"version-git="4e3cfe61" description="" >"#));
+    let none = parse(br#"<context name="local"><device id="d"/></context>"#, "t").unwrap();
+    assert!(!none.has_description);
+    assert!(write(&none).contains(r#"version-git="v0.24" >"#));
 }

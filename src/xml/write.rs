@@ -6,12 +6,11 @@
 //! - `<context>` always carries `version-major`, `version-minor`, `version-git`; a snapshot
 //!   without a version gets 0.24's own (`0`, `24`, `v0.24`), as 0.24 does for sources that
 //!   have none. The git tag is cut to 7 bytes (0.24 copies it through an 8-byte buffer).
-//!   `description` is written only when not empty.
+//!   `description` is written when the source gave one, an empty one included.
 //! - Inside `<device>`: channels, then `attribute`, `buffer-attribute`, `debug-attribute`.
 //!   Inside `<channel>`: the scan element, then the attributes with their `filename`.
 //! - Channel labels (libiio 1.x XML, kept by the parser) are not written: 0.24's DTD has no
-//!   place for them. An empty description is left out (0.24 writes `description=""` when a
-//!   source had an empty one; the snapshot does not tell empty from absent).
+//!   place for them.
 //! - A scan element's format is printed as libiio prints it (`S`/`U` when fully defined,
 //!   `X<repeat>` when repeated) with `>>` as `&gt;&gt;`; its scale, when present, with C's
 //!   `%f`.
@@ -100,7 +99,8 @@ pub(crate) fn write(data: &ContextData) -> String {
     );
     escape_into(&mut out, git, Escape::Minimal);
     out.push('"');
-    if !data.description.is_empty() {
+    // libiio writes a description the source gave, an empty one included.
+    if data.has_description || !data.description.is_empty() {
         out.push_str(" description=\"");
         escape_into(&mut out, &data.description, Escape::Full);
         out.push('"');
@@ -197,7 +197,7 @@ fn write_v1_with(data: &ContextData, sort: bool) -> String {
     );
     escape_into(&mut out, git, Escape::Minimal);
     out.push_str("\" ");
-    if !description.is_empty() {
+    if data.has_description || !description.is_empty() {
         out.push_str("description=\"");
         escape_into(&mut out, &description, Escape::Full);
         out.push_str("\" ");

@@ -28,6 +28,8 @@ command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # server_libiio drives ferroio serve from libiio's Python binding.
 /usr/bin/python3 -c 'import iio' >/dev/null 2>&1 || need_pkgs+=(python3-libiio)
+# ... and fetches libiio 1.x's binding (pylibiio, pure Python) from PyPI with pip.
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 # The DNS-SD tests run a board (iiod + avahi-daemon, fetched by the harness, + its own dbus)
 # in network namespaces joined by a veth pair.
 command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)

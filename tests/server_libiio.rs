@@ -333,3 +333,106 @@ fn libiio_1x_writes_through_ferroio_serve_in_binary() {
     assert_eq!(arrived[0], data[..16]);
     assert_eq!(arrived[1], arrived[0]);
 }
+
+/// The Python binding of libiio 1.x (PyPI `pylibiio` 1.0, over the library built from the
+/// 4e3cfe61 snapshot), as pyadi-iio uses it: opens the context on `ferroio serve` (in the
+/// binary protocol) and reads two blocks of a buffer.
+#[test]
+fn the_python_binding_of_libiio_1x_reads_a_buffer() {
+    let Some(prefix) = network_harness::libiio1(Libiio1::Main) else {
+        return;
+    };
+    let Some(wheel) = pylibiio() else {
+        return;
+    };
+    let Some(srv) = Peer::Ferroio.start_fake_with(&["-v"]) else {
+        return;
+    };
+    let data: Vec<u8> = (0..128u32).map(|i| (i * 11 + 5) as u8).collect();
+    let mut feed = common::hold_fifo(&srv.fake_root().join("dev/iio:device0"));
+    feed.write_all(&data).unwrap();
+    // The binding looks the library up with find_library("iio"), which finds Debian's 0.24:
+    // point it at the built 1.x one. And the wheel on PyPI is newer than the snapshot by one
+    // function, iio_context_get_version_patch (a local query of the library's own version,
+    // nothing on the wire): the snapshot lacks it, so it answers 0 here.
+    let script = r#"
+import sys, ctypes, ctypes.util
+lib, wheel = sys.argv[1], sys.argv[2]
+found = ctypes.util.find_library
+ctypes.util.find_library = lambda n: lib if n == "iio" else found(n)
+getitem = ctypes.CDLL.__getitem__
+def lookup(self, name):
+    try:
+        return getitem(self, name)
+    except AttributeError:
+        if name != "iio_context_get_version_patch":
+            raise
+        self._patch = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_void_p)(lambda ctx: 0)
+        return self._patch
+ctypes.CDLL.__getitem__ = lookup
+sys.path.insert(0, wheel)
+import iio
+ctx = iio.Context("ip:127.0.0.1")
+dev = ctx.find_device("iio:device0")
+print(ctx.name, len(ctx.devices), dev.id)
+mask = iio.ChannelsMask(dev)
+mask.channels = [dev.find_channel(c) for c in ("voltage0", "voltage1", "timestamp")]
+stream = iio.Stream(dev.get_buffer(0), mask, 4)
+out = bytearray()
+for _, block in zip(range(2), stream):
+    out += block.read()
+print(out.hex())
+"#;
+    let lib = prefix.join("lib/libiio.so.1").display().to_string();
+    let wheel = wheel.display().to_string();
+    let out = srv.run_bytes("/usr/bin/python3", &["-c", script, &lib, &wheel], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        srv.log()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "ip 3 iio:device0");
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(lines[1], hex);
+    assert!(srv.log().contains("OpenBuffer"), "binary: {}", srv.log());
+}
+
+/// `pylibiio` 1.0 from PyPI, unpacked once into the peer cache (a wheel is a zip of pure
+/// Python): its directory, or `None` after saying why.
+fn pylibiio() -> Option<std::path::PathBuf> {
+    let Some(cache) = network_harness::peer_cache_dir() else {
+        println!("skipped: no peer cache directory");
+        return None;
+    };
+    let dir = cache.join("pylibiio-1.0");
+    if dir.join("iio/__init__.py").is_file() {
+        return Some(dir);
+    }
+    let download = cache.join("pylibiio-download");
+    let got = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "pip", "download", "--no-deps", "pylibiio==1.0", "-d"])
+        .arg(&download)
+        .output();
+    let wheel = download.join("pylibiio-1.0-py3-none-any.whl");
+    if !matches!(&got, Ok(o) if o.status.success()) || !wheel.is_file() {
+        println!("skipped: pylibiio 1.0 could not be fetched from PyPI: {got:?}");
+        return None;
+    }
+    let tmp = cache.join("pylibiio-1.0.partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let unzipped = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&tmp)
+        .status();
+    assert!(
+        matches!(unzipped, Ok(s) if s.success()),
+        "unpacking {wheel:?}"
+    );
+    // Another test process may have finished first: either copy will do.
+    let _ = std::fs::rename(&tmp, &dir);
+    Some(dir)
+}

@@ -54,6 +54,14 @@ impl Peer {
     fn send(&mut self, b: &[u8]) {
         let _ = self.w.write_all(b);
     }
+    /// A binary response frame to client `id`: `code`, then `payload`.
+    fn respond(&mut self, id: u16, code: i32, payload: &[u8]) {
+        let mut h = id.to_le_bytes().to_vec();
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(&code.to_le_bytes());
+        h.extend_from_slice(payload);
+        self.send(&h);
+    }
     /// Answers a 0.x client's opening: BINARY refused, TIMEOUT accepted, ZPRINT refused,
     /// and returns after reading PRINT.
     fn text_opening(&mut self) {
@@ -653,12 +661,7 @@ fn a_full_output_queue_times_out_and_cancel_wakes_it() {
 fn serve_binary(p: &mut Peer, main: bool) {
     assert_eq!(p.line(), "BINARY");
     p.send(b"0\n");
-    let respond = |p: &mut Peer, code: i32, payload: &[u8]| {
-        let mut h = vec![0u8, 0, 0, 0];
-        h.extend_from_slice(&code.to_le_bytes());
-        h.extend_from_slice(payload);
-        p.send(&h);
-    };
+    let respond = |p: &mut Peer, code: i32, payload: &[u8]| p.respond(0, code, payload);
     // WRITE_ATTR, GETTRIG, SETTRIG, NOP and the number of opcodes of each numbering.
     let (write_attr, gettrig, settrig, nop, count) = if main {
         (9, 15, 16, 32, 33)
@@ -903,13 +906,7 @@ enum Blocks {
 fn serve_blocks(p: &mut Peer, how: Blocks) {
     assert_eq!(p.line(), "BINARY");
     p.send(b"0\n");
-    let respond = |p: &mut Peer, id: u16, code: i32, payload: &[u8]| {
-        let mut h = id.to_le_bytes().to_vec();
-        h.extend_from_slice(&[0, 0]);
-        h.extend_from_slice(&code.to_le_bytes());
-        h.extend_from_slice(payload);
-        p.send(&h);
-    };
+    let respond = |p: &mut Peer, id: u16, code: i32, payload: &[u8]| p.respond(id, code, payload);
     let mut pending: Vec<u16> = Vec::new();
     let mut sent = 0u8;
     loop {
@@ -1145,12 +1142,7 @@ const XML_EVENTS: &str = concat!(
 fn serve_event_attrs(p: &mut Peer) {
     assert_eq!(p.line(), "BINARY");
     p.send(b"0\n");
-    let respond = |p: &mut Peer, code: i32, payload: &[u8]| {
-        let mut h = vec![0u8, 0, 0, 0];
-        h.extend_from_slice(&code.to_le_bytes());
-        h.extend_from_slice(payload);
-        p.send(&h);
-    };
+    let respond = |p: &mut Peer, code: i32, payload: &[u8]| p.respond(0, code, payload);
     loop {
         let mut h = [0u8; 8];
         if p.r.read_exact(&mut h).is_err() {

@@ -22,7 +22,7 @@
 
 use super::codec::binary::{self, BlockError, Header, Numbering, Op, HEADER_LEN, RESPONSE};
 use super::codec::Dialect;
-use super::conn::{Deadline, Endpoint};
+use super::conn::{protocol_error, remote_error, Deadline, Endpoint};
 use super::link::NetCancel;
 use super::session::Session;
 use crate::backend::{BufferSpec, BufferStream};
@@ -168,6 +168,12 @@ struct Frame {
 }
 
 impl BlockStream {
+    /// Appends the frame of `op` about this buffer's device: under client `id`, with
+    /// `code` and `payload`.
+    fn op(&self, op: Op, id: u16, code: i32, payload: &[&[u8]], out: &mut Vec<u8>) -> Result<()> {
+        binary::encode_op(op, self.numbering, id, self.dev, code, payload, out)
+    }
+
     fn deadline(&self) -> Deadline {
         Deadline::after(self.timeout)
     }
@@ -198,15 +204,7 @@ impl BlockStream {
         let mask: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
         loop {
             let mut out = Vec::new();
-            binary::encode_op(
-                Op::OpenBuffer,
-                self.numbering,
-                0,
-                self.dev,
-                i32::from(self.index),
-                &[&mask],
-                &mut out,
-            )?;
+            self.op(Op::OpenBuffer, 0, i32::from(self.index), &[&mask], &mut out)?;
             let code = self.control(&out, "OPEN_BUFFER")?;
             if code == -(Errno::EXIST.raw_os_error()) && started.elapsed() < OPEN_RETRY {
                 std::thread::sleep(Duration::from_millis(20));
@@ -239,11 +237,9 @@ impl BlockStream {
         let mut out = Vec::new();
         let size = (self.block as u64).to_le_bytes();
         for i in 0..self.slots.len() as u16 {
-            binary::encode_op(
+            self.op(
                 Op::CreateBlock,
-                self.numbering,
                 i + 1,
-                self.dev,
                 binary::block_code(self.index, i),
                 &[&size],
                 &mut out,
@@ -292,23 +288,15 @@ impl BlockStream {
     /// A reply out of place: the connection is dropped (the stream is out of step).
     fn proto_err(&mut self, what: &str, reason: impl Into<String>) -> Error {
         self.session = None;
-        Error::Protocol {
-            peer: self.ep.display(),
-            what: what.to_string(),
-            reason: reason.into(),
-        }
+        protocol_error(&self.ep.display(), what, reason)
     }
 
     /// The server's `-errno`.
     fn remote_err(&mut self, what: &str, code: i32) -> Error {
         if !(-4095..0).contains(&code) {
-            return self.proto_err(what, format!("invalid reply {code}"));
+            self.session = None;
         }
-        Error::Network {
-            peer: self.ep.display(),
-            what: what.to_string(),
-            source: std::io::Error::from_raw_os_error(-code),
-        }
+        remote_error(&self.ep.display(), what, i64::from(code))
     }
 
     /// Reads one response frame, and a block's scans into its memory. A deadline that
@@ -438,11 +426,9 @@ impl BlockStream {
                 Slot::Queued | Slot::Done => continue,
             };
             let b = i as u16;
-            binary::encode_op(
+            self.op(
                 op,
-                self.numbering,
                 b + 1,
-                self.dev,
                 binary::block_code(self.index, b),
                 payload,
                 &mut out,
@@ -463,15 +449,7 @@ impl BlockStream {
             return Ok(());
         }
         let mut out = Vec::new();
-        binary::encode_op(
-            Op::EnableBuffer,
-            self.numbering,
-            0,
-            self.dev,
-            i32::from(self.index),
-            &[],
-            &mut out,
-        )?;
+        self.op(Op::EnableBuffer, 0, i32::from(self.index), &[], &mut out)?;
         let code = self.control(&out, "ENABLE_BUFFER")?;
         if code < 0 {
             return Err(self.remote_err("ENABLE_BUFFER", code));
@@ -618,11 +596,9 @@ impl BlockStream {
         if let Some(i) = self.slots.iter().position(|s| *s == Slot::Retry) {
             let b = i as u16;
             let mut out = Vec::new();
-            binary::encode_op(
+            self.op(
                 Op::RetryDequeueBlock,
-                self.numbering,
                 b + 1,
-                self.dev,
                 binary::block_code(self.index, b),
                 &[],
                 &mut out,
@@ -643,12 +619,11 @@ impl BlockStream {
             Op::TransferBlock
         };
         let mut out = Vec::with_capacity(HEADER_LEN + 8 + n);
-        binary::encode_op(
+        let code = binary::block_code(self.index, b);
+        self.op(
             op,
-            self.numbering,
             b + 1,
-            self.dev,
-            binary::block_code(self.index, b),
+            code,
             &[&(n as u64).to_le_bytes(), &buf[..n]],
             &mut out,
         )?;
@@ -678,38 +653,20 @@ impl BlockStream {
         let mut out = Vec::new();
         let mut replies = 0;
         if self.enabled {
-            binary::encode_op(
-                Op::DisableBuffer,
-                self.numbering,
-                0,
-                self.dev,
-                i32::from(self.index),
-                &[],
-                &mut out,
-            )?;
+            self.op(Op::DisableBuffer, 0, i32::from(self.index), &[], &mut out)?;
             replies += 1;
         }
         for b in 0..self.slots.len() as u16 {
-            binary::encode_op(
+            self.op(
                 Op::FreeBlock,
-                self.numbering,
                 0,
-                self.dev,
                 binary::block_code(self.index, b),
                 &[],
                 &mut out,
             )?;
             replies += 1;
         }
-        binary::encode_op(
-            Op::CloseBuffer,
-            self.numbering,
-            0,
-            self.dev,
-            i32::from(self.index),
-            &[],
-            &mut out,
-        )?;
+        self.op(Op::CloseBuffer, 0, i32::from(self.index), &[], &mut out)?;
         replies += 1;
         self.send(&out, "CLOSE_BUFFER")?;
         let mut first = None;

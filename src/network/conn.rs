@@ -471,6 +471,28 @@ fn with_deadline(
     }
 }
 
+/// A reply out of place from `peer` (`ip:HOST:PORT`) to `what`.
+pub(crate) fn protocol_error(peer: &str, what: &str, reason: impl Into<String>) -> Error {
+    Error::Protocol {
+        peer: peer.to_string(),
+        what: what.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The server's `-errno` for `what` (a code that is no errno is a protocol error).
+pub(crate) fn remote_error(peer: &str, what: &str, code: i64) -> Error {
+    if (-4095..0).contains(&code) {
+        Error::Network {
+            peer: peer.to_string(),
+            what: what.to_string(),
+            source: io::Error::from_raw_os_error((-code) as i32),
+        }
+    } else {
+        protocol_error(peer, what, format!("invalid reply {code}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 
 use super::codec::binary::{self, Header, Numbering, Op, HEADER_LEN, RESPONSE};
 use super::codec::Dialect;
-use super::conn::{Deadline, Endpoint};
+use super::conn::{protocol_error, remote_error, Deadline, Endpoint};
 use super::link::NetCancel;
 use super::session::Session;
 use crate::backend::EventSource;
@@ -81,22 +81,14 @@ impl NetEvents {
 
     fn proto_err(&mut self, what: &str, reason: impl Into<String>) -> Error {
         self.session = None;
-        Error::Protocol {
-            peer: self.peer.clone(),
-            what: what.to_string(),
-            reason: reason.into(),
-        }
+        protocol_error(&self.peer, what, reason)
     }
 
     fn remote_err(&mut self, what: &str, code: i32) -> Error {
         if !(-4095..0).contains(&code) {
-            return self.proto_err(what, format!("invalid reply {code}"));
+            self.session = None;
         }
-        Error::Network {
-            peer: self.peer.clone(),
-            what: what.to_string(),
-            source: std::io::Error::from_raw_os_error(-code),
-        }
+        remote_error(&self.peer, what, i64::from(code))
     }
 
     fn closed(&self) -> Error {

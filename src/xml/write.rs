@@ -90,28 +90,12 @@ pub(crate) const LIBIIO_VERSION: (u32, u32, &str) = (0, 24, "v0.24");
 pub(crate) fn write(data: &ContextData) -> String {
     let mut out = String::with_capacity(HEADER.len() + 256 + 128 * data.devices.len());
     out.push_str(HEADER);
-    let (major, minor, git) = version_of(data);
-    out.push_str("<context name=\"");
-    escape_into(&mut out, &data.name, Escape::Minimal);
-    let _ = write!(
-        out,
-        "\" version-major=\"{major}\" version-minor=\"{minor}\" version-git=\""
-    );
-    escape_into(&mut out, git, Escape::Minimal);
-    out.push('"');
     // libiio writes a description the source gave, an empty one included.
-    if data.has_description || !data.description.is_empty() {
-        out.push_str(" description=\"");
-        escape_into(&mut out, &data.description, Escape::Full);
-        out.push('"');
-    }
-    out.push_str(" >");
+    let description =
+        (data.has_description || !data.description.is_empty()).then_some(data.description.as_str());
+    write_context_start(&mut out, &data.name, version_of(data), description);
     for (name, value) in &data.attrs {
-        out.push_str("<context-attribute name=\"");
-        escape_into(&mut out, name, Escape::Minimal);
-        out.push_str("\" value=\"");
-        escape_into(&mut out, value, Escape::Full);
-        out.push_str("\" />");
+        write_context_attr(&mut out, name, value);
     }
     for dev in &data.devices {
         write_device(&mut out, dev);
@@ -189,36 +173,53 @@ fn write_v1_with(data: &ContextData, sort: bool) -> String {
     } else {
         data.name.as_str()
     };
-    out.push_str("<context name=\"");
-    escape_into(&mut out, name, Escape::Minimal);
-    let _ = write!(
-        out,
-        "\" version-major=\"{major}\" version-minor=\"{minor}\" version-git=\""
-    );
-    escape_into(&mut out, git, Escape::Minimal);
-    out.push_str("\" ");
-    if data.has_description || !description.is_empty() {
-        out.push_str("description=\"");
-        escape_into(&mut out, &description, Escape::Full);
-        out.push_str("\" ");
-    }
-    out.push('>');
+    let description =
+        (data.has_description || !description.is_empty()).then_some(description.as_ref());
+    write_context_start(&mut out, name, (major, minor, git), description);
     let mut attrs: Vec<&(String, String)> = data.attrs.iter().collect();
     if sort {
         attrs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     }
     for (name, value) in attrs {
-        out.push_str("<context-attribute name=\"");
-        escape_into(&mut out, name, Escape::Minimal);
-        out.push_str("\" value=\"");
-        escape_into(&mut out, value, Escape::Full);
-        out.push_str("\" />");
+        write_context_attr(&mut out, name, value);
     }
     for dev in &data.devices {
         write_device_v1(&mut out, dev, sort);
     }
     out.push_str("</context>");
     out
+}
+
+/// `<context name=".." version-major=".." version-minor=".." version-git=".."` and the
+/// description when there is one, then ` >` (libiio 0.24 and 1.x write the same bytes).
+fn write_context_start(
+    out: &mut String,
+    name: &str,
+    (major, minor, git): (u32, u32, &str),
+    description: Option<&str>,
+) {
+    out.push_str("<context name=\"");
+    escape_into(out, name, Escape::Minimal);
+    let _ = write!(
+        out,
+        "\" version-major=\"{major}\" version-minor=\"{minor}\" version-git=\""
+    );
+    escape_into(out, git, Escape::Minimal);
+    out.push('"');
+    if let Some(d) = description {
+        out.push_str(" description=\"");
+        escape_into(out, d, Escape::Full);
+        out.push('"');
+    }
+    out.push_str(" >");
+}
+
+fn write_context_attr(out: &mut String, name: &str, value: &str) {
+    out.push_str("<context-attribute name=\"");
+    escape_into(out, name, Escape::Minimal);
+    out.push_str("\" value=\"");
+    escape_into(out, value, Escape::Full);
+    out.push_str("\" />");
 }
 
 /// An attribute list as libiio 1.x holds it: sorted by name (byte order), or as it is.

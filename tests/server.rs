@@ -1141,3 +1141,60 @@ fn local_value(p: &Path) -> String {
         .trim_end_matches(['\n', '\0'])
         .to_string()
 }
+
+/// A binary output whose device stops taking data: its push waits, but the connection
+/// keeps answering, a block queued twice is refused (`-EBUSY`, shifted: not queued), a
+/// CLOSE_BUFFER from another connection stops the push at once and gives the device back,
+/// and a block of a buffer that is not open ends the session (what follows it cannot be
+/// told from scans).
+#[test]
+fn a_stuck_binary_output_blocks_no_one() {
+    let root = common::dac_fixture("iio:device0", &[("voltage0", "le:u16/16>>0")]);
+    let uri = common::local_uri(root.path());
+    let dir = root.path().join("bus/iio/devices/iio:device0");
+    let before = common::sysfs_state(&dir);
+    let srv = Served::start(&uri, ServerOptions::new());
+    // Held open and never read: the FIFO fills, then the device takes nothing more.
+    let _dac = common::hold_fifo(&root.path().join("dev/iio:device0"));
+    let mut c = Bin::open(&srv);
+    let (n, _) = c.call(B_OPEN_BUFFER, 0, 0, &1u32.to_le_bytes());
+    assert_eq!(n, 4);
+    let block = 32 * 1024;
+    for b in 0..4u16 {
+        c.send(
+            b + 1,
+            B_CREATE_BLOCK,
+            0,
+            i32::from(b) << 16,
+            &(block as u64).to_le_bytes(),
+        );
+        assert_eq!(c.response(), (b + 1, 0, vec![]));
+    }
+    let data = vec![0x5au8; block];
+    let mut frame = (block as u64).to_le_bytes().to_vec();
+    frame.extend_from_slice(&data);
+    for b in 0..4u16 {
+        c.send(b + 1, B_TRANSFER, 0, i32::from(b) << 16, &frame);
+    }
+    // The first two fill the FIFO (64 KiB); the third waits in the device.
+    for _ in 0..2 {
+        let (id, code, _) = c.response();
+        assert!(id == 1 || id == 2, "{id}");
+        assert_eq!(code, 0);
+    }
+    // Still answering; block 3 (id 4) is queued, a second TRANSFER of it is refused.
+    assert_eq!(c.call(B_NOP, 0, 0, &[]), (0, vec![]));
+    c.send(4, B_TRANSFER, 0, 3 << 16, &frame);
+    assert_eq!(c.response(), (4, -16 << 16, vec![]));
+    // CLOSE_BUFFER from the context's connection: prompt, and the device is back.
+    let mut other = Bin::open(&srv);
+    let t0 = Instant::now();
+    assert_eq!(other.call(B_CLOSE_BUFFER, 0, 0, &[]).0, 0);
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    eventually("the DAC is put back", || {
+        common::sysfs_state(&dir) == before
+    });
+    // A block of the buffer just closed: the session ends.
+    other.send(1, B_TRANSFER, 0, 0, &frame);
+    assert!(other.0.closed_within(Duration::from_secs(5)));
+}

@@ -146,7 +146,7 @@ pub(crate) fn open(
         memory: if spec.output {
             Vec::new()
         } else {
-            vec![Vec::new(); count]
+            vec![vec![0u8; block]; count]
         },
         queued: VecDeque::with_capacity(count),
         done: VecDeque::with_capacity(count),
@@ -260,9 +260,6 @@ impl BlockStream {
                 return Err(self.remote_err("CREATE_BLOCK", f.code));
             }
             made[i] = true;
-        }
-        for m in &mut self.memory {
-            m.resize(self.block, 0);
         }
         Ok(())
     }
@@ -642,6 +639,17 @@ impl BlockStream {
     /// Output: waits until the device has taken every queued block.
     fn drain(&mut self) -> Result<()> {
         while !self.queued.is_empty() {
+            // A block whose wait failed is asked for again, or no answer would come.
+            for i in 0..self.slots.len() {
+                if self.slots[i] == Slot::Retry {
+                    let b = i as u16;
+                    let mut out = Vec::new();
+                    let code = binary::block_code(self.index, b);
+                    self.op(Op::RetryDequeueBlock, b + 1, code, &[], &mut out)?;
+                    self.send(&out, "RETRY_DEQUEUE_BLOCK")?;
+                    self.slots[i] = Slot::Queued;
+                }
+            }
             self.wait_output()?;
         }
         Ok(())

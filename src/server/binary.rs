@@ -90,6 +90,9 @@ pub(super) struct Writer {
     shutdown: Arc<EventFdCancel>,
     step: Duration,
     pub(super) bytes_out: AtomicU64,
+    /// A write failed, possibly half done: the stream is out of step, nothing more goes out
+    /// (and the socket is shut down, which ends the session).
+    broken: std::sync::atomic::AtomicBool,
 }
 
 impl Writer {
@@ -99,7 +102,15 @@ impl Writer {
             shutdown,
             step,
             bytes_out: AtomicU64::new(0),
+            broken: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Ends the connection: no more frames, and the client sees it closed.
+    pub(super) fn shut(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+        let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = sock.shutdown(std::net::Shutdown::Both);
     }
 
     /// One response frame: `code`, and `payload` after it.
@@ -115,12 +126,19 @@ impl Writer {
     }
 
     fn send(&self, parts: &[&[u8]]) -> Result<(), WireError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(WireError::Closed);
+        }
         let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
         let r = write_parts(&sock, &self.shutdown, parts, self.step);
         let n = match &r {
             Ok(n) | Err((n, _)) => *n,
         };
         self.bytes_out.fetch_add(n, Ordering::Relaxed);
+        if r.is_err() {
+            self.broken.store(true, Ordering::SeqCst);
+            let _ = sock.shutdown(std::net::Shutdown::Both);
+        }
         r.map(|_| ()).map_err(|(_, e)| e)
     }
 }
@@ -144,12 +162,16 @@ struct Block {
     size: usize,
     writer: Arc<Writer>,
     last: usize,
+    /// A job of it is queued or being worked on (a block is queued once at a time).
+    busy: bool,
 }
 
 struct BufState {
     blocks: HashMap<u16, Block>,
     jobs: VecDeque<Job>,
     opened: Option<Opened>,
+    /// The output buffer's cancel handle while a push may block in it.
+    cancel: Option<crate::buffer::CancelHandle>,
     closed: bool,
 }
 
@@ -218,14 +240,18 @@ impl Buffers {
 impl BinBuffer {
     /// Stops the worker and gives the device back.
     fn close(&self, srv: &Shared) {
-        let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
-        let opened = {
+        // Closed first, so that an open or a push in progress stops; then the device.
+        {
             let mut st = lock_buf(&self.st);
             st.closed = true;
             st.jobs.clear();
-            st.opened.take()
-        };
+            if let Some(c) = st.cancel.take() {
+                c.cancel();
+            }
+        }
         self.work.notify_all();
+        let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        let opened = lock_buf(&self.st).opened.take();
         match opened {
             Some(o) => srv.devices.close(self.dev.index(), o),
             None if self.output => srv.devices.unreserve(self.dev.index()),
@@ -236,21 +262,25 @@ impl BinBuffer {
     /// DISABLE_BUFFER: the device is given back; queued blocks are answered as failed
     /// waits.
     fn disable(&self, srv: &Shared) {
-        let (opened, jobs) = {
+        let jobs = {
             let mut st = lock_buf(&self.st);
-            (st.opened.take(), std::mem::take(&mut st.jobs))
-        };
-        if let Some(o) = opened {
-            srv.devices.close(self.dev.index(), o);
-            if self.output {
-                // Still this buffer's until it is closed.
-                let _ = srv.devices.reserve_output(self.dev.index());
+            if let Some(c) = st.cancel.take() {
+                c.cancel();
             }
+            std::mem::take(&mut st.jobs)
+        };
+        let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        let opened = lock_buf(&self.st).opened.take();
+        if let Some(o) = opened {
+            // An output stays this buffer's (reserved) until it is closed.
+            srv.devices.close_keeping_output(self.dev.index(), o);
         }
-        let st = lock_buf(&self.st);
+        // The blocks dropped from the queue are the client's again: enqueue failures.
+        let mut st = lock_buf(&self.st);
         for j in jobs {
-            if let Some(b) = st.blocks.get(&j.block) {
-                let _ = b.writer.respond(j.block + 1, neg32(Errno::BADF), &[]);
+            if let Some(b) = st.blocks.get_mut(&j.block) {
+                b.busy = false;
+                let _ = b.writer.respond(j.block + 1, neg32(Errno::BADF) << 16, &[]);
             }
         }
     }
@@ -264,8 +294,14 @@ impl BinBuffer {
         who: &str,
     ) -> Result<(), i64> {
         let _once = self.opening.lock().unwrap_or_else(|p| p.into_inner());
-        if lock_buf(&self.st).opened.is_some() {
-            return Ok(());
+        {
+            let st = lock_buf(&self.st);
+            if st.closed {
+                return Err(neg(Errno::BADF));
+            }
+            if st.opened.is_some() {
+                return Ok(());
+            }
         }
         let samples = (size / self.scan_bytes).max(1) as u64;
         let mut req = OpenRequest::new(&self.dev, samples, self.mask.words(), false)?;
@@ -282,6 +318,9 @@ impl BinBuffer {
             drop(st);
             srv.devices.close(self.dev.index(), opened);
             return Err(neg(Errno::BADF));
+        }
+        if let Opened::Output(b) = &opened {
+            st.cancel = Some(b.cancel_handle());
         }
         st.opened = Some(opened);
         Ok(())
@@ -311,8 +350,13 @@ impl BinBuffer {
             let id = job.block + 1;
             let r = match job.kind {
                 JobKind::Capture(bytes) => self.capture(&srv, bytes, size, job.timeout, &who),
-                JobKind::Output { data, cyclic } => self.output(&srv, &data, size, cyclic, &who),
+                JobKind::Output { data, cyclic } => {
+                    self.output(&srv, &data, size, cyclic, job.timeout, &who)
+                }
             };
+            if let Some(b) = lock_buf(&self.st).blocks.get_mut(&job.block) {
+                b.busy = false;
+            }
             let sent = match r {
                 Ok(Some(data)) => writer.respond(id, data.len() as i32, &data),
                 Ok(None) => writer.respond(id, 0, &[]),
@@ -390,25 +434,47 @@ impl BinBuffer {
         data: &[u8],
         size: usize,
         cyclic: bool,
+        timeout: Option<Duration>,
         who: &str,
     ) -> Result<Option<Vec<u8>>, i64> {
         self.ensure_open(srv, size, cyclic, who)
             .map_err(|e| e << 16)?;
-        let mut st = lock_buf(&self.st);
-        let Some(Opened::Output(buf)) = st.opened.as_mut() else {
+        // The buffer is taken out for the push, which may wait for the device: CLOSE and
+        // DISABLE cancel it (`cancel`) rather than wait for it.
+        let Some(Opened::Output(mut buf)) = lock_buf(&self.st).opened.take() else {
             return Err(neg(Errno::BADF) << 16);
         };
+        let _ = buf.set_timeout(timeout);
         let scans = (data.len() / self.scan_bytes).min(buf.samples());
         let n = scans * self.scan_bytes;
         buf.data_mut()[..n].copy_from_slice(&data[..n]);
-        match buf.push_partial(scans) {
+        let pushed = buf.push_partial(scans);
+        {
+            let mut st = lock_buf(&self.st);
+            if !st.closed && st.opened.is_none() && st.cancel.is_some() {
+                st.opened = Some(Opened::Output(buf));
+            } else {
+                // Closed or disabled meanwhile: the device goes back (still reserved
+                // after a DISABLE, free after a CLOSE).
+                let disabled = !st.closed;
+                drop(st);
+                let opened = Opened::Output(buf);
+                if disabled {
+                    srv.devices.close_keeping_output(self.dev.index(), opened);
+                } else {
+                    srv.devices.close(self.dev.index(), opened);
+                }
+            }
+        }
+        match pushed {
             Ok(_) => Ok(None),
             Err(e) => {
                 srv.log.error(&format!(
                     "{}: writing to the device failed: {e}",
                     self.dev.id()
                 ));
-                Err(neg_err(&e))
+                // The block is the client's again.
+                Err(neg_err(&e) << 16)
             }
         }
     }
@@ -440,6 +506,9 @@ impl Connection {
         let owner = self.srv.bin_buffers.new_owner();
         let end = self.binary_loop(&writer, owner);
         self.srv.bin_buffers.close_owned(&self.srv, owner);
+        // Blocks of other connections' buffers may still hold this writer: the connection
+        // ends now all the same.
+        writer.shut();
         self.wire.bytes_out += writer.bytes_out.load(Ordering::Relaxed);
         end
     }
@@ -474,7 +543,12 @@ impl Connection {
                 continue;
             }
             let h = Header::decode(&raw);
-            match self.frame(&h, writer, owner, streams) {
+            let r = self.frame(&h, writer, owner, streams);
+            // A connection with buffers or event streams is never closed to make room
+            // (an event stream's connection is quiet while it waits).
+            self.state
+                .set_buffers(self.srv.bin_buffers.owned_by(owner) + streams.len());
+            match r {
                 Ok(()) => {}
                 Err(BinStop::Wire(e)) => return self.ended(e, false),
                 Err(BinStop::Drop(why)) => {
@@ -588,8 +662,10 @@ impl Connection {
                 return reply(self, &answer);
             }
             Op::FreeEvstream => {
-                let id = u16::try_from(h.code).unwrap_or(u16::MAX);
-                let answer = match streams.remove(&(id, h.dev)) {
+                let found = u16::try_from(h.code)
+                    .ok()
+                    .and_then(|id| streams.remove(&(id, h.dev)));
+                let answer = match found {
                     Some(s) => {
                         s.close();
                         Ok(Reply::Code(0))
@@ -616,14 +692,14 @@ impl Connection {
             }
             Op::OpenBuffer => return self.open_buffer(h, writer, owner, &reply),
             Op::CloseBuffer => {
-                let answer = self.with_buffer(h, |srv, map, key| match map.remove(&key) {
-                    Some(b) => {
-                        b.close(srv);
-                        Ok(Reply::Code(0))
-                    }
-                    None => Err(neg(Errno::BADF)),
+                // Out of the table first, then closed: the table is never held while a
+                // buffer's device is being given back.
+                let removed =
+                    self.with_buffer(h, |_, map, key| map.remove(&key).ok_or(neg(Errno::BADF)));
+                let answer = removed.map(|b| {
+                    b.close(&self.srv);
+                    Reply::Code(0)
                 });
-                self.state.set_buffers(self.srv.bin_buffers.owned_by(owner));
                 return reply(self, &answer);
             }
             Op::EnableBuffer | Op::DisableBuffer => {
@@ -674,12 +750,17 @@ impl Connection {
                 let (buf, blk) = split_code(h.code);
                 let timeout = self.timeout;
                 let queued = self.buffer_of(h.dev, i32::from(buf)).and_then(|b| {
+                    if b.output {
+                        // An output block is never left queued after a failure.
+                        return Err(neg(Errno::INVAL));
+                    }
                     let mut st = lock_buf(&b.st);
-                    let last = st
-                        .blocks
-                        .get(&blk)
-                        .map(|k| k.last)
-                        .ok_or(neg(Errno::BADF))?;
+                    let k = st.blocks.get_mut(&blk).ok_or(neg(Errno::BADF))?;
+                    if k.busy {
+                        return Err(neg(Errno::BUSY));
+                    }
+                    k.busy = true;
+                    let last = k.last;
                     st.jobs.push_back(Job {
                         block: blk,
                         kind: JobKind::Capture(last),
@@ -690,8 +771,9 @@ impl Connection {
                     Ok(())
                 });
                 if let Err(code) = queued {
+                    // Not queued: the block is the client's again.
                     writer
-                        .respond(h.client_id, clamp(code), &[])
+                        .respond(h.client_id, clamp(code << 16), &[])
                         .map_err(BinStop::Wire)?;
                 }
                 return Ok(());
@@ -832,11 +914,15 @@ impl Connection {
         self.srv.bin_buffers.get(dev, index).ok_or(neg(Errno::BADF))
     }
 
-    fn with_buffer(
+    fn with_buffer<T>(
         &self,
         h: &Header,
-        f: impl FnOnce(&Shared, &mut HashMap<(usize, u16), Arc<BinBuffer>>, (usize, u16)) -> Answer,
-    ) -> Answer {
+        f: impl FnOnce(
+            &Shared,
+            &mut HashMap<(usize, u16), Arc<BinBuffer>>,
+            (usize, u16),
+        ) -> Result<T, i64>,
+    ) -> Result<T, i64> {
         let dev = usize::from(h.dev);
         if dev >= self.srv.ctx.num_devices() {
             return Err(neg(Errno::NODEV));
@@ -906,6 +992,7 @@ impl Connection {
                     blocks: HashMap::new(),
                     jobs: VecDeque::new(),
                     opened: None,
+                    cancel: None,
                     closed: false,
                 }),
                 work: Condvar::new(),
@@ -924,7 +1011,6 @@ impl Connection {
             map.insert(key, b);
             Ok(Reply::Data(kept))
         })();
-        self.state.set_buffers(self.srv.bin_buffers.owned_by(owner));
         reply(self, &answer)
     }
 
@@ -948,6 +1034,7 @@ impl Connection {
                 size,
                 writer: writer.clone(),
                 last: size,
+                busy: false,
             },
         );
         Ok(Reply::Code(0))
@@ -959,12 +1046,19 @@ impl Connection {
     fn transfer(&mut self, h: &Header, cyclic: bool, writer: &Arc<Writer>) -> Result<(), BinStop> {
         let (buf, blk) = split_code(h.code);
         let used = self.read_u64()?;
-        let found = self.buffer_of(h.dev, i32::from(buf));
-        let output = found.as_ref().map(|b| b.output).unwrap_or(false);
-        let size = found
-            .as_ref()
-            .ok()
-            .and_then(|b| lock_buf(&b.st).blocks.get(&blk).map(|k| k.size));
+        let found = match self.buffer_of(h.dev, i32::from(buf)) {
+            Ok(b) => b,
+            // Whether scans follow (an output buffer) is unknown: what comes next cannot
+            // be told from them.
+            Err(_) => {
+                return Err(BinStop::Drop(format!(
+                    "a block of a buffer of device {} that is not open",
+                    h.dev
+                )))
+            }
+        };
+        let output = found.output;
+        let size = lock_buf(&found.st).blocks.get(&blk).map(|k| k.size);
         // Output scans follow the header whatever happens to them: read (or skip) them.
         let mut data = Vec::new();
         if output {
@@ -987,14 +1081,11 @@ impl Connection {
                 .respond(h.client_id, clamp(code << 16), &[])
                 .map_err(BinStop::Wire)
         };
-        let b = match found {
-            Ok(b) => b,
-            Err(code) => return fail(code),
-        };
+        let b = found;
         let Some(size) = size else {
             return fail(neg(Errno::BADF));
         };
-        if used == 0 || used as usize > size || (cyclic && !b.output) {
+        if used < b.scan_bytes as u64 || used as usize > size || (cyclic && !b.output) {
             return fail(neg(Errno::INVAL));
         }
         let kind = if b.output {
@@ -1004,6 +1095,12 @@ impl Connection {
         };
         let mut st = lock_buf(&b.st);
         if let Some(k) = st.blocks.get_mut(&blk) {
+            if k.busy {
+                // Queued already: a block is the server's until it is answered.
+                drop(st);
+                return fail(neg(Errno::BUSY));
+            }
+            k.busy = true;
             k.last = used as usize;
             // The block's answers go to the connection that queues it.
             k.writer = writer.clone();
@@ -1066,6 +1163,8 @@ impl EvStream {
     }
 
     fn close(&self) {
+        // Under the lock the worker checks it with, so that the wake-up is not lost.
+        let _pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         self.closed.store(true, Ordering::SeqCst);
         self.asked.notify_all();
     }
@@ -1084,7 +1183,12 @@ impl EvStream {
 
     /// A non-blocking READ_EVENT's answer.
     fn read_now(&self) -> (i32, Vec<u8>) {
-        let mut stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        // The worker may hold the stream, waiting for an event: then none is here now.
+        let mut stream = match self.stream.try_lock() {
+            Ok(s) => s,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return (neg32(Errno::AGAIN), Vec::new()),
+        };
         stream.set_blocking(false);
         let r = stream.read();
         stream.set_blocking(true);

@@ -340,6 +340,19 @@ impl Devices {
         }
     }
 
+    /// Closes a binary client's output buffer on DISABLE: the device is put back and stays
+    /// reserved for that client (never free in between, for another client to take).
+    pub(super) fn close_keeping_output(&self, idx: usize, opened: Opened) {
+        match opened {
+            Opened::Output(buf) => {
+                drop(buf);
+                let mut slots = lock(&self.slots);
+                slots[idx].usage = Use::Output(None);
+            }
+            input => self.close(idx, input),
+        }
+    }
+
     /// Cancels every output buffer's push (the server is stopping).
     pub(super) fn cancel_outputs(&self) {
         for slot in lock(&self.slots).iter() {

@@ -635,3 +635,64 @@ fn xml_format_1_of_a_network_context_is_libiio1_iio_genxml() {
         String::from_utf8_lossy(&theirs.stdout)
     );
 }
+
+/// The event attributes of a local device, as libiio 1.x's local backend lists them: on
+/// the captured iio_dummy tree (whose `events/` holds channel and device event files),
+/// every `<event-attribute>` of `ferroio xml --format 1 -u local:` is libiio 1.x's
+/// `iio_genxml -u local:`'s, under the same device and channel. (The rest of a local view
+/// follows libiio 0.24's scanner: where 1.x reads iio_dummy differently, e.g. its
+/// `in_sampling_frequency` as a channel, the descriptions differ; that is not checked here.)
+#[test]
+fn local_event_attributes_are_libiio1s() {
+    let Some(prefix) = network_harness::libiio1(Libiio1::Main) else {
+        return;
+    };
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/iio-fake-sysfs/in-fake-ns.sh");
+    if !script.is_file() {
+        println!("skipped: {} is not there", script.display());
+        return;
+    }
+    // The layout the script mounts: ROOT/sys/bus and ROOT/debug.
+    let tree = tempfile::tempdir().unwrap();
+    let fixture = common::fixture_copy("iio-dummy-6.1");
+    std::fs::create_dir_all(tree.path().join("sys")).unwrap();
+    std::fs::create_dir_all(tree.path().join("debug")).unwrap();
+    std::fs::create_dir_all(tree.path().join("dev")).unwrap();
+    std::fs::rename(fixture.path().join("bus"), tree.path().join("sys/bus")).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(tree.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let lib = format!("LD_LIBRARY_PATH={}", prefix.join("lib").display());
+    let genxml = prefix.join("bin/iio_genxml").display().to_string();
+    let theirs = run(&["env", &lib, &genxml, "-u", "local:"]);
+    let ours = run(&[OURS, "xml", "--format", "1", "-u", "local:"]);
+    // Each event attribute with the device and channel it is under.
+    let events = |xml: &str| -> Vec<String> {
+        let (mut dev, mut chn) = (String::new(), String::new());
+        let mut out = Vec::new();
+        for el in xml.split('<') {
+            if el.starts_with("device ") {
+                dev = el.to_string();
+                chn.clear();
+            } else if el.starts_with("channel ") && !el.ends_with("/>") {
+                chn = el.to_string();
+            } else if el.starts_with("/channel") {
+                chn.clear();
+            } else if el.starts_with("event-attribute ") {
+                out.push(format!("{dev} | {chn} | {el}"));
+            }
+        }
+        out
+    };
+    let (t, o) = (events(&theirs), events(&ours));
+    assert!(t.len() >= 7, "{theirs}");
+    assert_eq!(o, t);
+}

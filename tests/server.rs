@@ -1198,3 +1198,45 @@ fn a_stuck_binary_output_blocks_no_one() {
     other.send(1, B_TRANSFER, 0, 0, &frame);
     assert!(other.0.closed_within(Duration::from_secs(5)));
 }
+
+/// Event attributes through ferroio serve in the binary protocol: listed as a local device
+/// lists them (`events/` files), read and written by ferroio's client with their own
+/// opcodes, each write landing in its file and nowhere else.
+#[test]
+fn event_attributes_through_the_binary_protocol() {
+    let Dummy { root, uri, dir, .. } = Dummy::new();
+    let local = Context::from_uri(&uri).unwrap();
+    let srv = Served::start(&uri, ServerOptions::new());
+    let remote = Context::from_uri(&srv.uri()).unwrap();
+    assert!(matches!(
+        remote.iiod_dialect(),
+        Some(ferroio::network::Dialect::Binary(_))
+    ));
+    let (ld, rd) = (
+        local.get_device("iio:device0").unwrap(),
+        remote.get_device("iio:device0").unwrap(),
+    );
+    let names = ld.event_attrs().unwrap();
+    assert!(names.contains(&"in_voltage0_thresh_rising_value".to_string()));
+    assert_eq!(rd.event_attrs().unwrap(), names);
+    for n in &names {
+        assert_eq!(
+            rd.event_attr_read_str(n).unwrap(),
+            ld.event_attr_read_str(n).unwrap(),
+            "{n}"
+        );
+    }
+    let events = dir.join("events");
+    let before = common::sysfs_state(&events);
+    rd.event_attr_write_str("in_voltage0_thresh_rising_value", "42")
+        .unwrap();
+    let after = common::sysfs_state(&events);
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.ends_with("in_voltage0_thresh_rising_value"));
+    assert_eq!(changed[0].1, "42");
+    drop(root);
+}

@@ -621,12 +621,7 @@ impl Connection {
             | Op::WriteChnAttr
             | Op::GetTrig
             | Op::SetTrig => {}
-            Op::ReadDevEvtAttr | Op::ReadChnEvtAttr => {
-                return reply(self, &Err(neg(Errno::NOSYS)));
-            }
-            Op::WriteDevEvtAttr | Op::WriteChnEvtAttr => {
-                self.skip_value()?;
-                return reply(self, &Err(neg(Errno::NOSYS)));
+            Op::ReadDevEvtAttr | Op::ReadChnEvtAttr | Op::WriteDevEvtAttr | Op::WriteChnEvtAttr => {
             }
             Op::RegRead => {
                 let answer = match self.srv.ctx.devices().nth(usize::from(h.dev)) {
@@ -789,7 +784,12 @@ impl Connection {
         // is refused here rather than served.
         let device_level = matches!(
             op,
-            Op::ReadAttr | Op::WriteAttr | Op::ReadDbgAttr | Op::WriteDbgAttr
+            Op::ReadAttr
+                | Op::WriteAttr
+                | Op::ReadDbgAttr
+                | Op::WriteDbgAttr
+                | Op::ReadDevEvtAttr
+                | Op::WriteDevEvtAttr
         );
         let cmd = if device_level && (h.code as u32) & 0xffff != 0 {
             Err(Errno::INVAL.raw_os_error())
@@ -865,10 +865,6 @@ impl Connection {
             .read_exact(&mut v, self.srv.options.io_timeout)
             .map_err(BinStop::Wire)?;
         Ok(v)
-    }
-
-    fn skip_value(&mut self) -> Result<(), BinStop> {
-        self.read_value_binary().map(|_| ())
     }
 
     /// REFRESH_FORMAT: the channel's scan format as 1.x prints it (`le:s12/16>>4`).

@@ -44,6 +44,8 @@ enum Family {
     Buffer(Device),
     Debug(Device),
     Channel(Channel),
+    /// Event attributes (libiio 1.x's binary protocol), by file name.
+    Event(Device),
 }
 
 impl Family {
@@ -63,7 +65,20 @@ impl Family {
                 Family::Channel(channel(&device(ctx, dev)?, ch, output)?),
                 name,
             ),
-            AttrLoc::Event { .. } => return Err(neg(Errno::NOSYS)),
+            AttrLoc::Event { dev, name } => {
+                // Only a file the snapshot lists as one of the device's event attributes.
+                let d = device(ctx, dev)?;
+                let data = d.data();
+                let listed = data.event_attrs.iter().any(|a| a.filename == name)
+                    || data
+                        .channels
+                        .iter()
+                        .any(|c| c.event_attrs.iter().any(|a| a.filename == name));
+                if !listed {
+                    return Err(neg(Errno::NOENT));
+                }
+                (Family::Event(d), name)
+            }
         })
     }
 
@@ -90,6 +105,8 @@ impl Family {
             Family::Buffer(d) => d.buffer_attrs().collect(),
             Family::Debug(d) => d.debug_attrs().collect(),
             Family::Channel(c) => c.attrs().collect(),
+            // No "read all" of event attributes exists.
+            Family::Event(_) => Vec::new(),
         }
     }
 
@@ -100,6 +117,7 @@ impl Family {
             Family::Buffer(d) => d.buffer_attr_read_str(name),
             Family::Debug(d) => d.debug_attr_read_str(name),
             Family::Channel(c) => c.attr_read_str(name),
+            Family::Event(d) => d.event_attr_read_str(name),
         };
         value.map(with_nul).map_err(|e| neg_err(&e))
     }
@@ -111,6 +129,7 @@ impl Family {
             Family::Buffer(d) => d.buffer_attr_write(name, text),
             Family::Debug(d) => d.debug_attr_write(name, text),
             Family::Channel(c) => c.attr_write_str(name, text),
+            Family::Event(d) => d.event_attr_write_str(name, text),
         };
         done.map_err(|e| neg_err(&e))
     }

@@ -369,6 +369,13 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
         }
     }
 
+    // libiio 1.x reads the event files now, before index-less channels exist: only these
+    // channels can own event attributes.
+    let event_owners: Vec<(String, bool)> = chans
+        .iter()
+        .map(|c| (c.data.id.clone(), c.data.output))
+        .collect();
+
     // Shared attributes: named matches first, then plain shared ones; the rest stay
     // device attributes unless they are index-less channels.
     let mut datas: Vec<ChannelBuild> = chans;
@@ -444,7 +451,61 @@ fn scan_device(paths: &LocalPaths, id: &str) -> Result<Option<(DeviceData, Optio
         }
     }
 
+    // Event attributes (`events/`), as libiio 1.x lists them: a file that starts with
+    // `in_`/`out_` followed by the id of a channel of the first pass (libiio reads them
+    // before index-less channels and extended names exist) is that channel's, named by
+    // what follows the id and modifier; any other is the device's.
+    if let Ok(Some(files)) = list_dir(&dir.join("events")) {
+        for f in files.iter().filter(|f| f.is_file) {
+            let (file, problem) = utf8_name(&f.name);
+            let owner = event_channel(&event_owners, &file).and_then(|(id, out)| {
+                dev.channels
+                    .iter()
+                    .position(|c| c.id == id && c.output == out)
+            });
+            match owner {
+                Some(ci) => {
+                    let short = names::short_attr_name(&file).to_string();
+                    dev.channels[ci].event_attrs.push(AttrData {
+                        name: short,
+                        filename: file,
+                        problem,
+                    });
+                }
+                None => dev.event_attrs.push(AttrData {
+                    filename: file.clone(),
+                    name: file,
+                    problem,
+                }),
+            }
+        }
+        names::sort_attrs(&mut dev.event_attrs);
+        for c in &mut dev.channels {
+            names::sort_attrs(&mut c.event_attrs);
+        }
+    }
+
     Ok(Some((dev, buffer_dir)))
+}
+
+/// The channel (id, output) among `channels` an event file belongs to (libiio 1.x's rule:
+/// the file starts with `in_` or `out_` and a channel's id comes first right after it;
+/// then the channel whose id the name carries, in its direction). `None`: a device-level
+/// event attribute (also where libiio would find no channel and refuse the device).
+fn event_channel<'a>(channels: &'a [(String, bool)], file: &str) -> Option<(&'a str, bool)> {
+    let starts_channel = channels.iter().any(|(id, _)| {
+        (file.starts_with("in_") || file.starts_with("out_"))
+            && file.find(id.as_str()).is_some_and(|at| at == 3 || at == 4)
+    });
+    if !starts_channel {
+        return None;
+    }
+    let id = names::channel_id(file)?;
+    let output = file.starts_with('o');
+    channels
+        .iter()
+        .find(|(c, o)| c == id && *o == output)
+        .map(|(c, o)| (c.as_str(), *o))
 }
 
 /// Reads a channel's `_index`, `_type` and notes its `_en` file.

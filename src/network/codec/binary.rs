@@ -597,6 +597,26 @@ pub(crate) fn decode_command<'a>(
                 dev: &d.id,
                 name: name_of(&d.debug_attrs, arg1)?,
             },
+            Op::ReadDevEvtAttr | Op::WriteDevEvtAttr => {
+                let a = d.event_attrs.get(arg1).ok_or(einval)?;
+                // A local device's event attribute is its file name (name and file agree).
+                let file = if a.filename.is_empty() {
+                    &a.name
+                } else {
+                    &a.filename
+                };
+                AttrLoc::Event {
+                    dev: &d.id,
+                    name: file.as_str(),
+                }
+            }
+            Op::ReadChnEvtAttr | Op::WriteChnEvtAttr => {
+                let c = d.channels.get(arg2).ok_or(einval)?;
+                AttrLoc::Event {
+                    dev: &d.id,
+                    name: c.event_attrs.get(arg1).ok_or(einval)?.filename.as_str(),
+                }
+            }
             Op::ReadBufAttr | Op::WriteBufAttr if arg2 == 0 => AttrLoc::Buffer {
                 dev: &d.id,
                 name: name_of(&d.buffer_attrs, arg1)?,
@@ -623,12 +643,18 @@ pub(crate) fn decode_command<'a>(
         Op::Print => (Ok(Command::Print { zstd: true }), Follows::Nothing),
         Op::Timeout => (Ok(Command::Timeout { ms: h.code }), Follows::Nothing),
         Op::Nop => (Ok(Command::Nop), Follows::Nothing),
-        Op::ReadAttr | Op::ReadDbgAttr | Op::ReadBufAttr | Op::ReadChnAttr => {
-            (attr(false), Follows::Nothing)
-        }
-        Op::WriteAttr | Op::WriteDbgAttr | Op::WriteBufAttr | Op::WriteChnAttr => {
-            (attr(true), Follows::LengthAndValue)
-        }
+        Op::ReadAttr
+        | Op::ReadDbgAttr
+        | Op::ReadBufAttr
+        | Op::ReadChnAttr
+        | Op::ReadDevEvtAttr
+        | Op::ReadChnEvtAttr => (attr(false), Follows::Nothing),
+        Op::WriteAttr
+        | Op::WriteDbgAttr
+        | Op::WriteBufAttr
+        | Op::WriteChnAttr
+        | Op::WriteDevEvtAttr
+        | Op::WriteChnEvtAttr => (attr(true), Follows::LengthAndValue),
         Op::GetTrig => (
             dev.map(|d| Command::GetTrig { dev: &d.id }).ok_or(dev_err),
             Follows::Nothing,

@@ -219,12 +219,11 @@ impl Session {
 
     /// The error for a negative reply: the server's errno.
     pub(super) fn remote_err(&mut self, what: &str, code: i64) -> Error {
-        if (-4095..0).contains(&code) {
-            self.conn
-                .io_err(what, std::io::Error::from_raw_os_error((-code) as i32))
-        } else {
-            self.proto_err(what, format!("invalid reply {code}"))
+        if !(-4095..0).contains(&code) {
+            // Not an errno: the stream is out of step.
+            self.broken = true;
         }
+        super::conn::remote_error(&self.conn.peer, what, code)
     }
 
     /// Reads a text reply line and parses it as a number (the buffer streams' replies).

@@ -28,8 +28,8 @@
 //! command; a thread per stream answers each blocking `READ_EVENT` with the next event of
 //! the device, a non-blocking one is answered at once (`-EAGAIN` when none is pending).
 
-use super::capture::{InputShare, SubId, MAX_BLOCK_BYTES};
-use super::connection::{Connection, End, MAX_VALUE};
+use super::capture::{Chunk, InputShare, SubId, MAX_BLOCK_BYTES};
+use super::connection::{Connection, End, Stop};
 use super::devices::{OpenRequest, Opened};
 use super::ops::{self, neg, neg_err, Answer};
 use super::wire::{write_parts, WireError};
@@ -115,6 +115,11 @@ impl Writer {
 
     /// One response frame: `code`, and `payload` after it.
     fn respond(&self, client_id: u16, code: i32, payload: &[u8]) -> Result<(), WireError> {
+        self.respond_parts(client_id, code, &[payload])
+    }
+
+    /// One response frame whose payload lies in pieces (one `writev`).
+    fn respond_parts(&self, client_id: u16, code: i32, payload: &[&[u8]]) -> Result<(), WireError> {
         let h = Header {
             client_id,
             op: binary::RESPONSE,
@@ -122,7 +127,10 @@ impl Writer {
             code,
         }
         .encode();
-        self.send(&[&h, payload])
+        let mut parts = Vec::with_capacity(payload.len() + 1);
+        parts.push(&h[..]);
+        parts.extend_from_slice(payload);
+        self.send(&parts)
     }
 
     fn send(&self, parts: &[&[u8]]) -> Result<(), WireError> {
@@ -141,6 +149,13 @@ impl Writer {
         }
         r.map(|_| ()).map_err(|(_, e)| e)
     }
+}
+
+/// A filled capture block: the chunks of the device's share that hold its scans.
+struct Scans {
+    share: Arc<InputShare>,
+    sub: SubId,
+    chunks: Vec<(Chunk, usize)>,
 }
 
 /// A queued block transfer.
@@ -348,29 +363,41 @@ impl BinBuffer {
                 }
             };
             let id = job.block + 1;
-            let r = match job.kind {
-                JobKind::Capture(bytes) => self.capture(&srv, bytes, size, job.timeout, &who),
-                JobKind::Output { data, cyclic } => {
-                    self.output(&srv, &data, size, cyclic, job.timeout, &who)
+            let done = match job.kind {
+                JobKind::Capture(bytes) => {
+                    self.capture(&srv, bytes, size, job.timeout, &who).map(Some)
                 }
+                JobKind::Output { data, cyclic } => self
+                    .output(&srv, &data, size, cyclic, job.timeout, &who)
+                    .map(|()| None),
             };
             if let Some(b) = lock_buf(&self.st).blocks.get_mut(&job.block) {
                 b.busy = false;
             }
-            let sent = match r {
-                Ok(Some(data)) => writer.respond(id, data.len() as i32, &data),
+            // A failed send: the connection that waits for it is gone, and its end closes
+            // the buffer.
+            let _ = match done {
+                // The scans go out from the capture's own blocks, then back to it.
+                Ok(Some(Scans { share, sub, chunks })) => {
+                    let total: usize = chunks.iter().map(|(_, len)| len).sum();
+                    let parts: Vec<&[u8]> = chunks
+                        .iter()
+                        .map(|(c, len)| &c.data[c.off..c.off + len])
+                        .collect();
+                    let sent = writer.respond_parts(id, total as i32, &parts);
+                    drop(parts);
+                    share.give_back(sub, chunks);
+                    sent
+                }
                 Ok(None) => writer.respond(id, 0, &[]),
                 Err(code) => writer.respond(id, clamp(code), &[]),
             };
-            if sent.is_err() {
-                // The connection that waits for it is gone; its end closes the buffer.
-                continue;
-            }
         }
     }
 
-    /// Fills one capture block of `bytes`: the scans, or a failed wait (`-errno`: the
-    /// block stays queued for a retry).
+    /// Fills one capture block of `bytes`: the share's chunks that hold its scans (sent as
+    /// they are, then handed back), or a failed wait (`-errno`: the block stays queued
+    /// for a retry).
     fn capture(
         &self,
         srv: &Arc<Shared>,
@@ -378,7 +405,7 @@ impl BinBuffer {
         size: usize,
         timeout: Option<Duration>,
         who: &str,
-    ) -> Result<Option<Vec<u8>>, i64> {
+    ) -> Result<Scans, i64> {
         self.ensure_open(srv, size, false, who)
             .map_err(|e| e << 16)?;
         let (share, sub) = match &lock_buf(&self.st).opened {
@@ -386,28 +413,34 @@ impl BinBuffer {
             _ => return Err(neg(Errno::BADF)),
         };
         let bytes = bytes - bytes % self.scan_bytes;
-        let mut out = Vec::with_capacity(bytes);
         share.request(sub, bytes);
-        let r = self.fill(&share, sub, &mut out, bytes, timeout, srv);
+        let mut chunks = Vec::new();
+        let r = self.fill(&share, sub, &mut chunks, bytes, timeout, srv);
         share.finish(sub);
-        r?;
-        if out.is_empty() {
+        if let Err(e) = r {
+            // Nothing went out of them.
+            share.give_back(sub, chunks.into_iter().map(|(c, _)| (c, 0)).collect());
+            return Err(e);
+        }
+        if chunks.is_empty() {
             return Err(neg(Errno::TIMEDOUT));
         }
-        Ok(Some(out))
+        Ok(Scans { share, sub, chunks })
     }
 
+    /// Takes chunks of scans, `bytes` in all, until the timeout.
     fn fill(
         &self,
         share: &InputShare,
         sub: SubId,
-        out: &mut Vec<u8>,
+        out: &mut Vec<(Chunk, usize)>,
         bytes: usize,
         timeout: Option<Duration>,
         srv: &Shared,
     ) -> Result<(), i64> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        while out.len() < bytes {
+        let mut got = 0;
+        while got < bytes {
             if lock_buf(&self.st).closed || srv.shutdown.is_cancelled() {
                 return Err(neg(Errno::BADF));
             }
@@ -416,13 +449,10 @@ impl BinBuffer {
                 break;
             }
             let until = deadline.map_or(now + SLICE, |d| d.min(now + SLICE));
-            let chunks = share.take(sub, bytes - out.len(), until)?;
-            let mut back = Vec::with_capacity(chunks.len());
-            for (chunk, len) in chunks {
-                out.extend_from_slice(&chunk.data[chunk.off..chunk.off + len]);
-                back.push((chunk, len));
+            for (chunk, len) in share.take(sub, bytes - got, until)? {
+                got += len;
+                out.push((chunk, len));
             }
-            share.give_back(sub, back);
         }
         Ok(())
     }
@@ -436,7 +466,7 @@ impl BinBuffer {
         cyclic: bool,
         timeout: Option<Duration>,
         who: &str,
-    ) -> Result<Option<Vec<u8>>, i64> {
+    ) -> Result<(), i64> {
         self.ensure_open(srv, size, cyclic, who)
             .map_err(|e| e << 16)?;
         // The buffer is taken out for the push, which may wait for the device: CLOSE and
@@ -467,7 +497,7 @@ impl BinBuffer {
             }
         }
         match pushed {
-            Ok(_) => Ok(None),
+            Ok(_) => Ok(()),
             Err(e) => {
                 srv.log.error(&format!(
                     "{}: writing to the device failed: {e}",
@@ -550,8 +580,8 @@ impl Connection {
                 .set_buffers(self.srv.bin_buffers.owned_by(owner) + streams.len());
             match r {
                 Ok(()) => {}
-                Err(BinStop::Wire(e)) => return self.ended(e, false),
-                Err(BinStop::Drop(why)) => {
+                Err(Stop::Wire(e)) => return self.ended(e, false),
+                Err(Stop::Drop(why)) => {
                     self.srv.log.error(&format!("{}: {why}", self.wire.peer));
                     return End::Error(why);
                 }
@@ -566,13 +596,13 @@ impl Connection {
         writer: &Arc<Writer>,
         owner: u64,
         streams: &mut Streams,
-    ) -> Result<(), BinStop> {
+    ) -> Result<(), Stop> {
         let Some(op) = Op::from_code(h.op, NUMBERING) else {
             // As iiod: an opcode it does not know ends the session (what follows it cannot
             // be skipped).
-            return Err(BinStop::Drop(format!("unknown opcode {}", h.op)));
+            return Err(Stop::Drop(format!("unknown opcode {}", h.op)));
         };
-        let reply = |c: &Connection, answer: &Answer| -> Result<(), BinStop> {
+        let reply = |c: &Connection, answer: &Answer| -> Result<(), Stop> {
             let mut out = Vec::new();
             Dialect::Binary(NUMBERING).encode_reply(
                 h.client_id,
@@ -591,13 +621,13 @@ impl Connection {
                     c.wire.peer, h.dev, h.code
                 )
             });
-            writer.send(&[&out]).map_err(BinStop::Wire)
+            writer.send(&[&out]).map_err(Stop::Wire)
         };
         let read_only = self.srv.options.read_only;
         let refused = neg(Errno::ACCESS);
         match op {
             Op::Response => {
-                return Err(BinStop::Drop("a response where a request was due".into()));
+                return Err(Stop::Drop("a response where a request was due".into()));
             }
             Op::Print => {
                 let answer = match self.srv.zxml_v1() {
@@ -637,7 +667,7 @@ impl Connection {
                 let mut v = [0u8; 4];
                 self.wire
                     .read_exact(&mut v, self.srv.options.io_timeout)
-                    .map_err(BinStop::Wire)?;
+                    .map_err(Stop::Wire)?;
                 let answer = match self.srv.ctx.devices().nth(usize::from(h.dev)) {
                     None => Err(neg(Errno::NODEV)),
                     Some(_) if read_only => Err(refused),
@@ -673,24 +703,29 @@ impl Connection {
                 let Some(s) = streams.get(&(h.client_id, h.dev)) else {
                     return writer
                         .respond(h.client_id, neg32(Errno::BADF), &[])
-                        .map_err(BinStop::Wire);
+                        .map_err(Stop::Wire);
                 };
                 if h.code != 0 {
                     // Non-blocking: what is there now, or EAGAIN.
                     let (code, payload) = s.read_now();
                     return writer
                         .respond(h.client_id, code, &payload)
-                        .map_err(BinStop::Wire);
+                        .map_err(Stop::Wire);
                 }
                 s.request();
                 return Ok(());
             }
-            Op::OpenBuffer => return self.open_buffer(h, writer, owner, &reply),
+            Op::OpenBuffer => return self.open_buffer(h, owner, &reply),
             Op::CloseBuffer => {
                 // Out of the table first, then closed: the table is never held while a
                 // buffer's device is being given back.
-                let removed =
-                    self.with_buffer(h, |_, map, key| map.remove(&key).ok_or(neg(Errno::BADF)));
+                let removed = self.buffer_key(h.dev, h.code).and_then(|key| {
+                    self.srv
+                        .bin_buffers
+                        .lock()
+                        .remove(&key)
+                        .ok_or(neg(Errno::BADF))
+                });
                 let answer = removed.map(|b| {
                     b.close(&self.srv);
                     Reply::Code(0)
@@ -769,7 +804,7 @@ impl Connection {
                     // Not queued: the block is the client's again.
                     writer
                         .respond(h.client_id, clamp(code << 16), &[])
-                        .map_err(BinStop::Wire)?;
+                        .map_err(Stop::Wire)?;
                 }
                 return Ok(());
             }
@@ -777,7 +812,7 @@ impl Connection {
         // Attributes and triggers: through the codec's server half and `ops`.
         let srv = self.srv.clone();
         let Some((cmd, follows)) = binary::decode_command(h, NUMBERING, &srv.data_v1) else {
-            return Err(BinStop::Drop(format!("opcode {} not decoded", h.op)));
+            return Err(Stop::Drop(format!("opcode {} not decoded", h.op)));
         };
         // A device-level operation carries no channel: a client of another numbering
         // (libiio 1.0's channel-attribute write is this numbering's debug-attribute write)
@@ -844,27 +879,19 @@ impl Connection {
     }
 
     /// A `u64` argument that follows a header.
-    fn read_u64(&mut self) -> Result<u64, BinStop> {
+    fn read_u64(&mut self) -> Result<u64, Stop> {
         let mut b = [0u8; 8];
         self.wire
             .read_exact(&mut b, self.srv.options.io_timeout)
-            .map_err(BinStop::Wire)?;
+            .map_err(Stop::Wire)?;
         Ok(u64::from_le_bytes(b))
     }
 
-    /// A written value: `u64` length, then the bytes (bounded by [`MAX_VALUE`]).
-    fn read_value_binary(&mut self) -> Result<Vec<u8>, BinStop> {
+    /// A written value: `u64` length, then the bytes (read as the text protocol reads
+    /// one: bounded, and grown as they come).
+    fn read_value_binary(&mut self) -> Result<Vec<u8>, Stop> {
         let len = self.read_u64()?;
-        if len > MAX_VALUE {
-            return Err(BinStop::Drop(format!(
-                "a value of {len} bytes announced (at most {MAX_VALUE})"
-            )));
-        }
-        let mut v = vec![0u8; len as usize];
-        self.wire
-            .read_exact(&mut v, self.srv.options.io_timeout)
-            .map_err(BinStop::Wire)?;
-        Ok(v)
+        self.read_value(len)
     }
 
     /// REFRESH_FORMAT: the channel's scan format as 1.x prints it (`le:s12/16>>4`).
@@ -901,31 +928,19 @@ impl Connection {
         Ok(Reply::Data(text.into_bytes()))
     }
 
-    fn buffer_of(&self, dev: u8, code: i32) -> Result<Arc<BinBuffer>, i64> {
+    /// The table key of the buffer a command names: device index, buffer index.
+    fn buffer_key(&self, dev: u8, code: i32) -> Result<(usize, u16), i64> {
         let dev = usize::from(dev);
         if dev >= self.srv.ctx.num_devices() {
             return Err(neg(Errno::NODEV));
         }
         let index = u16::try_from(code).map_err(|_| neg(Errno::BADF))?;
-        self.srv.bin_buffers.get(dev, index).ok_or(neg(Errno::BADF))
+        Ok((dev, index))
     }
 
-    fn with_buffer<T>(
-        &self,
-        h: &Header,
-        f: impl FnOnce(
-            &Shared,
-            &mut HashMap<(usize, u16), Arc<BinBuffer>>,
-            (usize, u16),
-        ) -> Result<T, i64>,
-    ) -> Result<T, i64> {
-        let dev = usize::from(h.dev);
-        if dev >= self.srv.ctx.num_devices() {
-            return Err(neg(Errno::NODEV));
-        }
-        let index = u16::try_from(h.code).map_err(|_| neg(Errno::BADF))?;
-        let mut map = self.srv.bin_buffers.lock();
-        f(&self.srv, &mut map, (dev, index))
+    fn buffer_of(&self, dev: u8, code: i32) -> Result<Arc<BinBuffer>, i64> {
+        let (dev, index) = self.buffer_key(dev, code)?;
+        self.srv.bin_buffers.get(dev, index).ok_or(neg(Errno::BADF))
     }
 
     /// OPEN_BUFFER: the mask words follow; the answer is the mask kept (channels that are
@@ -933,14 +948,13 @@ impl Connection {
     fn open_buffer(
         &mut self,
         h: &Header,
-        _writer: &Arc<Writer>,
         owner: u64,
-        reply: &dyn Fn(&Connection, &Answer) -> Result<(), BinStop>,
-    ) -> Result<(), BinStop> {
+        reply: &dyn Fn(&Connection, &Answer) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
         let dev = self.srv.ctx.devices().nth(usize::from(h.dev));
         let Some(dev) = dev else {
             // The mask's size is the device's: unknown, nothing can be skipped.
-            return Err(BinStop::Drop(format!(
+            return Err(Stop::Drop(format!(
                 "OPEN_BUFFER of device {}, which does not exist",
                 h.dev
             )));
@@ -949,7 +963,7 @@ impl Connection {
         let mut raw = vec![0u8; words * 4];
         self.wire
             .read_exact(&mut raw, self.srv.options.io_timeout)
-            .map_err(BinStop::Wire)?;
+            .map_err(Stop::Wire)?;
         let words: Vec<u32> = raw
             .chunks_exact(4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
@@ -1039,7 +1053,7 @@ impl Connection {
     /// TRANSFER_BLOCK / ENQUEUE_BLOCK_CYCLIC: `u64` bytes used (and, for output, the
     /// scans); queued for the buffer's worker, which answers when the block is done. An
     /// enqueue that fails is answered at once, its errno shifted 16 bits left.
-    fn transfer(&mut self, h: &Header, cyclic: bool, writer: &Arc<Writer>) -> Result<(), BinStop> {
+    fn transfer(&mut self, h: &Header, cyclic: bool, writer: &Arc<Writer>) -> Result<(), Stop> {
         let (buf, blk) = split_code(h.code);
         let used = self.read_u64()?;
         let found = match self.buffer_of(h.dev, i32::from(buf)) {
@@ -1047,7 +1061,7 @@ impl Connection {
             // Whether scans follow (an output buffer) is unknown: what comes next cannot
             // be told from them.
             Err(_) => {
-                return Err(BinStop::Drop(format!(
+                return Err(Stop::Drop(format!(
                     "a block of a buffer of device {} that is not open",
                     h.dev
                 )))
@@ -1060,22 +1074,22 @@ impl Connection {
         if output {
             let keep = size.map_or(0, |s| (used as usize).min(s));
             if used > MAX_BLOCK_BYTES as u64 {
-                return Err(BinStop::Drop(format!(
+                return Err(Stop::Drop(format!(
                     "a block of {used} bytes announced (at most {MAX_BLOCK_BYTES})"
                 )));
             }
             data = vec![0u8; keep];
             self.wire
                 .read_exact(&mut data, self.srv.options.io_timeout)
-                .map_err(BinStop::Wire)?;
+                .map_err(Stop::Wire)?;
             self.wire
                 .discard(used - keep as u64, self.srv.options.io_timeout)
-                .map_err(BinStop::Wire)?;
+                .map_err(Stop::Wire)?;
         }
-        let fail = |code: i64| -> Result<(), BinStop> {
+        let fail = |code: i64| -> Result<(), Stop> {
             writer
                 .respond(h.client_id, clamp(code << 16), &[])
-                .map_err(BinStop::Wire)
+                .map_err(Stop::Wire)
         };
         let b = found;
         let Some(size) = size else {
@@ -1224,10 +1238,4 @@ impl EvStream {
             }
         }
     }
-}
-
-/// Why a frame ended the session.
-pub(super) enum BinStop {
-    Wire(WireError),
-    Drop(String),
 }

@@ -235,7 +235,7 @@ impl Connection {
     }
 
     /// Reads a value of `len` bytes as it arrives (never allocating more than has come).
-    fn read_value(&mut self, len: u64) -> Result<Vec<u8>, Stop> {
+    pub(super) fn read_value(&mut self, len: u64) -> Result<Vec<u8>, Stop> {
         if len > MAX_VALUE {
             return Err(Stop::Drop(format!(
                 "a value of {len} bytes announced (at most {MAX_VALUE} are accepted); disconnected"
@@ -585,7 +585,7 @@ enum Flow {
 }
 
 /// Why a command ended the session.
-enum Stop {
+pub(super) enum Stop {
     /// The socket failed (or the server is stopping).
     Wire(WireError),
     /// The client broke a bound; disconnect it (the reason, for the log).

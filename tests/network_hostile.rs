@@ -707,16 +707,20 @@ fn serve_binary(p: &mut Peer, main: bool) {
     }
 }
 
-/// Opens a context on a binary fake and checks every operation went out under the server's
-/// numbering: `(read attr, settrig)` opcodes as the server logs them.
-fn check_binary_fake(f: Fake, numbering: Numbering, settrig: u8) {
-    let ctx = Context::from_network(
+/// A context on a scripted server, in the binary protocol only, with a 2 s timeout.
+fn open_binary(f: &Fake) -> ferroio::Result<Context> {
+    Context::from_network(
         &format!("127.0.0.1:{}", f.port),
         &Options::new()
             .timeout(Some(Duration::from_secs(2)))
             .protocol(Protocol::Binary),
     )
-    .unwrap();
+}
+
+/// Opens a context on a binary fake and checks every operation went out under the server's
+/// numbering: `(read attr, settrig)` opcodes as the server logs them.
+fn check_binary_fake(f: Fake, numbering: Numbering, settrig: u8) {
+    let ctx = open_binary(&f).unwrap();
     assert_eq!(ctx.iiod_dialect(), Some(Dialect::Binary(numbering)));
     let dev = ctx.get_device("adc").unwrap();
     assert_eq!(dev.attr_read_int("sampling_frequency").unwrap(), 1000);
@@ -990,12 +994,7 @@ fn serve_blocks(p: &mut Peer, how: Blocks) {
 }
 
 fn binary_buffer(f: &Fake, samples: usize) -> ferroio::Result<(Context, ferroio::buffer::Buffer)> {
-    let ctx = Context::from_network(
-        &format!("127.0.0.1:{}", f.port),
-        &Options::new()
-            .timeout(Some(Duration::from_secs(2)))
-            .protocol(Protocol::Binary),
-    )?;
+    let ctx = open_binary(f)?;
     let dev = ctx.get_device("adc")?;
     let buf = dev
         .buffer_builder()
@@ -1060,13 +1059,7 @@ fn hostile_binary_block_servers_give_errors_not_panics() {
 #[test]
 fn registers_and_ping_are_one_binary_operation_each() {
     let f = fake(1, |p| serve_blocks(p, Blocks::Good));
-    let ctx = Context::from_network(
-        &format!("127.0.0.1:{}", f.port),
-        &Options::new()
-            .timeout(Some(Duration::from_secs(2)))
-            .protocol(Protocol::Binary),
-    )
-    .unwrap();
+    let ctx = open_binary(&f).unwrap();
     let dev = ctx.get_device("adc").unwrap();
     assert_eq!(dev.reg_read(0x40).unwrap(), 0x41);
     dev.reg_write(0x44, 0xdead_beef).unwrap();
@@ -1091,13 +1084,7 @@ fn registers_and_ping_are_one_binary_operation_each() {
 #[test]
 fn events_over_binary_come_one_per_read() {
     let f = fake(2, |p| serve_blocks(p, Blocks::Good));
-    let ctx = Context::from_network(
-        &format!("127.0.0.1:{}", f.port),
-        &Options::new()
-            .timeout(Some(Duration::from_secs(2)))
-            .protocol(Protocol::Binary),
-    )
-    .unwrap();
+    let ctx = open_binary(&f).unwrap();
     let dev = ctx.get_device("adc").unwrap();
     let mut events = dev.event_stream().unwrap();
     events.set_timeout(Some(Duration::from_millis(300)));
@@ -1175,13 +1162,7 @@ fn serve_event_attrs(p: &mut Peer) {
 #[test]
 fn event_attributes_travel_with_their_own_opcodes() {
     let f = fake(1, serve_event_attrs);
-    let ctx = Context::from_network(
-        &format!("127.0.0.1:{}", f.port),
-        &Options::new()
-            .timeout(Some(Duration::from_secs(2)))
-            .protocol(Protocol::Binary),
-    )
-    .unwrap();
+    let ctx = open_binary(&f).unwrap();
     let dev = ctx.get_device("adc").unwrap();
     assert_eq!(
         dev.event_attrs().unwrap(),

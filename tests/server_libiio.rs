@@ -15,9 +15,7 @@ mod network_harness;
 mod common;
 
 use network_harness::{Libiio1, Peer, PEERS};
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 
 const URI: &str = "ip:127.0.0.1";
 
@@ -119,12 +117,7 @@ fn the_python_binding_opens_the_context_and_reads_a_buffer() {
     }
     // Two blocks of four 16-byte scans (two s12/16 channels and the timestamp).
     let data: Vec<u8> = (0..128u32).map(|i| (i * 7 + 3) as u8).collect();
-    let mut feed = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(srv.fake_root().join("dev/iio:device0"))
-        .unwrap();
+    let mut feed = common::hold_fifo(&srv.fake_root().join("dev/iio:device0"));
     feed.write_all(&data).unwrap();
     let script = r#"
 import sys, iio
@@ -142,14 +135,7 @@ for _ in range(2):
     out += buf.read()
 print(out.hex())
 "#;
-    let out = srv.run_bytes("/usr/bin/python3", &["-c", script], b"");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        srv.log()
-    );
+    let text = python(&srv, &["-c", script]);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "network 3 iio:device0");
     assert_eq!(lines[1], "1234");
@@ -182,12 +168,7 @@ fn libiio_1x_tools_through_ferroio_serve_as_through_iiod() {
             infos.push(info);
             // A capture: two blocks of four 16-byte scans, held in the device FIFO.
             let data: Vec<u8> = (0..128u32).map(|i| (i * 13 + 1) as u8).collect();
-            let mut feed = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-                .open(srv.fake_root().join("dev/iio:device0"))
-                .unwrap();
+            let mut feed = common::hold_fifo(&srv.fake_root().join("dev/iio:device0"));
             feed.write_all(&data).unwrap();
             let out = srv.run_bytes(
                 "env",
@@ -385,19 +366,25 @@ print(out.hex())
 "#;
     let lib = prefix.join("lib/libiio.so.1").display().to_string();
     let wheel = wheel.display().to_string();
-    let out = srv.run_bytes("/usr/bin/python3", &["-c", script, &lib, &wheel], b"");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = python(&srv, &["-c", script, &lib, &wheel]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "ip 3 iio:device0");
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(lines[1], hex);
+    assert!(srv.log().contains("OpenBuffer"), "binary: {}", srv.log());
+}
+
+/// What `/usr/bin/python3 ARGS` prints in the server's namespace; it must succeed.
+fn python(srv: &network_harness::RealIiod, args: &[&str]) -> String {
+    let out = srv.run_bytes("/usr/bin/python3", args, b"");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         srv.log()
     );
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "ip 3 iio:device0");
-    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(lines[1], hex);
-    assert!(srv.log().contains("OpenBuffer"), "binary: {}", srv.log());
+    text
 }
 
 /// `pylibiio` 1.0 from PyPI, unpacked once into the peer cache (a wheel is a zip of pure

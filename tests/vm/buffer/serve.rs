@@ -9,6 +9,16 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Waits (10 s at most) until the device is as the guard found it, but for the trigger a
+/// client set with SETTRIG (a setting of its own, kept as iiod keeps it).
+fn wait_restored(g: &Guard) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while without_trigger(state(&g.dev)) != without_trigger(g.before.clone()) {
+        assert!(Instant::now() < until, "not restored: {:?}", state(&g.dev));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A sysfs file's value, written back when dropped (a failed test too).
 struct RestoreFile {
     path: std::path::PathBuf,
@@ -163,11 +173,7 @@ fn iio_readdev_through_ferroio_serve_equals_a_local_capture() {
     assert_eq!(remote.len(), 12 * 6);
     assert_eq!(remote, local);
     // The server closed its buffer: everything but the trigger the client chose is back.
-    let until = Instant::now() + Duration::from_secs(10);
-    while without_trigger(state(&g.dev)) != without_trigger(g.before.clone()) {
-        assert!(Instant::now() < until, "not restored: {:?}", state(&g.dev));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_restored(&g);
 }
 
 #[test]
@@ -192,11 +198,7 @@ fn a_client_killed_mid_capture_leaves_the_device_as_it_found_it() {
     child.wait().unwrap();
     // ferroio's client set the trigger for its buffer and would have put it back; killed,
     // it could not: the server puts back what the buffer changed.
-    let until = Instant::now() + Duration::from_secs(10);
-    while without_trigger(state(&g.dev)) != without_trigger(g.before.clone()) {
-        assert!(Instant::now() < until, "not restored: {:?}", state(&g.dev));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_restored(&g);
 }
 
 /// Events through `ferroio serve` in the binary protocol: `ferroio events -u ip:` (which

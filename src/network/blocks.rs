@@ -87,8 +87,6 @@ pub(crate) struct BlockStream {
     /// Per block: where it is, and (capture) the scans its response brought.
     slots: Vec<Slot>,
     memory: Vec<Vec<u8>>,
-    /// Blocks queued, in the order they were queued (the order their responses come in).
-    queued: VecDeque<u16>,
     /// Responses not handed out yet.
     done: VecDeque<Done>,
     /// Bytes of the first done block already handed out.
@@ -148,7 +146,6 @@ pub(crate) fn open(
         } else {
             vec![vec![0u8; block]; count]
         },
-        queued: VecDeque::with_capacity(count),
         done: VecDeque::with_capacity(count),
         taken: 0,
         calls: 0,
@@ -174,6 +171,13 @@ impl BlockStream {
         binary::encode_op(op, self.numbering, id, self.dev, code, payload, out)
     }
 
+    /// Whether a block is the server's (queued, or waiting to be asked for again).
+    fn in_flight(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| matches!(s, Slot::Queued | Slot::Retry))
+    }
+
     fn deadline(&self) -> Deadline {
         Deadline::after(self.timeout)
     }
@@ -186,7 +190,6 @@ impl BlockStream {
             Some(s.conn.clone_stream()?);
         self.session = Some(s);
         self.slots.iter_mut().for_each(|s| *s = Slot::Free);
-        self.queued.clear();
         self.done.clear();
         self.taken = 0;
         self.enabled = false;
@@ -375,17 +378,13 @@ impl BlockStream {
         match result {
             Err(BlockError::Enqueue(_)) => {
                 // Not queued after all: ours again.
-                self.queued.retain(|&b| b != i);
                 self.slots[usize::from(i)] = Slot::Free;
             }
             // Still queued: asked again before the next wait.
             Err(BlockError::Dequeue(_)) => self.slots[usize::from(i)] = Slot::Retry,
             // The server fills blocks one after the other: the order responses come in is
             // the order of the scans (after a failed wait, the next block may come first).
-            Ok(_) => {
-                self.queued.retain(|&b| b != i);
-                self.slots[usize::from(i)] = Slot::Done;
-            }
+            Ok(_) => self.slots[usize::from(i)] = Slot::Done,
         }
         self.done.push_back(Done {
             block: i,
@@ -430,9 +429,6 @@ impl BlockStream {
                 payload,
                 &mut out,
             )?;
-            if self.slots[i] == Slot::Free {
-                self.queued.push_back(b);
-            }
             self.slots[i] = Slot::Queued;
         }
         if !out.is_empty() {
@@ -626,7 +622,6 @@ impl BlockStream {
         )?;
         self.send(&out, "TRANSFER_BLOCK")?;
         self.slots[i] = Slot::Queued;
-        self.queued.push_back(b);
         if self.cyclic {
             // The server answers a cyclic block once it is queued.
             self.wait_output()?;
@@ -638,7 +633,7 @@ impl BlockStream {
 
     /// Output: waits until the device has taken every queued block.
     fn drain(&mut self) -> Result<()> {
-        while !self.queued.is_empty() {
+        while self.in_flight() {
             // A block whose wait failed is asked for again, or no answer would come.
             for i in 0..self.slots.len() {
                 if self.slots[i] == Slot::Retry {
@@ -760,7 +755,7 @@ impl BufferStream for BlockStream {
         let r = (|| {
             if self.output {
                 self.drain()?;
-            } else if !self.queued.is_empty() {
+            } else if self.in_flight() {
                 // Blocks are still being filled: ending the connection frees the buffer
                 // without waiting for them.
                 self.session = None;
